@@ -1,0 +1,78 @@
+/* The one module that touches libev. Connections own a read and a write buffer and report
+ * events; sessions above only pull whole lines from the read buffer and append replies. */
+#ifndef RT_IO_H
+#define RT_IO_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+
+struct io_loop;
+struct io;
+struct io_listener;
+struct io_timer;
+struct io_async;
+struct io_signal;
+
+enum io_event {
+	IO_CONNECTED,    /* outgoing connect finished */
+	IO_DATAIN,       /* new bytes in the read buffer */
+	IO_LOWAT,        /* the write buffer drained */
+	IO_TIMEOUT,      /* the deadline set with io_set_timeout passed */
+	IO_DISCONNECTED, /* the peer closed its side */
+	IO_ERROR,        /* io_strerror() says why */
+};
+extern const char *const io_event_names[];
+
+typedef void (*io_cb)(struct io *io, enum io_event ev, void *arg);
+typedef void (*io_accept_cb)(int fd, const struct sockaddr *peer, socklen_t peerlen, void *arg);
+typedef void (*io_fn)(void *arg);
+
+struct io_loop *io_loop_new(void);
+void io_loop_free(struct io_loop *l);
+void io_loop_run(struct io_loop *l);
+void io_loop_break(struct io_loop *l);
+double io_now(struct io_loop *l);
+
+/* Takes ownership of a connected, non-blocking fd. */
+struct io *io_new(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb, void *arg);
+/* Starts a non-blocking connect; NULL with errno set when the socket cannot even be made
+ * (EMFILE, EADDRNOTAVAIL...), so a scheduler can slow down instead of failing the host. */
+struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
+		      const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
+		      io_cb cb, void *arg);
+void io_free(struct io *io);
+void io_set_cb(struct io *io, io_cb cb, void *arg);
+int io_fd(const struct io *io);
+struct buf *io_rbuf(struct io *io);
+int io_write(struct io *io, const void *p, size_t n);
+int io_printf(struct io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t io_queued(const struct io *io);
+/* Deadline from now; 0 disarms. */
+void io_set_timeout(struct io *io, double seconds);
+void io_pause_read(struct io *io);
+void io_resume_read(struct io *io);
+/* The bytes already buffered are reported again on the next loop iteration. */
+void io_reprocess(struct io *io);
+const char *io_strerror(const struct io *io);
+
+struct io_listener *io_listen(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
+			      io_accept_cb cb, void *arg, char *err, size_t errlen);
+void io_listener_pause(struct io_listener *ls, int paused);
+void io_listener_free(struct io_listener *ls);
+
+struct io_timer *io_timer_new(struct io_loop *l, io_fn cb, void *arg);
+void io_timer_start(struct io_timer *t, double after, double repeat);
+void io_timer_stop(struct io_timer *t);
+void io_timer_free(struct io_timer *t);
+
+/* io_async_send may be called from any thread; cb runs in the loop. */
+struct io_async *io_async_new(struct io_loop *l, io_fn cb, void *arg);
+void io_async_send(struct io_async *a);
+void io_async_free(struct io_async *a);
+
+struct io_signal *io_signal_new(struct io_loop *l, int signum, io_fn cb, void *arg);
+void io_signal_free(struct io_signal *s);
+
+#endif

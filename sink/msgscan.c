@@ -1,0 +1,329 @@
+#include "msgscan.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "jsonx.h"
+#include "received.h"
+#include "token.h"
+
+#define MAX_TOKENS 16
+#define MAX_TRACE_IPS 64
+#define BODY_SCAN_MAX 65536
+
+static const char TOKEN_RE[] = "rt-([a-z2-7]{32}(?:[a-z2-7]{24})?)(?![a-z2-7])";
+static const char *const trace_headers[] = {"Received",      "X-Originating-IP", "X-Forwarded-For",
+					    "X-Client-IP",   "X-Real-IP",        "X-Sender-IP",
+					    "X-Remote-IP",   "X-Source-IP",      NULL};
+
+struct msgscan {
+	uint8_t key[256];
+	size_t keylen; /* 0: tokens are checked for shape only */
+	size_t header_max;
+	int received_max;
+	pcre2_code *tok;
+	pcre2_match_data *md;
+	struct received_parser *rp;
+	char *unfold; /* header_max bytes of scratch */
+};
+
+struct found {
+	char text[TOKEN_MAX + 1];
+	int where;
+};
+
+struct scan_state {
+	struct found tok[MAX_TOKENS];
+	int ntok;
+	struct ipaddr ips[MAX_TRACE_IPS];
+	int nips;
+};
+
+int hdr_next(const char *msg, size_t len, size_t *pos, struct hdr_field *f)
+{
+	size_t p = *pos;
+	if (p >= len)
+		return 0;
+	if (msg[p] == '\n' || (msg[p] == '\r' && p + 1 < len && msg[p + 1] == '\n')) {
+		*pos = p + (msg[p] == '\r' ? 2 : 1);
+		return 0;
+	}
+	size_t n = p;
+	while (n < len && msg[n] != ':' && msg[n] > ' ' && msg[n] < 0x7f)
+		n++;
+	if (n == p || n >= len || msg[n] != ':')
+		return -1;
+	f->name = msg + p;
+	f->namelen = n - p;
+	size_t v = n + 1, e = v;
+	for (;;) {
+		const char *lf = memchr(msg + e, '\n', len - e);
+		if (!lf) {
+			e = len;
+			break;
+		}
+		e = (size_t)(lf - msg) + 1;
+		if (e >= len || (msg[e] != ' ' && msg[e] != '\t'))
+			break;
+	}
+	size_t vend = e;
+	if (vend > v && msg[vend - 1] == '\n')
+		vend--;
+	if (vend > v && msg[vend - 1] == '\r')
+		vend--;
+	f->value = msg + v;
+	f->valuelen = vend - v;
+	*pos = e;
+	return 1;
+}
+
+size_t hdr_unfold(const char *v, size_t n, char *dst, size_t cap)
+{
+	size_t o = 0;
+	int space = 1; /* drops leading white space */
+	for (size_t i = 0; i < n && o < cap; i++) {
+		char c = v[i];
+		if (c == '\r' || c == '\n' || c == ' ' || c == '\t') {
+			if (!space)
+				dst[o++] = ' ';
+			space = 1;
+			continue;
+		}
+		dst[o++] = c;
+		space = 0;
+	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
+	return o;
+}
+
+struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max,
+			    int received_max, char *err, size_t errlen)
+{
+	struct msgscan *ms = calloc(1, sizeof(*ms));
+	int ec;
+	PCRE2_SIZE eo;
+	if (!ms || keylen > sizeof(ms->key)) {
+		snprintf(err, errlen, ms ? "secret longer than 256 bytes" : "out of memory");
+		free(ms);
+		return NULL;
+	}
+	if (key)
+		memcpy(ms->key, key, keylen);
+	ms->keylen = key ? keylen : 0;
+	ms->header_max = header_max;
+	ms->received_max = received_max;
+	ms->unfold = malloc(header_max + 1);
+	ms->tok = pcre2_compile((PCRE2_SPTR)TOKEN_RE, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &ec,
+				&eo, NULL);
+	ms->md = pcre2_match_data_create(4, NULL);
+	ms->rp = received_parser_new(err, errlen);
+	if (!ms->unfold || !ms->tok || !ms->md || !ms->rp) {
+		if (!ms->rp)
+			; /* err already says why */
+		else
+			snprintf(err, errlen, "msgscan: initialisation failed");
+		msgscan_free(ms);
+		return NULL;
+	}
+	pcre2_jit_compile(ms->tok, PCRE2_JIT_COMPLETE);
+	return ms;
+}
+
+void msgscan_free(struct msgscan *ms)
+{
+	if (!ms)
+		return;
+	pcre2_code_free(ms->tok);
+	pcre2_match_data_free(ms->md);
+	received_parser_free(ms->rp);
+	free(ms->unfold);
+	free(ms);
+}
+
+static void add_token(struct scan_state *st, const char *t, size_t n, int where)
+{
+	char low[TOKEN_MAX + 1];
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)t[i]);
+	low[n] = '\0';
+	for (int i = 0; i < st->ntok; i++) {
+		if (!strcmp(st->tok[i].text, low)) {
+			st->tok[i].where |= where;
+			return;
+		}
+	}
+	if (st->ntok < MAX_TOKENS) {
+		memcpy(st->tok[st->ntok].text, low, n + 1);
+		st->tok[st->ntok++].where = where;
+	}
+}
+
+static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s, size_t n,
+			int where)
+{
+	size_t start = 0;
+	while (start < n && pcre2_match(ms->tok, (PCRE2_SPTR)s, n, start, 0, ms->md, NULL) > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ms->md);
+		add_token(st, s + ov[2], ov[3] - ov[2], where);
+		start = ov[1];
+	}
+}
+
+int msgscan_has_token(struct msgscan *ms, const char *text, size_t len)
+{
+	return pcre2_match(ms->tok, (PCRE2_SPTR)text, len, 0, 0, ms->md, NULL) > 0;
+}
+
+static int is_trace_header(const struct hdr_field *f)
+{
+	for (int i = 0; trace_headers[i]; i++)
+		if (strlen(trace_headers[i]) == f->namelen &&
+		    strncasecmp(trace_headers[i], f->name, f->namelen) == 0)
+			return 1;
+	return 0;
+}
+
+static int name_is(const struct hdr_field *f, const char *name)
+{
+	return strlen(name) == f->namelen && strncasecmp(name, f->name, f->namelen) == 0;
+}
+
+static json_t *received_json(const struct received *r, const char *raw, size_t rawlen)
+{
+	json_t *o = json_object();
+	jsonx_set_bytes(o, "raw", raw, rawlen);
+	json_object_set_new(o, "parsed", json_boolean(r->family != NULL));
+	if (!r->family)
+		return o;
+	json_object_set_new(o, "family", json_string(r->family));
+	const struct {
+		const char *key;
+		const char *val;
+	} f[] = {{"helo", r->helo}, {"from_rdns", r->from_rdns}, {"from_addr", r->from_addr},
+		 {"by", r->by},     {"proto", r->proto},         {"id", r->id},
+		 {"for", r->for_addr}, {"date", r->date}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].val[0])
+			json_object_set_new(o, f[i].key, jsonx_str(f[i].val));
+	return o;
+}
+
+/* Walks the header section: Received chain, trace IPs, token-bearing fields. */
+static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char *msg,
+			   size_t len, json_t *out)
+{
+	json_t *chain = json_array();
+	size_t pos = 0, limit = len < ms->header_max ? len : ms->header_max;
+	struct hdr_field f;
+	int nrcv = 0, r;
+	while ((r = hdr_next(msg, limit, &pos, &f)) == 1) {
+		size_t n = hdr_unfold(f.value, f.valuelen, ms->unfold, ms->header_max);
+		if (is_trace_header(&f))
+			st->nips += received_ips(ms->rp, ms->unfold, n, st->ips + st->nips,
+						 MAX_TRACE_IPS - st->nips);
+		if (name_is(&f, "Received") && nrcv++ < ms->received_max) {
+			struct received rc;
+			received_parse(ms->rp, ms->unfold, n, &rc);
+			json_array_append_new(chain, received_json(&rc, ms->unfold, n));
+		} else if (name_is(&f, "Subject")) {
+			find_tokens(ms, st, ms->unfold, n, WHERE_SUBJECT);
+			jsonx_set_bytes(out, "subject", ms->unfold, n);
+		} else if (name_is(&f, "Message-ID")) {
+			find_tokens(ms, st, ms->unfold, n, WHERE_MESSAGE_ID);
+			jsonx_set_bytes(out, "message_id", ms->unfold, n);
+		} else if (name_is(&f, "X-Relaytrap-Token")) {
+			find_tokens(ms, st, ms->unfold, n, WHERE_HEADER);
+		}
+	}
+	/* received_ips dedupes within one header only; dedupe across headers here. */
+	int k = 0;
+	for (int i = 0; i < st->nips; i++) {
+		int dup = 0;
+		for (int j = 0; j < k && !dup; j++)
+			dup = ipaddr_eq(&st->ips[j], &st->ips[i]);
+		if (!dup)
+			st->ips[k++] = st->ips[i];
+	}
+	st->nips = k;
+	json_object_set_new(out, "received", chain);
+	json_object_set_new(out, "received_count", json_integer(nrcv));
+	json_object_set_new(out, "headers_truncated", json_boolean(r == 1 && limit < len));
+	return pos;
+}
+
+static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, int *disagree)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} places[] = {{WHERE_RCPT, "rcpt"},
+		      {WHERE_SUBJECT, "subject"},
+		      {WHERE_MESSAGE_ID, "message-id"},
+		      {WHERE_HEADER, "x-relaytrap-token"},
+		      {WHERE_BODY, "body"}};
+	json_t *arr = json_array();
+	int valid = 0;
+	for (int i = 0; i < st->ntok; i++) {
+		struct token_fields tf;
+		const struct found *t = &st->tok[i];
+		enum token_status s = token_decode(ms->keylen ? ms->key : NULL, ms->keylen, t->text,
+						   strlen(t->text), &tf);
+		json_t *o = json_object();
+		json_object_set_new(o, "token", json_string(t->text));
+		json_object_set_new(o, "status", json_string(token_status_names[s]));
+		json_t *where = json_array();
+		for (size_t p = 0; p < sizeof(places) / sizeof(places[0]); p++)
+			if (t->where & places[p].bit)
+				json_array_append_new(where, json_string(places[p].name));
+		json_object_set_new(o, "found_in", where);
+		if (s != TOKEN_MALFORMED) {
+			char a[INET6_ADDRSTRLEN], sid[16];
+			snprintf(sid, sizeof(sid), "%08x", tf.scan_id);
+			json_object_set_new(o, "scan_id", json_string(sid));
+			json_object_set_new(o, "target", json_string(ipaddr_str(&tf.target, a, sizeof(a))));
+			json_object_set_new(o, "port", json_integer(tf.port));
+			json_object_set_new(o, "test", json_integer(tf.test));
+		}
+		if (s == TOKEN_VALID || s == TOKEN_UNVERIFIED)
+			valid++;
+		json_array_append_new(arr, o);
+	}
+	*disagree = valid > 1;
+	return arr;
+}
+
+json_t *msgscan_run(struct msgscan *ms, const char *msg, size_t len, const struct strlist *rcpts)
+{
+	struct scan_state *st = calloc(1, sizeof(*st));
+	json_t *out = json_object();
+	if (!st || !out) {
+		free(st);
+		json_decref(out);
+		return NULL;
+	}
+	for (int i = 0; rcpts && i < rcpts->n; i++)
+		find_tokens(ms, st, rcpts->v[i], strlen(rcpts->v[i]), WHERE_RCPT);
+	size_t body = scan_headers(ms, st, msg, len, out);
+	if (body < len) {
+		size_t n = len - body < BODY_SCAN_MAX ? len - body : BODY_SCAN_MAX;
+		find_tokens(ms, st, msg + body, n, WHERE_BODY);
+	}
+	json_object_set_new(out, "header_bytes", json_integer((json_int_t)body));
+	int disagree;
+	json_object_set_new(out, "tokens", tokens_json(ms, st, &disagree));
+	json_object_set_new(out, "tokens_disagree", json_boolean(disagree));
+	json_t *ips = json_array();
+	for (int i = 0; i < st->nips; i++) {
+		char a[INET6_ADDRSTRLEN];
+		json_array_append_new(ips, json_string(ipaddr_str(&st->ips[i], a, sizeof(a))));
+	}
+	json_object_set_new(out, "trace_ips", ips);
+	free(st);
+	return out;
+}

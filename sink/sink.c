@@ -1,0 +1,264 @@
+#include "sink.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "msgscan.h"
+#include "sink_int.h"
+#include "store.h"
+
+#define IPHASH 4096
+
+struct ipcount {
+	struct ipcount *next;
+	struct ipaddr ip;
+	long n;
+};
+
+void sink_config_defaults(struct sink_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_sessions = 10000;
+	c->max_per_ip = 128;
+	c->max_rcpts = 100;   /* RFC 5321 4.5.3.1.8: at least 100 */
+	c->max_errors = 10;
+	c->received_max = 50;
+	c->max_size = 10 * 1024 * 1024;
+	c->max_line = 2048;   /* RFC says 512; accepted (and flagged) up to this */
+	c->header_max = 64 * 1024;
+	c->timeout_cmd = 300; /* RFC 5321 4.5.3.2.7 */
+	c->timeout_data = 600; /* 4.5.3.2.6 */
+	c->timeout_session = 1800;
+}
+
+void sink_config_free(struct sink_config *c)
+{
+	strlist_free(&c->listen);
+	strlist_free(&c->domains);
+	strlist_free(&c->literals);
+	free(c->hostname);
+	free(c->maildir);
+	free(c->receipts);
+	memset(c, 0, sizeof(*c));
+}
+
+static unsigned ip_hash(const struct ipaddr *ip)
+{
+	unsigned h = 2166136261u;
+	for (int i = 0; i < (ip->family == AF_INET ? 4 : 16); i++)
+		h = (h ^ ip->a[i]) * 16777619u;
+	return h % IPHASH;
+}
+
+static struct ipcount **ip_slot(struct sink *sk, const struct ipaddr *ip)
+{
+	struct ipcount **p = &sk->ipcount[ip_hash(ip)];
+	while (*p && !ipaddr_eq(&(*p)->ip, ip))
+		p = &(*p)->next;
+	return p;
+}
+
+static void refuse(struct sink *sk, int fd, const char *text)
+{
+	/* Best effort: the greeting fits any socket buffer, and we will not wait. */
+	ssize_t rc = send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)rc;
+	close(fd);
+	sk->st.refused++;
+}
+
+static void on_accept(int fd, const struct sockaddr *peer, socklen_t peerlen, void *arg)
+{
+	struct sink *sk = arg;
+	struct ipaddr ip;
+	ipaddr_from_sa(peer, &ip, NULL);
+	if (sk->draining) {
+		refuse(sk, fd, "421 4.3.2 Service shutting down\r\n");
+		return;
+	}
+	if ((long)sk->st.sessions_now >= sk->cfg.max_sessions) {
+		refuse(sk, fd, "421 4.3.2 Too many sessions, try again later\r\n");
+		return;
+	}
+	struct ipcount **slot = ip_slot(sk, &ip);
+	if (*slot && (*slot)->n >= sk->cfg.max_per_ip) {
+		refuse(sk, fd, "421 4.7.0 Too many connections from your address\r\n");
+		return;
+	}
+	if (!*slot) {
+		*slot = calloc(1, sizeof(**slot));
+		if (!*slot) {
+			refuse(sk, fd, "421 4.3.0 Out of memory\r\n");
+			return;
+		}
+		(*slot)->ip = ip;
+	}
+	(*slot)->n++;
+	sk->st.sessions++;
+	sk->st.sessions_now++;
+	session_start(sk, fd, peer, peerlen);
+}
+
+static void maybe_done(struct sink *sk)
+{
+	if (!sk->draining || sk->sessions || !sk->done_cb)
+		return;
+	void (*cb)(void *) = sk->done_cb;
+	sk->done_cb = NULL;
+	if (sk->grace)
+		io_timer_stop(sk->grace);
+	cb(sk->done_arg);
+}
+
+void sink_session_gone(struct sink *sk, const struct ipaddr *peer)
+{
+	struct ipcount **slot = ip_slot(sk, peer);
+	if (*slot && --(*slot)->n <= 0) {
+		struct ipcount *dead = *slot;
+		*slot = dead->next;
+		free(dead);
+	}
+	sk->st.sessions_now--;
+	maybe_done(sk);
+}
+
+void sink_delivered(struct sink *sk, const json_t *receipt, size_t size)
+{
+	sk->st.messages++;
+	sk->st.stored_bytes += size;
+	if (log_enabled(LOG_INFO)) {
+		json_t *p = json_object_get(receipt, "peer_addr");
+		json_t *f = json_object_get(receipt, "maildir_file");
+		log_msg(LOG_INFO, (unsigned long)json_integer_value(json_object_get(receipt, "session")),
+			"event=stored peer=%s size=%zu tokens=%zu file=%s", json_string_value(p), size,
+			json_array_size(json_object_get(receipt, "tokens")), json_string_value(f));
+	}
+	if (sk->receipt_cb)
+		sk->receipt_cb(receipt, sk->receipt_arg);
+}
+
+static int sink_bind(struct sink *sk, char *err, size_t errlen)
+{
+	sk->ls = calloc((size_t)sk->cfg.listen.n, sizeof(*sk->ls));
+	if (!sk->ls) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < sk->cfg.listen.n; i++) {
+		struct ipaddr ip;
+		uint16_t port;
+		struct sockaddr_storage ss;
+		char sub[160];
+		if (hostport_parse(sk->cfg.listen.v[i], 25, &ip, &port, sub, sizeof(sub)) < 0) {
+			snprintf(err, errlen, "listen address %s", sub);
+			return -1;
+		}
+		socklen_t sl = ipaddr_to_sa(&ip, port, &ss);
+		sk->ls[i] = io_listen(sk->loop, (struct sockaddr *)&ss, sl, on_accept, sk, sub,
+				      sizeof(sub));
+		if (!sk->ls[i]) {
+			snprintf(err, errlen, "listen %s: %s", sk->cfg.listen.v[i], sub);
+			return -1;
+		}
+		sk->nls++;
+	}
+	return 0;
+}
+
+struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
+		      size_t keylen, char *err, size_t errlen)
+{
+	struct sink *sk = calloc(1, sizeof(*sk));
+	if (!sk || !(sk->ipcount = calloc(IPHASH, sizeof(*sk->ipcount)))) {
+		free(sk);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sk->loop = loop;
+	sk->cfg = *c;
+	if (c->hostname)
+		snprintf(sk->hostname, sizeof(sk->hostname), "%s", c->hostname);
+	else if (gethostname(sk->hostname, sizeof(sk->hostname) - 1) < 0)
+		snprintf(sk->hostname, sizeof(sk->hostname), "relaytrap-sink");
+	if (!c->listen.n) {
+		snprintf(err, errlen, "no listen address");
+		goto fail;
+	}
+	if (!(sk->scan = msgscan_new(key, keylen, c->header_max, (int)c->received_max, err, errlen)))
+		goto fail;
+	if (sink_bind(sk, err, errlen) < 0)
+		goto fail;
+	store_recover(c->maildir);
+	if (!(sk->store = store_open(loop, c->maildir, c->receipts, !c->no_fsync, err, errlen)))
+		goto fail;
+	return sk;
+fail:
+	sink_free(sk);
+	return NULL;
+}
+
+void sink_set_receipt_cb(struct sink *s, void (*cb)(const json_t *, void *), void *arg)
+{
+	s->receipt_cb = cb;
+	s->receipt_arg = arg;
+}
+
+static void on_grace(void *arg)
+{
+	struct sink *sk = arg;
+	while (sk->sessions)
+		session_abort(sk->sessions);
+	maybe_done(sk);
+}
+
+void sink_shutdown(struct sink *sk, double grace, void (*done)(void *), void *arg)
+{
+	sk->draining = 1;
+	sk->done_cb = done;
+	sk->done_arg = arg;
+	for (int i = 0; i < sk->nls; i++)
+		io_listener_pause(sk->ls[i], 1);
+	io_timer_free(sk->grace);
+	sk->grace = io_timer_new(sk->loop, on_grace, sk);
+	io_timer_start(sk->grace, grace, 0);
+	for (struct session *s = sk->sessions; s; s = session_next(s))
+		session_drain(s);
+	maybe_done(sk);
+}
+
+void sink_reopen(struct sink *sk)
+{
+	store_reopen(sk->store);
+}
+
+void sink_stats(const struct sink *sk, struct sink_stats *out)
+{
+	*out = sk->st;
+}
+
+void sink_free(struct sink *sk)
+{
+	if (!sk)
+		return;
+	while (sk->sessions)
+		session_abort(sk->sessions);
+	store_close(sk->store);
+	for (int i = 0; i < sk->nls; i++)
+		io_listener_free(sk->ls[i]);
+	free(sk->ls);
+	msgscan_free(sk->scan);
+	io_timer_free(sk->grace);
+	for (int i = 0; sk->ipcount && i < IPHASH; i++)
+		while (sk->ipcount[i]) {
+			struct ipcount *n = sk->ipcount[i]->next;
+			free(sk->ipcount[i]);
+			sk->ipcount[i] = n;
+		}
+	free(sk->ipcount);
+	free(sk);
+}
