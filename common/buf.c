@@ -75,8 +75,7 @@ void buf_consume(struct buf *b, size_t n)
 enum line_status line_frame(const char *p, size_t len, size_t max, size_t *linelen,
 			    size_t *consumed, int *flags)
 {
-	size_t scan = len < max + 2 ? len : max + 2;
-	const char *lf = memchr(p, '\n', scan);
+	const char *lf = memchr(p, '\n', len);
 	*flags = 0;
 	if (!lf) {
 		*linelen = *consumed = 0;

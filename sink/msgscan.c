@@ -17,6 +17,8 @@
 #define BODY_SCAN_MAX 65536
 
 static const char TOKEN_RE[] = "rt-([a-z2-7]{32}(?:[a-z2-7]{24})?)(?![a-z2-7])";
+/* X-Relaytrap-Token carries the token without the local-part prefix. */
+static const char TOKEN_BARE_RE[] = "(?<![a-z0-9])([a-z2-7]{32}(?:[a-z2-7]{24})?)(?![a-z0-9])";
 static const char *const trace_headers[] = {"Received",      "X-Originating-IP", "X-Forwarded-For",
 					    "X-Client-IP",   "X-Real-IP",        "X-Sender-IP",
 					    "X-Remote-IP",   "X-Source-IP",      NULL};
@@ -26,7 +28,7 @@ struct msgscan {
 	size_t keylen; /* 0: tokens are checked for shape only */
 	size_t header_max;
 	int received_max;
-	pcre2_code *tok;
+	pcre2_code *tok, *bare;
 	pcre2_match_data *md;
 	struct received_parser *rp;
 	char *unfold; /* header_max bytes of scratch */
@@ -121,17 +123,20 @@ struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max
 	ms->unfold = malloc(header_max + 1);
 	ms->tok = pcre2_compile((PCRE2_SPTR)TOKEN_RE, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &ec,
 				&eo, NULL);
+	ms->bare = pcre2_compile((PCRE2_SPTR)TOKEN_BARE_RE, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS,
+				 &ec, &eo, NULL);
 	ms->md = pcre2_match_data_create(4, NULL);
-	ms->rp = received_parser_new(err, errlen);
-	if (!ms->unfold || !ms->tok || !ms->md || !ms->rp) {
-		if (!ms->rp)
-			; /* err already says why */
-		else
-			snprintf(err, errlen, "msgscan: initialisation failed");
+	if (!ms->unfold || !ms->tok || !ms->bare || !ms->md) {
+		snprintf(err, errlen, "msgscan: initialisation failed");
+		msgscan_free(ms);
+		return NULL;
+	}
+	if (!(ms->rp = received_parser_new(err, errlen))) {
 		msgscan_free(ms);
 		return NULL;
 	}
 	pcre2_jit_compile(ms->tok, PCRE2_JIT_COMPLETE);
+	pcre2_jit_compile(ms->bare, PCRE2_JIT_COMPLETE);
 	return ms;
 }
 
@@ -140,6 +145,7 @@ void msgscan_free(struct msgscan *ms)
 	if (!ms)
 		return;
 	pcre2_code_free(ms->tok);
+	pcre2_code_free(ms->bare);
 	pcre2_match_data_free(ms->md);
 	received_parser_free(ms->rp);
 	free(ms->unfold);
@@ -168,7 +174,8 @@ static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s
 			int where)
 {
 	size_t start = 0;
-	while (start < n && pcre2_match(ms->tok, (PCRE2_SPTR)s, n, start, 0, ms->md, NULL) > 0) {
+	pcre2_code *re = where == WHERE_HEADER ? ms->bare : ms->tok;
+	while (start < n && pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, ms->md, NULL) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ms->md);
 		add_token(st, s + ov[2], ov[3] - ov[2], where);
 		start = ov[1];
@@ -177,7 +184,15 @@ static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s
 
 int msgscan_has_token(struct msgscan *ms, const char *text, size_t len)
 {
-	return pcre2_match(ms->tok, (PCRE2_SPTR)text, len, 0, 0, ms->md, NULL) > 0;
+	size_t start = 0;
+	while (start < len && pcre2_match(ms->tok, (PCRE2_SPTR)text, len, start, 0, ms->md, NULL) > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ms->md);
+		struct token_fields f;
+		if (token_decode(NULL, 0, text + ov[2], ov[3] - ov[2], &f) != TOKEN_MALFORMED)
+			return 1;
+		start = ov[1];
+	}
+	return 0;
 }
 
 static int is_trace_header(const struct hdr_field *f)
@@ -253,7 +268,8 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 	st->nips = k;
 	json_object_set_new(out, "received", chain);
 	json_object_set_new(out, "received_count", json_integer(nrcv));
-	json_object_set_new(out, "headers_truncated", json_boolean(r == 1 && limit < len));
+	json_object_set_new(out, "headers_truncated",
+			    json_boolean(r == 0 && pos >= limit && limit < len));
 	return pos;
 }
 

@@ -15,7 +15,7 @@ struct received {
 	char from_rdns[RCV_FIELD]; /* the name the receiving MTA looked up */
 	char from_addr[64];        /* the client's address as written */
 	char by[RCV_FIELD];
-	char proto[64];
+	char proto[RCV_FIELD];
 	char id[RCV_FIELD];
 	char for_addr[RCV_FIELD];
 	char date[RCV_FIELD];
