@@ -14,16 +14,22 @@ SINK = BUILD / "relaytrap-sink"
 
 
 def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
 
 def wait_port(host, port, timeout=10.0):
+    """Waits for the greeting, then QUITs and waits for the server's close, so the probe no
+    longer counts against any per-address limit when this returns."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection((host, port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=2) as s:
+                s.recv(512)
+                s.sendall(b"QUIT\r\n")
+                while s.recv(512):
+                    pass
                 return
         except OSError:
             time.sleep(0.05)

@@ -1,0 +1,198 @@
+"""Hostile clients: each costs bounded memory, gets a clean drop, and a well-behaved client that
+connects meanwhile is served within a second."""
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import Client, fd_count, rss_kib
+
+GOOD_SOURCE = "127.0.0.2"  # the good client comes from its own address: per-IP caps don't apply
+
+
+def served_quickly(sink, limit=1.0):
+    """A complete transaction from a fresh client; returns how long it took."""
+    t0 = time.monotonic()
+    c = Client("127.0.0.1", sink.port, source=GOOD_SOURCE, timeout=limit + 2)
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO good.example")[0] == 250
+    assert c.cmd("MAIL FROM:<a@b>")[0] == 250
+    assert c.cmd("RCPT TO:<good@sink.lab>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    assert c.cmd("Subject: good\r\n\r\nok\r\n.")[0] == 250
+    c.cmd("QUIT")
+    c.close()
+    took = time.monotonic() - t0
+    assert took < limit, f"good client took {took:.2f}s"
+    return took
+
+
+def closed_with(c, code_prefix, timeout=10.0):
+    """Reads until the peer closes; returns the last reply line seen."""
+    c.sock.settimeout(timeout)
+    last = None
+    try:
+        while True:
+            _, lines = c.reply()
+            last = lines[-1]
+    except ConnectionError:
+        pass
+    assert last is not None and last.startswith(code_prefix), last
+    return last
+
+
+def test_megabyte_line_without_crlf(sink):
+    base = rss_kib(sink.proc.pid)
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    chunk = b"A" * 65536
+    for _ in range(16):  # 1 MiB, no line end
+        c.send(chunk)
+    served_quickly(sink)
+    assert rss_kib(sink.proc.pid) - base < 2048
+    c.send(b"\r\nNOOP\r\n")
+    code, lines = c.reply()
+    assert code == 500 and "line too long" in lines[0]
+    assert c.reply()[0] == 250  # discarded to the line end, then back in step
+
+
+def test_nul_bytes_in_commands(sink):
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    code, lines = c.cmd("HELO a\0b")
+    assert code == 500 and "NUL" in lines[0]
+    assert c.cmd("NOOP")[0] == 250
+
+
+def test_bare_lf_smuggling_recorded_not_honoured(sink):
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.cmd("EHLO s")
+    c.cmd("MAIL FROM:<a@b>")
+    c.cmd("RCPT TO:<x@sink.lab>")
+    assert c.cmd("DATA")[0] == 354
+    # "<LF>.<CR><LF>" then a smuggled second transaction: all of it is message data
+    c.send(b"Subject: smuggle\r\n\r\nhello\n.\r\nMAIL FROM:<evil@x>\r\nRCPT TO:<victim@sink.lab>\r\n"
+           b"DATA\r\nSubject: smuggled\r\n\r\nbad\r\n.\r\n")
+    assert c.reply()[0] == 250  # exactly one end of data
+    assert c.cmd("NOOP")[0] == 250
+    (r,) = sink.wait_receipts(1)
+    assert "smuggling" in r["flags"] and "bare_lf" in r["flags"]
+    assert r["subject"] == "smuggle"
+    data = (sink.maildir / r["maildir_file"]).read_bytes()
+    assert b"MAIL FROM:<evil@x>" in data
+    time.sleep(0.3)
+    assert len(sink.receipts_list()) == 1
+
+
+def test_2000_rcpts_bounded_then_dropped(sink):
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.cmd("EHLO r")
+    c.cmd("MAIL FROM:<a@b>")
+    c.send(b"".join(b"RCPT TO:<u%d@sink.lab>\r\n" % i for i in range(2000)))
+    codes = []
+    try:
+        while True:
+            codes.append(c.reply()[0])
+    except (ConnectionError, socket.timeout):
+        pass
+    assert codes[:100] == [250] * 100
+    # the 10th error spends the budget: its own reply, then 421 and close
+    assert codes[100:] == [452] * 10 + [421]
+    served_quickly(sink)
+
+
+def test_pipelined_flood_is_backpressured(sink_factory):
+    sink = sink_factory("--timeout", "3")
+    base = rss_kib(sink.proc.pid)
+    s = socket.create_connection(("127.0.0.1", sink.port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(0.2)
+    sent = 0
+    payload = b"NOOP\r\n" * 10000
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sent < 50 * len(payload):
+        try:
+            sent += s.send(payload)
+        except socket.timeout:
+            break  # the sink stopped reading: backpressure works
+    served_quickly(sink)
+    assert rss_kib(sink.proc.pid) - base < 4096
+    s.close()
+
+
+def test_slow_drip_closed_by_command_deadline(sink_factory):
+    sink = sink_factory("--timeout", "2")
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    t0 = time.monotonic()
+    stop = threading.Event()
+
+    def drip():  # one byte a second: never a whole command
+        for b in b"HELO slowloris.example":
+            if stop.wait(1.0):
+                return
+            try:
+                c.send(bytes([b]))
+            except OSError:
+                return
+
+    th = threading.Thread(target=drip)
+    th.start()
+    served_quickly(sink)
+    last = closed_with(c, "421", timeout=10)
+    stop.set()
+    th.join()
+    assert "timeout" in last
+    assert time.monotonic() - t0 < 4.0  # the deadline is per command, not per byte
+
+
+def test_2000_idle_connections(sink_factory):
+    sink = sink_factory("--timeout", "4", "--max-per-ip", "3000")
+    base_rss, base_fd = rss_kib(sink.proc.pid), fd_count(sink.proc.pid)
+    idle = []
+    for _ in range(2000):
+        s = socket.create_connection(("127.0.0.1", sink.port))
+        idle.append(s)
+    time.sleep(0.5)
+    assert fd_count(sink.proc.pid) - base_fd == 2000
+    grown = rss_kib(sink.proc.pid) - base_rss
+    assert grown < 2000 * 4, f"{grown} KiB for 2000 idle sessions"
+    served_quickly(sink)
+    time.sleep(5)  # past --timeout: every idle session was told and closed
+    got = 0
+    for s in idle:
+        s.settimeout(2)
+        data = b""
+        try:
+            while chunk := s.recv(4096):
+                data += chunk
+        except OSError:
+            pass
+        got += b"421 4.4.2" in data
+        s.close()
+    assert got == 2000
+    assert fd_count(sink.proc.pid) == base_fd
+
+
+def test_binary_garbage_spends_error_budget(sink):
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.send(bytes(range(1, 256)).replace(b"\n", b"") * 4 + b"\r\n" +
+           b"\xff\xfe garbage\r\n" * 20)
+    last = closed_with(c, "421")
+    assert "too many errors" in last
+    served_quickly(sink)
+
+
+def test_per_ip_cap(sink_factory):
+    sink = sink_factory("--max-per-ip", "5")
+    conns = [Client("127.0.0.1", sink.port) for _ in range(5)]
+    for c in conns:
+        assert c.reply()[0] == 220
+    extra = Client("127.0.0.1", sink.port)
+    code, lines = extra.reply()
+    assert code == 421 and "Too many connections" in lines[0]
+    served_quickly(sink)  # another address is not affected
