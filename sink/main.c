@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,31 @@ static void fail(int report, int code, const char *msg)
 	exit(code);
 }
 
+static void main_free(struct sink_main *m)
+{
+	sink_config_free(&m->sink);
+	free(m->secret_file);
+	free(m->user);
+	free(m->pidfile);
+	free(m->log_file);
+}
+
+static int main_exit(struct sink_main *m, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int main_exit(struct sink_main *m, int code, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		fprintf(stderr, "relaytrap-sink: ");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+	main_free(m);
+	return code;
+}
+
 static void absolutize(char **path)
 {
 	char *abs = realpath(*path, NULL);
@@ -219,47 +245,37 @@ int main(int argc, char **argv)
 	memset(&m, 0, sizeof(m));
 	sink_config_defaults(&m.sink);
 	log_init(stderr, LOG_INFO, "relaytrap-sink");
-	if (opt_parse_argv(options, &m, argc, argv, &nargs, err, sizeof(err)) < 0) {
-		fprintf(stderr, "relaytrap-sink: %s\n", err);
-		return 2;
-	}
+	if (opt_parse_argv(options, &m, argc, argv, &nargs, err, sizeof(err)) < 0)
+		return main_exit(&m, 2, "%s", err);
 	if (m.help) {
 		usage(stdout);
-		return 0;
+		return main_exit(&m, 0, NULL);
 	}
 	if (m.version) {
 		printf("relaytrap-sink %s\n", RT_VERSION);
-		return 0;
+		return main_exit(&m, 0, NULL);
 	}
-	if (nargs) {
-		fprintf(stderr, "relaytrap-sink: unexpected argument '%s' (see --help)\n", argv[1]);
-		return 2;
-	}
+	if (nargs)
+		return main_exit(&m, 2, "unexpected argument '%s' (see --help)", argv[1]);
 	if (!m.sink.listen.n)
 		strlist_add(&m.sink.listen, "0.0.0.0:25");
 	if (!m.sink.maildir)
 		m.sink.maildir = strdup("Maildir");
 	if (!m.sink.receipts)
 		m.sink.receipts = strdup("receipts.jsonl");
-	if (m.secret_file && secret_load(m.secret_file, key, &keylen, err, sizeof(err)) < 0) {
-		fprintf(stderr, "relaytrap-sink: %s\n", err);
-		return 2;
-	}
-	if (m.user && !getpwnam(m.user)) {
-		fprintf(stderr, "relaytrap-sink: --user %s: no such user\n", m.user);
-		return 2;
-	}
+	if (m.secret_file && secret_load(m.secret_file, key, &keylen, err, sizeof(err)) < 0)
+		return main_exit(&m, 2, "%s", err);
+	if (m.user && !getpwnam(m.user))
+		return main_exit(&m, 2, "--user %s: no such user", m.user);
 	for (int i = 0; i < m.sink.listen.n; i++) {
 		struct ipaddr ip;
 		uint16_t port;
-		if (hostport_parse(m.sink.listen.v[i], 25, &ip, &port, err, sizeof(err)) < 0) {
-			fprintf(stderr, "relaytrap-sink: --listen %s\n", err);
-			return 2;
-		}
+		if (hostport_parse(m.sink.listen.v[i], 25, &ip, &port, err, sizeof(err)) < 0)
+			return main_exit(&m, 2, "--listen %s", err);
 	}
 	if (m.check_config) {
 		printf("configuration OK\n");
-		return 0;
+		return main_exit(&m, 0, NULL);
 	}
 	log_set_level(m.quiet ? LOG_ERR : m.verbose ? LOG_DEBUG : LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
@@ -272,10 +288,8 @@ int main(int argc, char **argv)
 	}
 	absolutize(&m.sink.maildir);
 	absolutize(&m.sink.receipts);
-	if (!m.foreground && daemonize(&report) < 0) {
-		fprintf(stderr, "relaytrap-sink: cannot daemonize: %s\n", strerror(errno));
-		return 3;
-	}
+	if (!m.foreground && daemonize(&report) < 0)
+		return main_exit(&m, 3, "cannot daemonize: %s", strerror(errno));
 	g.log_file = m.log_file;
 	reopen_log();
 	if (!(g.loop = io_loop_new()))
@@ -318,10 +332,5 @@ int main(int argc, char **argv)
 	io_loop_free(g.loop);
 	if (m.pidfile)
 		unlink(m.pidfile);
-	sink_config_free(&m.sink);
-	free(m.secret_file);
-	free(m.user);
-	free(m.pidfile);
-	free(m.log_file);
-	return 0;
+	return main_exit(&m, 0, NULL);
 }
