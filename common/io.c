@@ -4,6 +4,7 @@
 #include <ev.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,9 +116,8 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 	if (want > IO_READ_CHUNK)
 		want = IO_READ_CHUNK;
 	if (want == 0) {
-		/* The session has not consumed what it has; stop reading until it does. */
+		/* The consumer has not made room; stop reading until io_read_more. */
 		ev_io_stop(io->loop->ev, &io->rw);
-		io->cb(io, IO_DATAIN, io->arg);
 		return;
 	}
 	char *p = buf_reserve(&io->rbuf, want);
@@ -140,7 +140,7 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 		return;
 	}
 	buf_commit(&io->rbuf, (size_t)n);
-	io->cb(io, IO_DATAIN, io->arg);
+	io->cb(io, IO_DATAIN, io->arg); /* may free io: nothing after this */
 }
 
 static void io_on_connect(struct io *io)
@@ -162,6 +162,23 @@ static void io_on_connect(struct io *io)
 	io->cb(io, IO_CONNECTED, io->arg);
 }
 
+/* Sends what it can: 1 when the buffer drained, 0 when the socket is full, -1 on error
+ * (io->err set). */
+static int io_send(struct io *io)
+{
+	while (buf_len(&io->wbuf)) {
+		ssize_t n = send(io->fd, buf_head(&io->wbuf), buf_len(&io->wbuf), MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			snprintf(io->err, sizeof(io->err), "write: %s", strerror(errno));
+			return -1;
+		}
+		buf_consume(&io->wbuf, (size_t)n);
+	}
+	return 1;
+}
+
 static void io_on_write(struct ev_loop *ev, ev_io *w, int revents)
 {
 	(void)revents;
@@ -170,18 +187,23 @@ static void io_on_write(struct ev_loop *ev, ev_io *w, int revents)
 		io_on_connect(io);
 		return;
 	}
-	while (buf_len(&io->wbuf)) {
-		ssize_t n = send(io->fd, buf_head(&io->wbuf), buf_len(&io->wbuf), MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			io_fail(io, "write", errno);
-			return;
-		}
-		buf_consume(&io->wbuf, (size_t)n);
+	int r = io_send(io);
+	if (r < 0) {
+		io_fail(io, "write", errno);
+		return;
+	}
+	if (r == 0) {
+		ev_io_start(ev, &io->ww); /* socket full: wait until it is writable */
+		return;
 	}
 	ev_io_stop(ev, &io->ww);
 	io->cb(io, IO_LOWAT, io->arg);
+}
+
+void io_read_more(struct io *io)
+{
+	if (!io->paused && !io->eof && !io->connecting && buf_room(&io->rbuf))
+		ev_io_start(io->loop->ev, &io->rw);
 }
 
 static void io_on_timeout(struct ev_loop *ev, ev_timer *t, int revents)
@@ -208,6 +230,14 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Replies are already coalesced into one write per loop iteration, so Nagle only adds a
+ * delayed-ACK stall (about 40 ms) to every request/reply turn. */
+static void set_nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static struct io *io_alloc(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb,
 			   void *arg)
 {
@@ -232,6 +262,7 @@ struct io *io_new(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb,
 {
 	if (set_nonblock(fd) < 0)
 		return NULL;
+	set_nodelay(fd);
 	struct io *io = io_alloc(l, fd, rmax, wmax, cb, arg);
 	if (io)
 		ev_io_start(l->ev, &io->rw);
@@ -247,6 +278,7 @@ struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t sa
 		return NULL;
 	if (src && bind(fd, src, srclen) < 0)
 		goto fail;
+	set_nodelay(fd);
 	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS)
 		goto fail;
 	struct io *io = io_alloc(l, fd, rmax, wmax, cb, arg);
@@ -298,8 +330,9 @@ int io_write(struct io *io, const void *p, size_t n)
 {
 	if (buf_append(&io->wbuf, p, n) < 0)
 		return -1;
-	if (!io->connecting)
-		ev_io_start(io->loop->ev, &io->ww);
+	/* A fed event runs after the current callbacks: writes coalesce, no epoll_ctl. */
+	if (!io->connecting && !ev_is_active(&io->ww))
+		ev_feed_event(io->loop->ev, &io->ww, EV_WRITE);
 	return 0;
 }
 

@@ -46,6 +46,8 @@ void io_free(struct io *io);
 void io_set_cb(struct io *io, io_cb cb, void *arg);
 int io_fd(const struct io *io);
 struct buf *io_rbuf(struct io *io);
+/* Queues bytes. Everything queued during one loop iteration leaves in one send() right after
+ * it; the write watcher is armed only when the socket is full. */
 int io_write(struct io *io, const void *p, size_t n);
 int io_printf(struct io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t io_queued(const struct io *io);
@@ -55,6 +57,8 @@ void io_pause_read(struct io *io);
 void io_resume_read(struct io *io);
 /* The bytes already buffered are reported again on the next loop iteration. */
 void io_reprocess(struct io *io);
+/* The consumer made room in the read buffer: resume reading if a full buffer stopped it. */
+void io_read_more(struct io *io);
 const char *io_strerror(const struct io *io);
 
 struct io_listener *io_listen(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,

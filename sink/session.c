@@ -52,6 +52,7 @@ struct session {
 };
 
 static void session_free(struct session *s);
+static void session_process(struct session *s);
 
 struct session *session_next(const struct session *s)
 {
@@ -387,7 +388,7 @@ static void on_stored(void *arg, int ok, const json_t *receipt)
 		return;
 	}
 	arm_timeout(s, s->sk->cfg.timeout_cmd);
-	io_resume_read(s->io);
+	session_process(s); /* commands pipelined behind the message */
 }
 
 static void data_end(struct session *s)
@@ -412,13 +413,11 @@ static void data_end(struct session *s)
 	}
 	memcpy(msg, buf_head(&s->msg), len);
 	buf_free(&s->msg);
-	s->st = ST_STORING;
-	io_pause_read(s->io);
+	s->st = ST_STORING; /* input that follows waits in the bounded read buffer */
 	s->job = store_submit(s->sk->store, msg, len, receipt, on_stored, s);
 	if (!s->job) {
 		s->st = ST_HELO;
 		reply(s, "451 4.3.0 Error: could not queue the message");
-		io_resume_read(s->io);
 	}
 }
 
@@ -461,6 +460,7 @@ static void session_process(struct session *s)
 		if (s->st != ST_DATA && s->st != ST_STORING)
 			arm_timeout(s, s->sk->cfg.timeout_cmd);
 	}
+	io_read_more(s->io);
 }
 
 static void session_io(struct io *io, enum io_event ev, void *arg)

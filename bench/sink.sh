@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# relaytrap-sink against Postfix's smtp-sink, in the same run, under the same smtp-source load.
+# Prints messages/s for both, the ratio, peak RSS, and memory per idle session.
+# Usage: bench/sink.sh [BUILD_DIR]   (env: MSGS=50000 SESSIONS=100 RUNS=3 IDLE=5000)
+# Traffic stays on 127.0.0.1; every loop is bounded by MSGS and by timeout(1).
+set -euo pipefail
+BUILD=${1:-build}
+SINK=$(realpath "$BUILD/relaytrap-sink")
+MSGS=${MSGS:-50000}
+SESSIONS=${SESSIONS:-100}
+RUNS=${RUNS:-3}
+IDLE=${IDLE:-5000}
+WORK=$(mktemp -d /tmp/rt-bench.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+ulimit -n "$(ulimit -Hn)"
+SRC="/usr/sbin/smtp-source -s $SESSIONS -m $MSGS -l 1024 -f src@example.com -t dst@sink.lab -M bench.example"
+
+port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_listen() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+now() { date +%s.%N; }
+rate() { /usr/bin/python3 -c "print(f'{$MSGS/($2-$1):.0f}')"; }
+median() { tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+hwm() { awk '/VmHWM/ {print $2}' /proc/$1/status; }
+
+# One timed smtp-source run against 127.0.0.1:$1; extra smtp-source flags in $2.
+load() { local t0 t1; t0=$(now); timeout 600 $SRC $2 127.0.0.1:$1 >/dev/null; t1=$(now); rate "$t0" "$t1"; }
+
+run_smtp_sink() { # $1 = smtp-source flags
+  local p pid r; p=$(port)
+  /usr/sbin/smtp-sink -u postfix 127.0.0.1:$p 1024 & pid=$!
+  wait_listen $p; r=$(load $p "$1"); kill $pid; wait $pid 2>/dev/null || true; echo $r
+}
+
+run_rt_sink() { # $1 = smtp-source flags, $2 = relaytrap-sink flags
+  local p pid r d; p=$(port); d=$(mktemp -d "$WORK/rt.XXXX")
+  $SINK -f -q -l 127.0.0.1:$p -d sink.lab --max-per-ip 100000 --maildir "$d/Maildir" \
+        --receipts "$d/receipts.jsonl" $2 & pid=$!
+  wait_listen $p; r=$(load $p "$1")
+  echo "$(hwm $pid)" > "$WORK/hwm"
+  local n; n=$(wc -l < "$d/receipts.jsonl")
+  kill $pid; wait $pid 2>/dev/null || true
+  [ "$n" -ge "$MSGS" ] || { echo "relaytrap-sink stored $n of $MSGS" >&2; exit 1; }
+  # Kept until the end: deleting 50,000 files makes ext4 skip the freed inodes for the next
+  # minutes (recently_deleted), which would slow every later run.
+  echo $r
+}
+
+printf '# %s messages of 1 KiB, %s sessions, median of %s runs\n' "$MSGS" "$SESSIONS" "$RUNS"
+printf '%-22s %12s %14s %14s %7s %10s\n' mode smtp-sink rt-sink rt-sink-flags ratio rt-peak-KiB
+for mode in new-connection reuse; do
+  flags=""; [ $mode = reuse ] && flags="-d"
+  for fs in fsync no-fsync; do
+    rtflags=""; [ $fs = no-fsync ] && rtflags="--no-fsync"
+    a=(); b=()
+    for _ in $(seq "$RUNS"); do a+=("$(run_smtp_sink "$flags")"); b+=("$(run_rt_sink "$flags" "$rtflags")"); done
+    ma=$(echo "${a[@]}" | median); mb=$(echo "${b[@]}" | median)
+    printf '%-22s %12s %14s %14s %7.2f %10s\n' "$mode" "$ma" "$mb" "$fs" \
+      "$(/usr/bin/python3 -c "print($mb/$ma)")" "$(cat "$WORK/hwm")"
+  done
+done
+
+# Memory per idle session: N connections that got their greeting and say nothing.
+p=$(port); d=$(mktemp -d "$WORK/idle.XXXX")
+$SINK -f -q -l 127.0.0.1:$p -d sink.lab --maildir "$d/Maildir" --receipts "$d/r.jsonl" & pid=$!
+wait_listen $p
+per=$(timeout 120 /usr/bin/python3 "$(dirname "$0")/idle.py" $pid 127.0.0.1 $p "$IDLE")
+kill $pid; wait $pid 2>/dev/null || true
+printf 'idle sessions: %s, process memory per idle session: %s bytes (target <= 4096)\n' "$IDLE" "$per"
