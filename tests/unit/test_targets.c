@@ -1,0 +1,243 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perm.h"
+#include "targets.h"
+
+static void parse_ok(struct targets *t, const char *spec, enum tspec_kind want)
+{
+	enum tspec_kind k;
+	char err[256];
+	if (targets_parse(t, spec, &k, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", spec, err);
+	assert_int_equal(k, want);
+}
+
+static void parse_err(const char *spec, const char *want)
+{
+	struct targets t = {0};
+	enum tspec_kind k;
+	char err[256];
+	assert_int_equal(targets_parse(&t, spec, &k, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	targets_free(&t);
+}
+
+static const char *at(const struct targets *t, uint64_t i, char *buf)
+{
+	struct ipaddr ip;
+	targets_get(t, i, &ip);
+	return ipaddr_str(&ip, buf, 64);
+}
+
+static void test_forms_and_counts(void **st)
+{
+	(void)st;
+	char b[64];
+	struct targets t = {0};
+	parse_ok(&t, "192.0.2.77/30", TSPEC_RANGE); /* host bits cleared: .76-.79 */
+	targets_finish(&t);
+	assert_int_equal(t.total, 4);
+	assert_string_equal(at(&t, 0, b), "192.0.2.76");
+	assert_string_equal(at(&t, 3, b), "192.0.2.79");
+	targets_free(&t);
+
+	parse_ok(&t, "10.0.0.250-10.0.1.5", TSPEC_RANGE);
+	targets_finish(&t);
+	assert_int_equal(t.total, 12);
+	assert_string_equal(at(&t, 6, b), "10.0.1.0");
+	targets_free(&t);
+
+	parse_ok(&t, "10.1-3.*.5", TSPEC_RANGE);
+	targets_finish(&t);
+	assert_int_equal(t.total, 3 * 256);
+	assert_string_equal(at(&t, 0, b), "10.1.0.5");
+	assert_string_equal(at(&t, 257, b), "10.2.1.5");
+	targets_free(&t);
+
+	parse_ok(&t, "*.*.*.1-2", TSPEC_RANGE); /* too many spans: kept as a product, not expanded */
+	targets_finish(&t);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.total, (uint64_t)1 << 25);
+	assert_string_equal(at(&t, ((uint64_t)1 << 25) - 1, b), "255.255.255.2");
+	targets_free(&t);
+
+	parse_ok(&t, "10.0.0.0/8", TSPEC_RANGE); /* a /8 is one range, not 16M entries */
+	targets_finish(&t);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.total, 1 << 24);
+	targets_free(&t);
+
+	parse_ok(&t, "2001:db8::/120", TSPEC_RANGE);
+	parse_ok(&t, "2001:db8::fe-2001:db8::101", TSPEC_RANGE); /* overlaps and extends */
+	targets_finish(&t);
+	assert_int_equal(t.total, 258);
+	assert_string_equal(at(&t, 257, b), "2001:db8::101");
+	targets_free(&t);
+
+	parse_ok(&t, "mail.example.org", TSPEC_NAME);
+	parse_ok(&t, "mx:example.org", TSPEC_MX);
+	parse_ok(&t, "@targets.txt", TSPEC_FILE);
+	parse_ok(&t, "-", TSPEC_STDIN);
+	assert_int_equal(t.total, 0);
+	targets_free(&t);
+}
+
+static void test_errors(void **st)
+{
+	(void)st;
+	parse_err("192.0.2.0/33", "'192.0.2.0/33': not a valid network (ADDR/LEN)");
+	parse_err("2001:db8::/64", "'2001:db8::/64': an IPv6 prefix shorter than /96 is too large to scan");
+	parse_err("10.0.0.9-10.0.0.1", "'10.0.0.9-10.0.0.1': range end is below its start");
+	parse_err("10.1-300.*.5", "'10.1-300.*.5': octet 2 must be 0-255, N-M with N <= M, or *");
+	parse_err("mx:", "'mx:': expected mx:DOMAIN");
+	parse_err("a b", "'a b': not an address, network, range or host name");
+	parse_err("192.0.2.1-255.5", "'192.0.2.1-255.5': not an address, network, range or host name");
+}
+
+static void test_dedupe_and_contains(void **st)
+{
+	(void)st;
+	struct targets t = {0};
+	parse_ok(&t, "192.0.2.0/24", TSPEC_RANGE);
+	parse_ok(&t, "192.0.2.10", TSPEC_RANGE);
+	parse_ok(&t, "192.0.2.128/25", TSPEC_RANGE);
+	parse_ok(&t, "192.0.3.0-192.0.3.3", TSPEC_RANGE); /* adjacent: merged */
+	parse_ok(&t, "192.0.2.1-5", TSPEC_RANGE); /* octet range inside the /24 */
+	targets_finish(&t);
+	assert_int_equal(t.total, 260);
+	assert_int_equal(t.n, 1);
+	struct ipaddr ip;
+	ipaddr_parse("192.0.3.3", &ip);
+	assert_true(targets_contains(&t, &ip));
+	ipaddr_parse("192.0.3.4", &ip);
+	assert_false(targets_contains(&t, &ip));
+	ipaddr_parse("::1", &ip);
+	assert_false(targets_contains(&t, &ip));
+	targets_free(&t);
+}
+
+static int names_seen;
+static int name_cb(const char *name, enum tspec_kind kind, void *arg)
+{
+	(void)arg;
+	names_seen += (kind == TSPEC_NAME && !strcmp(name, "mx1.example.net")) ||
+		      (kind == TSPEC_MX && !strcmp(name, "mx:example.com"));
+	return 0;
+}
+
+static void test_file_forms(void **st)
+{
+	(void)st;
+	const char *text = "# comment\n192.0.2.1\n\nopen tcp 25 192.0.2.2 1700000000\n"
+			   "Host: 192.0.2.3 (mx.example)\tStatus: Up\nmx1.example.net # named\n"
+			   "mx:example.com\n198.51.100.0/30\n";
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	struct targets t = {0};
+	char err[256];
+	names_seen = 0;
+	assert_int_equal(targets_parse_file(&t, "list.txt", f, name_cb, NULL, err, sizeof(err)), 0);
+	fclose(f);
+	targets_finish(&t);
+	assert_int_equal(t.total, 7);
+	assert_int_equal(names_seen, 2);
+	targets_free(&t);
+	const char *bad = "192.0.2.1\n192.0.2.999/24\n";
+	f = fmemopen((void *)bad, strlen(bad), "r");
+	assert_int_equal(targets_parse_file(&t, "list.txt", f, name_cb, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "list.txt:2: '192.0.2.999/24': not a valid network (ADDR/LEN)");
+	fclose(f);
+	targets_free(&t);
+}
+
+static void test_perm_is_permutation(void **st)
+{
+	(void)st;
+	const uint64_t sizes[] = {1, 2, 3, 5, 255, 256, 1000, 4097};
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		uint64_t n = sizes[s];
+		struct perm p;
+		perm_init(&p, n, 42);
+		uint8_t *seen = calloc(n, 1);
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t x = perm_at(&p, i);
+			assert_true(x < n);
+			assert_false(seen[x]);
+			seen[x] = 1;
+		}
+		free(seen);
+	}
+	/* the same seed gives the same order, another seed another */
+	struct perm a, b, c;
+	perm_init(&a, 65536, 7);
+	perm_init(&b, 65536, 7);
+	perm_init(&c, 65536, 8);
+	int same = 1, differ = 0;
+	for (uint64_t i = 0; i < 100; i++) {
+		same &= perm_at(&a, i) == perm_at(&b, i);
+		differ |= perm_at(&a, i) != perm_at(&c, i);
+	}
+	assert_true(same && differ);
+}
+
+static void test_no_burst_on_a_24(void **st)
+{
+	(void)st;
+	/* A /16 in permuted order: no run of 8 consecutive targets inside one /24. */
+	struct perm p;
+	perm_init(&p, 65536, 1);
+	int run = 1, worst = 1;
+	for (uint64_t i = 1; i < 65536; i++) {
+		run = (perm_at(&p, i) >> 8) == (perm_at(&p, i - 1) >> 8) ? run + 1 : 1;
+		worst = run > worst ? run : worst;
+	}
+	assert_true(worst < 8);
+}
+
+static void test_shards_disjoint_and_complete(void **st)
+{
+	(void)st;
+	const uint64_t n = 1000, m = 7;
+	struct perm p;
+	perm_init(&p, n, 99);
+	uint8_t *owner = calloc(n, 1);
+	uint64_t total = 0;
+	for (uint64_t k = 1; k <= m; k++) {
+		struct shard s;
+		uint64_t pos, count = 0;
+		shard_init(&s, k, m);
+		while (shard_next(&s, n, &pos)) {
+			uint64_t x = perm_at(&p, pos);
+			assert_int_equal(owner[x], 0); /* disjoint */
+			owner[x] = (uint8_t)k;
+			count++;
+		}
+		assert_int_equal(count, shard_size(n, k, m));
+		total += count;
+	}
+	assert_int_equal(total, n); /* complete */
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_not_equal(owner[i], 0);
+	free(owner);
+	assert_int_equal(shard_size(3, 5, 5), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_forms_and_counts),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_dedupe_and_contains),
+	    cmocka_unit_test(test_file_forms),
+	    cmocka_unit_test(test_perm_is_permutation),
+	    cmocka_unit_test(test_no_burst_on_a_24),
+	    cmocka_unit_test(test_shards_disjoint_and_complete),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
