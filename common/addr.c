@@ -117,7 +117,7 @@ static int port_parse(const char *s, uint16_t *port)
 }
 
 int hostport_parse(const char *s, int defport, struct ipaddr *ip, uint16_t *port, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *ps = NULL;

@@ -73,7 +73,7 @@ void buf_consume(struct buf *b, size_t n)
 }
 
 enum line_status line_frame(const char *p, size_t len, size_t max, size_t *linelen,
-			    size_t *consumed, int *flags)
+                            size_t *consumed, int *flags)
 {
 	const char *lf = memchr(p, '\n', len);
 	*flags = 0;

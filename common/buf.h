@@ -45,6 +45,6 @@ enum line_status {
 
 /* Frames one LF-terminated line at p. *consumed includes the terminator. Pure. */
 enum line_status line_frame(const char *p, size_t len, size_t max, size_t *linelen,
-			    size_t *consumed, int *flags);
+                            size_t *consumed, int *flags);
 
 #endif

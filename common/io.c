@@ -15,7 +15,7 @@
 #define IO_ACCEPT_BURST 64
 
 const char *const io_event_names[] = {"CONNECTED", "DATAIN",       "LOWAT",
-				      "TIMEOUT",   "DISCONNECTED", "ERROR"};
+                                      "TIMEOUT",   "DISCONNECTED", "ERROR"};
 
 struct io_loop {
 	struct ev_loop *ev;
@@ -238,8 +238,7 @@ static void set_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-static struct io *io_alloc(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb,
-			   void *arg)
+static struct io *io_alloc(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb, void *arg)
 {
 	struct io *io = calloc(1, sizeof(*io));
 	if (!io)
@@ -270,8 +269,8 @@ struct io *io_new(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb,
 }
 
 struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
-		      const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
-		      io_cb cb, void *arg)
+                      const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
+                      io_cb cb, void *arg)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -404,7 +403,8 @@ static void io_on_accept(struct ev_loop *ev, ev_io *w, int revents)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
-				/* Out of descriptors: stop accepting for a moment instead of spinning. */
+				/* Out of descriptors: stop accepting for a moment instead of
+				 * spinning. */
 				ev_io_stop(ev, w);
 				ev_timer_set(&ls->retry, 0.1, 0.);
 				ev_timer_start(ev, &ls->retry);
@@ -423,7 +423,7 @@ static void io_on_accept_retry(struct ev_loop *ev, ev_timer *t, int revents)
 }
 
 struct io_listener *io_listen(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
-			      io_accept_cb cb, void *arg, char *err, size_t errlen)
+                              io_accept_cb cb, void *arg, char *err, size_t errlen)
 {
 	int one = 1;
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -40,8 +40,8 @@ struct io *io_new(struct io_loop *l, int fd, size_t rmax, size_t wmax, io_cb cb,
 /* Starts a non-blocking connect; NULL with errno set when the socket cannot even be made
  * (EMFILE, EADDRNOTAVAIL...), so a scheduler can slow down instead of failing the host. */
 struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
-		      const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
-		      io_cb cb, void *arg);
+                      const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
+                      io_cb cb, void *arg);
 void io_free(struct io *io);
 void io_set_cb(struct io *io, io_cb cb, void *arg);
 int io_fd(const struct io *io);
@@ -62,7 +62,7 @@ void io_read_more(struct io *io);
 const char *io_strerror(const struct io *io);
 
 struct io_listener *io_listen(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
-			      io_accept_cb cb, void *arg, char *err, size_t errlen);
+                              io_accept_cb cb, void *arg, char *err, size_t errlen);
 void io_listener_pause(struct io_listener *ls, int paused);
 void io_listener_free(struct io_listener *ls);
 

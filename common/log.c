@@ -39,7 +39,7 @@ void log_msg(enum log_level level, unsigned long sid, const char *fmt, ...)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	char line[2048];
 	int n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%s]", ts, now.tv_nsec / 1000000,
-			 log_prog, log_names[level]);
+	                 log_prog, log_names[level]);
 	if (sid && n > 0 && (size_t)n < sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " sid=%lu", sid);
 	if (n > 0 && (size_t)n < sizeof(line) - 1) {

@@ -13,7 +13,7 @@ void log_set_level(enum log_level level);
 int log_enabled(enum log_level level);
 /* sid 0 means "no session". */
 void log_msg(enum log_level level, unsigned long sid, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Copies src into dst (NUL-terminated), keeping printable ASCII and writing everything else
  * (and backslash and double quote) as \xHH. Truncates with "..." when dst is too small.

@@ -53,9 +53,15 @@ static int parse_number(const struct opt *o, const char *v, double *out, char *e
 	double d = strtod(v, &end);
 	if (o->type == OPT_SIZE && end != v) {
 		switch (tolower((unsigned char)*end)) {
-		case 'k': d *= 1024, end++; break;
-		case 'm': d *= 1024 * 1024, end++; break;
-		case 'g': d *= 1024. * 1024 * 1024, end++; break;
+		case 'k':
+			d *= 1024, end++;
+			break;
+		case 'm':
+			d *= 1024 * 1024, end++;
+			break;
+		case 'g':
+			d *= 1024. * 1024 * 1024, end++;
+			break;
 		}
 	}
 	if (end == v || *end || errno || !isfinite(d)) {
@@ -67,7 +73,8 @@ static int parse_number(const struct opt *o, const char *v, double *out, char *e
 		return -1;
 	}
 	if (d < o->min || d > o->max) {
-		snprintf(err, n, "--%s: %.40s is out of range (%g to %g)", o->name, v, o->min, o->max);
+		snprintf(err, n, "--%s: %.40s is out of range (%g to %g)", o->name, v, o->min,
+		         o->max);
 		return -1;
 	}
 	*out = d;
@@ -116,7 +123,7 @@ static int opt_apply(const struct opt *o, void *cfg, const char *v, char *err, s
 }
 
 int opt_set(const struct opt *tab, void *cfg, const char *name, const char *value, char *err,
-	    size_t errlen)
+            size_t errlen)
 {
 	const struct opt *o = opt_find(tab, name, strlen(name));
 	if (!o) {
@@ -136,8 +143,8 @@ static int is_config_opt(const char *a)
 	return !strcmp(a, "-C") || !strcmp(a, "--config") || !strncmp(a, "--config=", 9);
 }
 
-int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int *nargs,
-		   char *err, size_t errlen)
+int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int *nargs, char *err,
+                   size_t errlen)
 {
 	int nops = 0, only_operands = 0;
 	for (int i = 1; i < argc; i++) {
@@ -184,7 +191,7 @@ int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int 
 		if (opt_takes_arg(o) && !val) {
 			if (i + 1 >= argc) {
 				snprintf(err, errlen, "option --%s needs %s", o->name,
-					 o->argname ? o->argname : "a value");
+				         o->argname ? o->argname : "a value");
 				return -1;
 			}
 			val = argv[++i];
@@ -238,8 +245,7 @@ int conf_parse_line(char *line, char **name, char **value, const char **why)
 	return 1;
 }
 
-int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err,
-		   size_t errlen)
+int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -255,7 +261,7 @@ int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err
 		char sub[256];
 		if (!strchr(line, '\n') && !feof(f)) {
 			snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
-				 CONF_LINE_MAX - 2);
+			         CONF_LINE_MAX - 2);
 			rc = -1;
 			break;
 		}
@@ -267,9 +273,10 @@ int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err
 		}
 		if (r == 0)
 			continue;
-		if (!strcmp(name, "config") || opt_set(tab, cfg, name, value, sub, sizeof(sub)) < 0) {
+		if (!strcmp(name, "config") ||
+		    opt_set(tab, cfg, name, value, sub, sizeof(sub)) < 0) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno,
-				 !strcmp(name, "config") ? "config files do not nest" : sub);
+			         !strcmp(name, "config") ? "config files do not nest" : sub);
 			rc = -1;
 			break;
 		}
@@ -284,7 +291,8 @@ void opt_usage(FILE *out, const struct opt *tab)
 		char left[64];
 		const char *arg = opt_takes_arg(tab) ? (tab->argname ? tab->argname : "VALUE") : "";
 		if (tab->shortname)
-			snprintf(left, sizeof(left), "-%c, --%s %s", tab->shortname, tab->name, arg);
+			snprintf(left, sizeof(left), "-%c, --%s %s", tab->shortname, tab->name,
+			         arg);
 		else
 			snprintf(left, sizeof(left), "    --%s %s", tab->name, arg);
 		fprintf(out, "  %-32s %s\n", left, tab->help);

@@ -36,15 +36,14 @@ struct opt {
 
 /* Sets one option by long name. 0 ok; -1 with err filled. */
 int opt_set(const struct opt *tab, void *cfg, const char *name, const char *value, char *err,
-	    size_t errlen);
+            size_t errlen);
 /* Parses argv; options and operands may mix; "--" ends options. Operands are moved to the
  * front of argv after argv[0] and *nargs says how many. "-C FILE"/"--config FILE" is read
  * where it stands, so later options override it. */
-int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int *nargs,
-		   char *err, size_t errlen);
+int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int *nargs, char *err,
+                   size_t errlen);
 /* Reads a config file; errors are "FILE:LINE: message". */
-int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err,
-		   size_t errlen);
+int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err, size_t errlen);
 void opt_usage(FILE *out, const struct opt *tab);
 
 /* Splits one config line. Returns 1 with name/value set, 0 for a blank or comment line,

@@ -24,7 +24,7 @@ int secret_load(const char *path, uint8_t *key, size_t *len, char *err, size_t e
 		n--;
 	if (n < SECRET_MIN || n > SECRET_MAX) {
 		snprintf(err, errlen, "--secret-file %s: must hold %d to %d bytes, has %zu", path,
-			 SECRET_MIN, SECRET_MAX, n);
+		         SECRET_MIN, SECRET_MAX, n);
 		return -1;
 	}
 	memcpy(key, buf, n);

@@ -6,12 +6,12 @@
 
 #include "buf.h"
 
-const char *const smtp_verb_names[] = {"HELO", "EHLO", "MAIL", "RCPT",     "DATA",
-				       "RSET", "NOOP", "QUIT", "VRFY",     "EXPN",
-				       "HELP", "STARTTLS", "AUTH", "BDAT", "UNKNOWN"};
+const char *const smtp_verb_names[] = {"HELO", "EHLO",     "MAIL", "RCPT", "DATA",
+                                       "RSET", "NOOP",     "QUIT", "VRFY", "EXPN",
+                                       "HELP", "STARTTLS", "AUTH", "BDAT", "UNKNOWN"};
 
-const char *const smtp_reply_status_names[] = {"ok",          "need-more", "bad-syntax",
-					       "mixed-codes", "line-too-long", "too-many-lines"};
+const char *const smtp_reply_status_names[] = {"ok",          "need-more",     "bad-syntax",
+                                               "mixed-codes", "line-too-long", "too-many-lines"};
 
 void smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 {
@@ -20,7 +20,8 @@ void smtp_cmd_parse(const char *line, size_t len, struct smtp_cmd *cmd)
 		v++;
 	cmd->verb = SMTP_UNKNOWN;
 	for (int i = 0; i < SMTP_UNKNOWN; i++) {
-		if (strlen(smtp_verb_names[i]) == v && strncasecmp(line, smtp_verb_names[i], v) == 0) {
+		if (strlen(smtp_verb_names[i]) == v &&
+		    strncasecmp(line, smtp_verb_names[i], v) == 0) {
 			cmd->verb = (enum smtp_verb)i;
 			break;
 		}
@@ -68,7 +69,7 @@ static void split_mailbox(struct smtp_path *p)
 }
 
 int smtp_path_parse(const char *arg, size_t len, const char *keyword, struct smtp_path *p,
-		    const char **why)
+                    const char **why)
 {
 	size_t kl = strlen(keyword);
 	memset(p, 0, sizeof(*p));
@@ -153,7 +154,7 @@ const char *smtp_param(const char *params, size_t len, const char *name, size_t 
 }
 
 enum smtp_reply_status smtp_reply_parse(const char *p, size_t len, size_t maxline, int maxlines,
-					struct smtp_reply *r)
+                                        struct smtp_reply *r)
 {
 	size_t off = 0;
 	if (maxlines > SMTP_REPLY_MAXLINES)

@@ -49,7 +49,7 @@ struct smtp_path {
  * Lenient about a missing bracket pair and spaces after the colon (relays do both); returns -1
  * with *why set on a real syntax error. */
 int smtp_path_parse(const char *arg, size_t len, const char *keyword, struct smtp_path *p,
-		    const char **why);
+                    const char **why);
 
 /* The value of ESMTP parameter name (e.g. "SIZE") in params, or NULL. */
 const char *smtp_param(const char *params, size_t len, const char *name, size_t *vlen);
@@ -82,6 +82,6 @@ extern const char *const smtp_reply_status_names[];
 /* Parses one complete (possibly multi-line) reply at the start of p. maxlines is capped at
  * SMTP_REPLY_MAXLINES. */
 enum smtp_reply_status smtp_reply_parse(const char *p, size_t len, size_t maxline, int maxlines,
-					struct smtp_reply *r);
+                                        struct smtp_reply *r);
 
 #endif

@@ -74,8 +74,8 @@ int base32_decode(const char *in, size_t n, uint8_t *out, size_t outlen)
 	return (int)o;
 }
 
-static void token_tag(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t n,
-		      uint8_t *tag, size_t taglen)
+static void token_tag(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t n, uint8_t *tag,
+                      size_t taglen)
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned maclen = 0;
@@ -107,7 +107,7 @@ int token_encode(const uint8_t *key, size_t keylen, const struct token_fields *f
 }
 
 enum token_status token_decode(const uint8_t *key, size_t keylen, const char *s, size_t n,
-			       struct token_fields *f)
+                               struct token_fields *f)
 {
 	uint8_t raw[RAW_MAX];
 	if (n != TOKEN_LEN_V4 && n != TOKEN_LEN_V6)
@@ -118,7 +118,8 @@ enum token_status token_decode(const uint8_t *key, size_t keylen, const char *s,
 	if (len < 0 || raw[0] != (alen == 16 ? TOKEN_V6 : TOKEN_V4))
 		return TOKEN_MALFORMED;
 	memset(f, 0, sizeof(*f));
-	f->scan_id = (uint32_t)raw[1] << 24 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 8 | raw[4];
+	f->scan_id =
+	    (uint32_t)raw[1] << 24 | (uint32_t)raw[2] << 16 | (uint32_t)raw[3] << 8 | raw[4];
 	f->target.family = alen == 16 ? AF_INET6 : AF_INET;
 	memcpy(f->target.a, raw + 5, alen);
 	size_t o = 5 + alen;

@@ -37,7 +37,7 @@ extern const char *const token_status_names[];
 int token_encode(const uint8_t *key, size_t keylen, const struct token_fields *f, char *out);
 /* Case-insensitive. key may be NULL (structure only). Fields are filled unless MALFORMED. */
 enum token_status token_decode(const uint8_t *key, size_t keylen, const char *s, size_t n,
-			       struct token_fields *f);
+                               struct token_fields *f);
 
 /* RFC 4648 base32, lower-case, no padding. Return the output length, or -1. */
 int base32_encode(const uint8_t *in, size_t n, char *out, size_t outlen);

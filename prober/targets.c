@@ -26,7 +26,8 @@ static int add_range(struct targets *t, const struct trange *r)
 
 static uint32_t v4_num(const struct ipaddr *ip)
 {
-	return (uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 | (uint32_t)ip->a[2] << 8 | ip->a[3];
+	return (uint32_t)ip->a[0] << 24 | (uint32_t)ip->a[1] << 16 | (uint32_t)ip->a[2] << 8 |
+	       ip->a[3];
 }
 
 static void v4_set(struct ipaddr *ip, uint32_t v)
@@ -78,7 +79,7 @@ int targets_add_addr(struct targets *t, const struct ipaddr *ip)
 }
 
 static int parse_cidr(struct targets *t, const char *spec, const char *slash, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char host[64];
 	struct ipaddr ip;
@@ -97,7 +98,7 @@ static int parse_cidr(struct targets *t, const char *spec, const char *slash, ch
 	int host_bits = bits - (int)len;
 	if (ip.family == AF_INET6 && host_bits > TARGETS_V6_MAX_BITS) {
 		snprintf(err, errlen, "'%s': an IPv6 prefix shorter than /%d is too large to scan",
-			 spec, 128 - TARGETS_V6_MAX_BITS);
+		         spec, 128 - TARGETS_V6_MAX_BITS);
 		return -1;
 	}
 	/* Clear the host bits: 192.0.2.77/24 means 192.0.2.0/24. */
@@ -116,7 +117,7 @@ bad:
 }
 
 static int parse_dash_range(struct targets *t, const char *spec, const char *dash, char *err,
-			    size_t errlen)
+                            size_t errlen)
 {
 	char a[64], b[64];
 	struct ipaddr lo, hi;
@@ -139,7 +140,7 @@ static int parse_dash_range(struct targets *t, const char *spec, const char *das
 		count = v6_diff(hi.a, lo.a);
 		if (count >= (uint64_t)1 << TARGETS_V6_MAX_BITS) {
 			snprintf(err, errlen, "'%s': IPv6 range larger than 2^%d addresses", spec,
-				 TARGETS_V6_MAX_BITS);
+			         TARGETS_V6_MAX_BITS);
 			return -1;
 		}
 		count++;
@@ -176,7 +177,7 @@ static int parse_octets(struct targets *t, const char *spec, char *err, size_t e
 			return 1;
 		if (lo > 255 || hi > 255 || hi < lo) {
 			snprintf(err, errlen, "'%s': octet %d must be 0-255, N-M with N <= M, or *",
-				 spec, i + 1);
+			         spec, i + 1);
 			return -1;
 		}
 		r.olo[i] = (uint8_t)lo;
@@ -197,7 +198,8 @@ static int parse_octets(struct targets *t, const char *spec, char *err, size_t e
 			rest /= w;
 		}
 		ip.a[3] = r.olo[3];
-		struct trange s = {.kind = TR_SPAN, .lo = ip, .count = (uint64_t)(r.ohi[3] - r.olo[3] + 1)};
+		struct trange s = {
+		    .kind = TR_SPAN, .lo = ip, .count = (uint64_t)(r.ohi[3] - r.olo[3] + 1)};
 		if (add_range(t, &s) < 0)
 			return -1;
 	}
@@ -219,7 +221,7 @@ static int is_hostname(const char *s)
 }
 
 int targets_parse(struct targets *t, const char *spec, enum tspec_kind *kind, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	struct ipaddr ip;
 	const char *p;
@@ -382,7 +384,8 @@ static const char *list_word(char *line)
 {
 	char *save, *w[5] = {0};
 	int n = 0;
-	for (char *tok = strtok_r(line, " \t", &save); tok && n < 5; tok = strtok_r(NULL, " \t", &save))
+	for (char *tok = strtok_r(line, " \t", &save); tok && n < 5;
+	     tok = strtok_r(NULL, " \t", &save))
 		w[n++] = tok;
 	if (n >= 4 && !strcmp(w[0], "open") && (!strcmp(w[1], "tcp") || !strcmp(w[1], "udp")))
 		return w[3];
@@ -392,8 +395,8 @@ static const char *list_word(char *line)
 }
 
 int targets_parse_file(struct targets *t, const char *path, FILE *f,
-		       int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
-		       char *err, size_t errlen)
+                       int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
+                       char *err, size_t errlen)
 {
 	char line[TARGET_LINE_MAX];
 	int lineno = 0;

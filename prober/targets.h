@@ -28,18 +28,18 @@ struct targets {
 };
 
 enum tspec_kind {
-	TSPEC_RANGE,    /* address, CIDR, a-b range or octet ranges: added */
-	TSPEC_NAME,     /* a host name: resolve it, then targets_add_addr */
-	TSPEC_MX,       /* "mx:DOMAIN": resolve the MX hosts */
-	TSPEC_FILE,     /* "@FILE" */
-	TSPEC_STDIN,    /* "-" */
+	TSPEC_RANGE, /* address, CIDR, a-b range or octet ranges: added */
+	TSPEC_NAME,  /* a host name: resolve it, then targets_add_addr */
+	TSPEC_MX,    /* "mx:DOMAIN": resolve the MX hosts */
+	TSPEC_FILE,  /* "@FILE" */
+	TSPEC_STDIN, /* "-" */
 };
 
 #define TARGETS_V6_MAX_BITS 32 /* an IPv6 prefix may hold at most 2^32 addresses */
 
 /* Parses one spec; ranges are added to t. For names *kind says what to resolve. */
 int targets_parse(struct targets *t, const char *spec, enum tspec_kind *kind, char *err,
-		  size_t errlen);
+                  size_t errlen);
 int targets_add_addr(struct targets *t, const struct ipaddr *ip);
 /* Merges overlapping and adjacent spans (duplicates removed) and recounts. Call once after
  * adding everything. */
@@ -54,7 +54,7 @@ void targets_free(struct targets *t);
  * 192.0.2.1 ...", "Host: 192.0.2.1 ()") are understood. Names found are passed to cb.
  * Errors are "FILE:LINE: ...". */
 int targets_parse_file(struct targets *t, const char *path, FILE *f,
-		       int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
-		       char *err, size_t errlen);
+                       int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
+                       char *err, size_t errlen);
 
 #endif

@@ -5,12 +5,12 @@
 #define LINE_MAX_OCTETS 998 /* without the CRLF */
 
 enum {
-	S_BOL,       /* after CRLF */
-	S_BOL_BARE,  /* after a bare LF: not a real line start, a '.' here is data */
-	S_DOT,       /* "." at a line start */
-	S_DOT_CR,    /* ".\r" at a line start */
-	S_BDOT,      /* "." after a bare LF */
-	S_BDOT_CR,   /* ".\r" after a bare LF */
+	S_BOL,      /* after CRLF */
+	S_BOL_BARE, /* after a bare LF: not a real line start, a '.' here is data */
+	S_DOT,      /* "." at a line start */
+	S_DOT_CR,   /* ".\r" at a line start */
+	S_BDOT,     /* "." after a bare LF */
+	S_BDOT_CR,  /* ".\r" after a bare LF */
 	S_TEXT,
 	S_CR,
 };
@@ -159,9 +159,8 @@ int dotdata_flag_names(int flags, const char **names, int max)
 	static const struct {
 		int flag;
 		const char *name;
-	} tab[] = {{DD_BARE_LF, "bare_lf"},     {DD_BARE_CR, "bare_cr"},
-		   {DD_SMUGGLE, "smuggling"},   {DD_LONG_LINE, "long_line"},
-		   {DD_NUL, "nul"},             {DD_OVERSIZE, "oversize"}};
+	} tab[] = {{DD_BARE_LF, "bare_lf"},     {DD_BARE_CR, "bare_cr"}, {DD_SMUGGLE, "smuggling"},
+	           {DD_LONG_LINE, "long_line"}, {DD_NUL, "nul"},         {DD_OVERSIZE, "oversize"}};
 	int n = 0;
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]) && n < max; i++)
 		if (flags & tab[i].flag)

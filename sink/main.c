@@ -32,30 +32,52 @@ struct sink_main {
 #define O(f) offsetof(struct sink_main, f)
 #define S(f) offsetof(struct sink_main, sink.f)
 static const struct opt options[] = {
-    {"listen", 'l', OPT_LIST, S(listen), "ADDR:PORT", "listen here (repeatable; default 0.0.0.0:25)", 0, 0, NULL},
-    {"domain", 'd', OPT_LIST, S(domains), "DOMAIN", "accept mail for this domain (repeatable)", 0, 0, NULL},
-    {"literal", 0, OPT_LIST, S(literals), "ADDR", "also accept this address literal (repeatable)", 0, 0, NULL},
-    {"secret-file", 0, OPT_STR, O(secret_file), "FILE", "token key shared with relaytrap", 0, 0, NULL},
-    {"maildir", 0, OPT_STR, S(maildir), "DIR", "store messages here (default ./Maildir)", 0, 0, NULL},
-    {"receipts", 0, OPT_STR, S(receipts), "FILE", "append receipts here (default ./receipts.jsonl)", 0, 0, NULL},
-    {"hostname", 0, OPT_STR, S(hostname), "NAME", "name in the banner (default: this host's)", 0, 0, NULL},
+    {"listen", 'l', OPT_LIST, S(listen), "ADDR:PORT",
+     "listen here (repeatable; default 0.0.0.0:25)", 0, 0, NULL},
+    {"domain", 'd', OPT_LIST, S(domains), "DOMAIN", "accept mail for this domain (repeatable)", 0,
+     0, NULL},
+    {"literal", 0, OPT_LIST, S(literals), "ADDR", "also accept this address literal (repeatable)",
+     0, 0, NULL},
+    {"secret-file", 0, OPT_STR, O(secret_file), "FILE", "token key shared with relaytrap", 0, 0,
+     NULL},
+    {"maildir", 0, OPT_STR, S(maildir), "DIR", "store messages here (default ./Maildir)", 0, 0,
+     NULL},
+    {"receipts", 0, OPT_STR, S(receipts), "FILE", "append receipts here (default ./receipts.jsonl)",
+     0, 0, NULL},
+    {"hostname", 0, OPT_STR, S(hostname), "NAME", "name in the banner (default: this host's)", 0, 0,
+     NULL},
     {"user", 0, OPT_STR, O(user), "NAME", "drop root to this user right after binding", 0, 0, NULL},
-    {"no-fsync", 0, OPT_FLAG, S(no_fsync), NULL, "acknowledge before data reaches the disk (labs)", 0, 0, NULL},
-    {"max-sessions", 0, OPT_INT, S(max_sessions), "N", "simultaneous sessions (default 10000)", 1, 1e6, NULL},
-    {"max-per-ip", 0, OPT_INT, S(max_per_ip), "N", "simultaneous sessions per client address (default 128)", 1, 1e6, NULL},
-    {"max-rcpts", 0, OPT_INT, S(max_rcpts), "N", "recipients per message (default 100)", 1, 1e5, NULL},
-    {"max-errors", 0, OPT_INT, S(max_errors), "N", "protocol errors before 421 and close (default 10)", 1, 1e4, NULL},
-    {"max-size", 0, OPT_SIZE, S(max_size), "BYTES", "message size limit, advertised in SIZE (default 10m)", 1024, 1e9, NULL},
-    {"max-line", 0, OPT_SIZE, S(max_line), "BYTES", "longest command line accepted (default 2048)", 512, 65536, NULL},
-    {"header-max", 0, OPT_SIZE, S(header_max), "BYTES", "header bytes analysed per message (default 64k)", 1024, 1 << 24, NULL},
-    {"received-max", 0, OPT_INT, S(received_max), "N", "Received headers analysed per message (default 50)", 1, 1000, NULL},
-    {"timeout", 0, OPT_DOUBLE, S(timeout_cmd), "SECONDS", "wait for a command (default 300)", 0.1, 86400, NULL},
-    {"data-timeout", 0, OPT_DOUBLE, S(timeout_data), "SECONDS", "time for the message data (default 600)", 0.1, 86400, NULL},
-    {"session-timeout", 0, OPT_DOUBLE, S(timeout_session), "SECONDS", "total time per session (default 1800)", 0.1, 604800, NULL},
-    {"foreground", 'f', OPT_FLAG, O(foreground), NULL, "stay in the foreground, log to stderr", 0, 0, NULL},
+    {"no-fsync", 0, OPT_FLAG, S(no_fsync), NULL, "acknowledge before data reaches the disk (labs)",
+     0, 0, NULL},
+    {"max-sessions", 0, OPT_INT, S(max_sessions), "N", "simultaneous sessions (default 10000)", 1,
+     1e6, NULL},
+    {"max-per-ip", 0, OPT_INT, S(max_per_ip), "N",
+     "simultaneous sessions per client address (default 128)", 1, 1e6, NULL},
+    {"max-rcpts", 0, OPT_INT, S(max_rcpts), "N", "recipients per message (default 100)", 1, 1e5,
+     NULL},
+    {"max-errors", 0, OPT_INT, S(max_errors), "N",
+     "protocol errors before 421 and close (default 10)", 1, 1e4, NULL},
+    {"max-size", 0, OPT_SIZE, S(max_size), "BYTES",
+     "message size limit, advertised in SIZE (default 10m)", 1024, 1e9, NULL},
+    {"max-line", 0, OPT_SIZE, S(max_line), "BYTES", "longest command line accepted (default 2048)",
+     512, 65536, NULL},
+    {"header-max", 0, OPT_SIZE, S(header_max), "BYTES",
+     "header bytes analysed per message (default 64k)", 1024, 1 << 24, NULL},
+    {"received-max", 0, OPT_INT, S(received_max), "N",
+     "Received headers analysed per message (default 50)", 1, 1000, NULL},
+    {"timeout", 0, OPT_DOUBLE, S(timeout_cmd), "SECONDS", "wait for a command (default 300)", 0.1,
+     86400, NULL},
+    {"data-timeout", 0, OPT_DOUBLE, S(timeout_data), "SECONDS",
+     "time for the message data (default 600)", 0.1, 86400, NULL},
+    {"session-timeout", 0, OPT_DOUBLE, S(timeout_session), "SECONDS",
+     "total time per session (default 1800)", 0.1, 604800, NULL},
+    {"foreground", 'f', OPT_FLAG, O(foreground), NULL, "stay in the foreground, log to stderr", 0,
+     0, NULL},
     {"pidfile", 0, OPT_STR, O(pidfile), "FILE", "write the process id here", 0, 0, NULL},
-    {"log-file", 0, OPT_STR, O(log_file), "FILE", "log here (default stderr; SIGHUP reopens)", 0, 0, NULL},
-    {"check-config", 0, OPT_FLAG, O(check_config), NULL, "check the configuration, print 'configuration OK'", 0, 0, NULL},
+    {"log-file", 0, OPT_STR, O(log_file), "FILE", "log here (default stderr; SIGHUP reopens)", 0, 0,
+     NULL},
+    {"check-config", 0, OPT_FLAG, O(check_config), NULL,
+     "check the configuration, print 'configuration OK'", 0, 0, NULL},
     {"config", 'C', OPT_STR, 0, "FILE", "read options from FILE (name = value)", 0, 0, NULL},
     {"quiet", 'q', OPT_FLAG, O(quiet), NULL, "log errors only", 0, 0, NULL},
     {"verbose", 'v', OPT_FLAG, O(verbose), NULL, "log every session", 0, 0, NULL},
@@ -74,7 +96,7 @@ static struct {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: relaytrap-sink [OPTIONS]\n"
-		     "A relay-test SMTP sink: stores what open relays deliver, never relays.\n\n");
+	             "A relay-test SMTP sink: stores what open relays deliver, never relays.\n\n");
 	opt_usage(out, options);
 }
 
@@ -202,7 +224,7 @@ static void main_free(struct sink_main *m)
 }
 
 static int main_exit(struct sink_main *m, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int main_exit(struct sink_main *m, int code, const char *fmt, ...)
 {
 	if (fmt) {
@@ -284,7 +306,7 @@ int main(int argc, char **argv)
 		getrlimit(RLIMIT_NOFILE, &rl);
 		m.sink.max_sessions = (long)rl.rlim_cur - 64;
 		log_msg(LOG_WARN, 0, "event=limit max_sessions=%ld reason=\"descriptor limit\"",
-			m.sink.max_sessions);
+		        m.sink.max_sessions);
 	}
 	absolutize(&m.sink.maildir);
 	absolutize(&m.sink.receipts);
@@ -318,13 +340,14 @@ int main(int argc, char **argv)
 		report_status(report, "ok");
 	}
 	log_msg(LOG_INFO, 0, "event=start listen=%s maildir=%s receipts=%s fsync=%s",
-		m.sink.listen.v[0], m.sink.maildir, m.sink.receipts, m.sink.no_fsync ? "no" : "yes");
+	        m.sink.listen.v[0], m.sink.maildir, m.sink.receipts,
+	        m.sink.no_fsync ? "no" : "yes");
 	io_loop_run(g.loop);
 
 	struct sink_stats st;
 	sink_stats(g.sink, &st);
 	log_msg(LOG_INFO, 0, "event=stop sessions=%lu messages=%lu refused=%lu", st.sessions,
-		st.messages, st.refused);
+	        st.messages, st.refused);
 	io_signal_free(sterm);
 	io_signal_free(sint);
 	io_signal_free(shup);

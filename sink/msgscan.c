@@ -19,9 +19,9 @@
 static const char TOKEN_RE[] = "rt-([a-z2-7]{32}(?:[a-z2-7]{24})?)(?![a-z2-7])";
 /* X-Relaytrap-Token carries the token without the local-part prefix. */
 static const char TOKEN_BARE_RE[] = "(?<![a-z0-9])([a-z2-7]{32}(?:[a-z2-7]{24})?)(?![a-z0-9])";
-static const char *const trace_headers[] = {"Received",      "X-Originating-IP", "X-Forwarded-For",
-					    "X-Client-IP",   "X-Real-IP",        "X-Sender-IP",
-					    "X-Remote-IP",   "X-Source-IP",      NULL};
+static const char *const trace_headers[] = {"Received",    "X-Originating-IP", "X-Forwarded-For",
+                                            "X-Client-IP", "X-Real-IP",        "X-Sender-IP",
+                                            "X-Remote-IP", "X-Source-IP",      NULL};
 
 struct msgscan {
 	uint8_t key[256];
@@ -104,8 +104,8 @@ size_t hdr_unfold(const char *v, size_t n, char *dst, size_t cap)
 	return o;
 }
 
-struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max,
-			    int received_max, char *err, size_t errlen)
+struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max, int received_max,
+                            char *err, size_t errlen)
 {
 	struct msgscan *ms = calloc(1, sizeof(*ms));
 	int ec;
@@ -122,9 +122,9 @@ struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max
 	ms->received_max = received_max;
 	ms->unfold = malloc(header_max + 1);
 	ms->tok = pcre2_compile((PCRE2_SPTR)TOKEN_RE, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, &ec,
-				&eo, NULL);
+	                        &eo, NULL);
 	ms->bare = pcre2_compile((PCRE2_SPTR)TOKEN_BARE_RE, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS,
-				 &ec, &eo, NULL);
+	                         &ec, &eo, NULL);
 	ms->md = pcre2_match_data_create(4, NULL);
 	if (!ms->unfold || !ms->tok || !ms->bare || !ms->md) {
 		snprintf(err, errlen, "msgscan: initialisation failed");
@@ -171,7 +171,7 @@ static void add_token(struct scan_state *st, const char *t, size_t n, int where)
 }
 
 static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s, size_t n,
-			int where)
+                        int where)
 {
 	size_t start = 0;
 	pcre2_code *re = where == WHERE_HEADER ? ms->bare : ms->tok;
@@ -185,7 +185,8 @@ static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s
 int msgscan_has_token(struct msgscan *ms, const char *text, size_t len)
 {
 	size_t start = 0;
-	while (start < len && pcre2_match(ms->tok, (PCRE2_SPTR)text, len, start, 0, ms->md, NULL) > 0) {
+	while (start < len &&
+	       pcre2_match(ms->tok, (PCRE2_SPTR)text, len, start, 0, ms->md, NULL) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ms->md);
 		struct token_fields f;
 		if (token_decode(NULL, 0, text + ov[2], ov[3] - ov[2], &f) != TOKEN_MALFORMED)
@@ -220,9 +221,10 @@ static json_t *received_json(const struct received *r, const char *raw, size_t r
 	const struct {
 		const char *key;
 		const char *val;
-	} f[] = {{"helo", r->helo}, {"from_rdns", r->from_rdns}, {"from_addr", r->from_addr},
-		 {"by", r->by},     {"proto", r->proto},         {"id", r->id},
-		 {"for", r->for_addr}, {"date", r->date}};
+	} f[] = {{"helo", r->helo},           {"from_rdns", r->from_rdns},
+	         {"from_addr", r->from_addr}, {"by", r->by},
+	         {"proto", r->proto},         {"id", r->id},
+	         {"for", r->for_addr},        {"date", r->date}};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i].val[0])
 			json_object_set_new(o, f[i].key, jsonx_str(f[i].val));
@@ -230,8 +232,8 @@ static json_t *received_json(const struct received *r, const char *raw, size_t r
 }
 
 /* Walks the header section: Received chain, trace IPs, token-bearing fields. */
-static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char *msg,
-			   size_t len, json_t *out)
+static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char *msg, size_t len,
+                           json_t *out)
 {
 	json_t *chain = json_array();
 	size_t pos = 0, limit = len < ms->header_max ? len : ms->header_max;
@@ -241,7 +243,7 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 		size_t n = hdr_unfold(f.value, f.valuelen, ms->unfold, ms->header_max);
 		if (is_trace_header(&f))
 			st->nips += received_ips(ms->rp, ms->unfold, n, st->ips + st->nips,
-						 MAX_TRACE_IPS - st->nips);
+			                         MAX_TRACE_IPS - st->nips);
 		if (name_is(&f, "Received") && nrcv++ < ms->received_max) {
 			struct received rc;
 			received_parse(ms->rp, ms->unfold, n, &rc);
@@ -269,7 +271,7 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 	json_object_set_new(out, "received", chain);
 	json_object_set_new(out, "received_count", json_integer(nrcv));
 	json_object_set_new(out, "headers_truncated",
-			    json_boolean(r == 0 && pos >= limit && limit < len));
+	                    json_boolean(r == 0 && pos >= limit && limit < len));
 	return pos;
 }
 
@@ -279,17 +281,17 @@ static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, int 
 		int bit;
 		const char *name;
 	} places[] = {{WHERE_RCPT, "rcpt"},
-		      {WHERE_SUBJECT, "subject"},
-		      {WHERE_MESSAGE_ID, "message-id"},
-		      {WHERE_HEADER, "x-relaytrap-token"},
-		      {WHERE_BODY, "body"}};
+	              {WHERE_SUBJECT, "subject"},
+	              {WHERE_MESSAGE_ID, "message-id"},
+	              {WHERE_HEADER, "x-relaytrap-token"},
+	              {WHERE_BODY, "body"}};
 	json_t *arr = json_array();
 	int valid = 0;
 	for (int i = 0; i < st->ntok; i++) {
 		struct token_fields tf;
 		const struct found *t = &st->tok[i];
 		enum token_status s = token_decode(ms->keylen ? ms->key : NULL, ms->keylen, t->text,
-						   strlen(t->text), &tf);
+		                                   strlen(t->text), &tf);
 		json_t *o = json_object();
 		json_object_set_new(o, "token", json_string(t->text));
 		json_object_set_new(o, "status", json_string(token_status_names[s]));
@@ -302,7 +304,8 @@ static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, int 
 			char a[INET6_ADDRSTRLEN], sid[16];
 			snprintf(sid, sizeof(sid), "%08x", tf.scan_id);
 			json_object_set_new(o, "scan_id", json_string(sid));
-			json_object_set_new(o, "target", json_string(ipaddr_str(&tf.target, a, sizeof(a))));
+			json_object_set_new(o, "target",
+			                    json_string(ipaddr_str(&tf.target, a, sizeof(a))));
 			json_object_set_new(o, "port", json_integer(tf.port));
 			json_object_set_new(o, "test", json_integer(tf.test));
 		}

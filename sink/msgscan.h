@@ -31,8 +31,8 @@ int hdr_next(const char *msg, size_t len, size_t *pos, struct hdr_field *f);
 size_t hdr_unfold(const char *v, size_t n, char *dst, size_t cap);
 
 struct msgscan;
-struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max,
-			    int received_max, char *err, size_t errlen);
+struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max, int received_max,
+                            char *err, size_t errlen);
 void msgscan_free(struct msgscan *ms);
 /* Returns a new object: tokens[], tokens_disagree, received[], trace_ips[], subject,
  * message_id, header_bytes, headers_truncated. */

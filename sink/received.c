@@ -19,30 +19,32 @@ static const struct {
 	const char *family;
 	const char *pattern;
 } families[] = {
-    {"postfix", "^from\\s+(?<helo>\\S+)\\s+\\((?<rdns>[^\\s()\\[\\]]+)\\s+\\[" ADDR "\\]\\)" COMMENTS
-		"\\s+by\\s+(?<by>\\S+)\\s+\\(Postfix[^)]*\\)\\s+with\\s+(?<proto>\\S+)"
-		"\\s+id\\s+(?<id>[^\\s;]+)" FOR DATE},
+    {"postfix",
+     "^from\\s+(?<helo>\\S+)\\s+\\((?<rdns>[^\\s()\\[\\]]+)\\s+\\[" ADDR "\\]\\)" COMMENTS
+     "\\s+by\\s+(?<by>\\S+)\\s+\\(Postfix[^)]*\\)\\s+with\\s+(?<proto>\\S+)"
+     "\\s+id\\s+(?<id>[^\\s;]+)" FOR DATE},
     {"exim", "^from\\s+(?:(?<rdns>[^\\s()\\[\\]]+)\\s+\\(\\[" ADDR "\\](?::\\d+)?"
-	     "(?:\\s+helo=(?<helo>[^\\s)]+))?(?:\\s+ident=[^\\s)]*)?\\)"
-	     "|\\[" ADDR "\\](?::\\d+)?(?:\\s+\\((?:port=\\d+\\s*)?(?:helo=(?<helo>[^\\s)]+))?"
-	     "(?:\\s*ident=[^)]*)?\\))?)"
-	     "\\s+by\\s+(?<by>\\S+)\\s+with\\s+(?<proto>\\S+)" COMMENTS "(?:\\s+tls\\s+\\S+)?"
-	     "\\s+\\(Exim\\s[^)]*\\)(?:\\s+\\(envelope-from\\s+<[^>]*>\\))?"
-	     "\\s+id\\s+(?<id>[^\\s;]+)" FOR DATE},
+             "(?:\\s+helo=(?<helo>[^\\s)]+))?(?:\\s+ident=[^\\s)]*)?\\)"
+             "|\\[" ADDR "\\](?::\\d+)?(?:\\s+\\((?:port=\\d+\\s*)?(?:helo=(?<helo>[^\\s)]+))?"
+             "(?:\\s*ident=[^)]*)?\\))?)"
+             "\\s+by\\s+(?<by>\\S+)\\s+with\\s+(?<proto>\\S+)" COMMENTS "(?:\\s+tls\\s+\\S+)?"
+             "\\s+\\(Exim\\s[^)]*\\)(?:\\s+\\(envelope-from\\s+<[^>]*>\\))?"
+             "\\s+id\\s+(?<id>[^\\s;]+)" FOR DATE},
     {"opensmtpd", "^from\\s+(?<helo>\\S+)\\s+\\((?:(?<rdns>[^\\s()\\[\\]]+)\\s+)?\\[" ADDR "\\]\\)"
-		  "\\s+by\\s+(?<by>\\S+)\\s+\\(OpenSMTPD\\)\\s+with\\s+(?<proto>\\S+)"
-		  "\\s+id\\s+(?<id>[^\\s;]+)" COMMENTS FOR DATE},
-    {"sendmail", "^from\\s+(?<helo>\\S+)\\s+\\((?:(?<rdns>[^\\s()\\[\\]]+)\\s+)?\\[" ADDR "\\]"
-		 "(?:\\s+\\(may\\s+be\\s+forged\\))?\\)"
-		 "\\s+by\\s+(?<by>\\S+)\\s+\\(\\d+\\.\\d+\\.\\d+[^)]*\\)\\s+with\\s+(?<proto>\\S+)"
-		 COMMENTS "\\s+id\\s+(?<id>[^\\s;]+)" FOR DATE},
+                  "\\s+by\\s+(?<by>\\S+)\\s+\\(OpenSMTPD\\)\\s+with\\s+(?<proto>\\S+)"
+                  "\\s+id\\s+(?<id>[^\\s;]+)" COMMENTS FOR DATE},
+    {"sendmail",
+     "^from\\s+(?<helo>\\S+)\\s+\\((?:(?<rdns>[^\\s()\\[\\]]+)\\s+)?\\[" ADDR "\\]"
+     "(?:\\s+\\(may\\s+be\\s+forged\\))?\\)"
+     "\\s+by\\s+(?<by>\\S+)\\s+\\(\\d+\\.\\d+\\.\\d+[^)]*\\)\\s+with\\s+(?<proto>\\S+)" COMMENTS
+     "\\s+id\\s+(?<id>[^\\s;]+)" FOR DATE},
     {"exchange", "^from\\s+(?<helo>\\S+)\\s+\\((?:(?<rdns>[^\\s()\\[\\]]+)\\s+)?\\[?" ADDR "\\]?\\)"
-		 "\\s+by\\s+(?<by>\\S+)(?:\\s+\\([^)]*\\))?"
-		 "\\s+with\\s+(?<proto>Microsoft\\s+SMTP\\s+Server(?:\\s+\\([^)]*\\))?)"
-		 "\\s+id\\s+(?<id>[^\\s;]+)" DATE},
+                 "\\s+by\\s+(?<by>\\S+)(?:\\s+\\([^)]*\\))?"
+                 "\\s+with\\s+(?<proto>Microsoft\\s+SMTP\\s+Server(?:\\s+\\([^)]*\\))?)"
+                 "\\s+id\\s+(?<id>[^\\s;]+)" DATE},
     {"qmail", "^from\\s+(?<rdns>\\S+)\\s+(?:\\(HELO\\s+(?<helo>[^)]*)\\)\\s+)?"
-	      "\\((?:[^@)\\s]+@)?\\[?" ADDR "\\]?\\)\\s+by\\s+(?<by>\\S+)"
-	      "\\s+with\\s+(?<proto>\\S+)(?:\\s+\\([^)]*\\))?" DATE},
+              "\\((?:[^@)\\s]+@)?\\[?" ADDR "\\]?\\)\\s+by\\s+(?<by>\\S+)"
+              "\\s+with\\s+(?<proto>\\S+)(?:\\s+\\([^)]*\\))?" DATE},
     {"qmail", "^\\(qmail\\s+(?<id>\\d+)\\s+invoked\\s+(?:from\\s+network|by\\s+[^)]*)\\)" DATE},
 };
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -58,11 +60,12 @@ static const char *const generic[NGENERIC] = {
     ";\\s*(?<v>[^;]*?)\\s*$",
 };
 
-static const char IPV4[] =
-    "(?<![0-9.:])(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}"
-    "(?![0-9]|\\.[0-9])";
-static const char IPV6[] = "(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|"
-			   "[0-9A-Fa-f]{1,4})?(?![0-9A-Za-z:.])";
+static const char IPV4[] = "(?<![0-9.:])(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(?:\\.(?:25[0-5]|2["
+                           "0-4]\\d|1\\d\\d|[1-9]?\\d)){3}"
+                           "(?![0-9]|\\.[0-9])";
+static const char IPV6[] =
+    "(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\\d{1,3}\\.){3}\\d{1,3}|"
+    "[0-9A-Fa-f]{1,4})?(?![0-9A-Za-z:.])";
 
 struct received_parser {
 	pcre2_code *fam[NFAMILIES];
@@ -76,9 +79,9 @@ static pcre2_code *compile(const char *pat, char *err, size_t errlen)
 {
 	int ec;
 	PCRE2_SIZE eo;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-				       PCRE2_CASELESS | PCRE2_DUPNAMES | PCRE2_NO_UTF_CHECK, &ec,
-				       &eo, NULL);
+	pcre2_code *re =
+	    pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+	                  PCRE2_CASELESS | PCRE2_DUPNAMES | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[128];
 		pcre2_get_error_message(ec, msg, sizeof(msg));
@@ -132,14 +135,14 @@ void received_parser_free(struct received_parser *rp)
 }
 
 static int match(struct received_parser *rp, pcre2_code *re, const char *s, size_t len,
-		 size_t start)
+                 size_t start)
 {
 	return pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, rp->md, rp->mc);
 }
 
 /* Copies named group name (the first that is set, with duplicate names) into dst. */
 static void group(struct received_parser *rp, pcre2_code *re, const char *s, const char *name,
-		  char *dst, size_t dstlen)
+                  char *dst, size_t dstlen)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rp->md);
 	uint32_t count = pcre2_get_ovector_count(rp->md);
@@ -170,12 +173,11 @@ static void fill(struct received_parser *rp, pcre2_code *re, const char *s, stru
 	group(rp, re, s, "date", o->date, sizeof(o->date));
 }
 
-static int parse_generic(struct received_parser *rp, const char *s, size_t len,
-			 struct received *o)
+static int parse_generic(struct received_parser *rp, const char *s, size_t len, struct received *o)
 {
 	char *dst[NGENERIC] = {o->helo, o->by, o->proto, o->id, o->for_addr, o->date};
-	size_t dlen[NGENERIC] = {sizeof(o->helo),     sizeof(o->by),       sizeof(o->proto),
-				 sizeof(o->id),       sizeof(o->for_addr), sizeof(o->date)};
+	size_t dlen[NGENERIC] = {sizeof(o->helo), sizeof(o->by),       sizeof(o->proto),
+	                         sizeof(o->id),   sizeof(o->for_addr), sizeof(o->date)};
 	for (int i = 0; i < NGENERIC; i++)
 		if (match(rp, rp->gen[i], s, len, 0) > 0)
 			group(rp, rp->gen[i], s, "v", dst[i], dlen[i]);
@@ -192,8 +194,7 @@ static int parse_generic(struct received_parser *rp, const char *s, size_t len,
 	return 0;
 }
 
-int received_parse(struct received_parser *rp, const char *value, size_t len,
-		   struct received *out)
+int received_parse(struct received_parser *rp, const char *value, size_t len, struct received *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < NFAMILIES; i++) {
@@ -207,7 +208,7 @@ int received_parse(struct received_parser *rp, const char *value, size_t len,
 }
 
 static int scan_ips(struct received_parser *rp, pcre2_code *re, int family, const char *text,
-		    size_t len, struct ipaddr *out, int n, int max)
+                    size_t len, struct ipaddr *out, int n, int max)
 {
 	size_t start = 0;
 	while (n < max && start < len && match(rp, re, text, len, start) > 0) {
@@ -232,7 +233,7 @@ static int scan_ips(struct received_parser *rp, pcre2_code *re, int family, cons
 }
 
 int received_ips(struct received_parser *rp, const char *text, size_t len, struct ipaddr *out,
-		 int max)
+                 int max)
 {
 	int n = scan_ips(rp, rp->ipv4, AF_INET, text, len, out, 0, max);
 	return scan_ips(rp, rp->ipv6, AF_INET6, text, len, out, n, max);

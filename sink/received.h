@@ -10,7 +10,7 @@
 #define RCV_FIELD 256
 
 struct received {
-	const char *family; /* "postfix", "exim", ..., "generic"; NULL when unparsable */
+	const char *family;        /* "postfix", "exim", ..., "generic"; NULL when unparsable */
 	char helo[RCV_FIELD];      /* the name the client announced */
 	char from_rdns[RCV_FIELD]; /* the name the receiving MTA looked up */
 	char from_addr[64];        /* the client's address as written */
@@ -26,10 +26,9 @@ struct received_parser;
 struct received_parser *received_parser_new(char *err, size_t errlen);
 void received_parser_free(struct received_parser *rp);
 /* 0 when a pattern matched (out->family set), -1 when nothing could be made of it. */
-int received_parse(struct received_parser *rp, const char *value, size_t len,
-		   struct received *out);
+int received_parse(struct received_parser *rp, const char *value, size_t len, struct received *out);
 /* Every IPv4 and IPv6 address in text, deduplicated, at most max. Returns the count. */
 int received_ips(struct received_parser *rp, const char *text, size_t len, struct ipaddr *out,
-		 int max);
+                 int max);
 
 #endif

@@ -26,9 +26,9 @@
 
 enum sess_state { ST_INIT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_STORING, ST_CLOSING };
 static const char *const state_names[] = {"init", "helo",    "mail",   "rcpt",
-					  "data", "storing", "closing"};
+                                          "data", "storing", "closing"};
 
-#define SF_LONG_CMD 0x1   /* a command over 512 octets (accepted up to max_line) */
+#define SF_LONG_CMD 0x1    /* a command over 512 octets (accepted up to max_line) */
 #define SF_BARE_LF_CMD 0x2 /* a command ended by LF alone */
 
 struct session {
@@ -354,8 +354,7 @@ static json_t *receipt_build(struct session *s)
 		json_array_append_new(rc, jsonx_str(s->rcpts.v[i]));
 	json_object_set_new(r, "rcpt", rc);
 	json_object_set_new(r, "size", json_integer((json_int_t)s->dd.size));
-	json_object_set_new(r, "data_seconds",
-			    json_real(io_now(s->sk->loop) - s->data_started));
+	json_object_set_new(r, "data_seconds", json_real(io_now(s->sk->loop) - s->data_started));
 	const char *names[8];
 	int n = dotdata_flag_names(s->dd.flags, names, 8);
 	json_t *fl = json_array();
@@ -432,7 +431,8 @@ static void session_process(struct session *s)
 		}
 		if (s->st == ST_DATA) {
 			int done;
-			buf_consume(rb, dotdata_feed(&s->dd, buf_head(rb), buf_len(rb), &s->msg, &done));
+			buf_consume(
+			    rb, dotdata_feed(&s->dd, buf_head(rb), buf_len(rb), &s->msg, &done));
 			if (done)
 				data_end(s);
 			continue;
@@ -445,8 +445,8 @@ static void session_process(struct session *s)
 		}
 		size_t ll, used;
 		int fl;
-		enum line_status ls = line_frame(buf_head(rb), buf_len(rb), s->sk->cfg.max_line, &ll,
-						 &used, &fl);
+		enum line_status ls =
+		    line_frame(buf_head(rb), buf_len(rb), s->sk->cfg.max_line, &ll, &used, &fl);
 		if (ls == LINE_NEED)
 			break;
 		if (ls == LINE_TOO_LONG) {
@@ -495,7 +495,7 @@ static void session_io(struct io *io, enum io_event ev, void *arg)
 	case IO_ERROR:
 	case IO_CONNECTED:
 		log_msg(LOG_DEBUG, s->id, "event=disconnect state=%s reason=\"%s\"",
-			state_names[s->st], io_strerror(s->io));
+		        state_names[s->st], io_strerror(s->io));
 		session_free(s);
 		break;
 	}
@@ -529,7 +529,7 @@ void session_start(struct sink *sk, int fd, const struct sockaddr *peer, socklen
 	sk->sessions = s;
 	char line[320], a[INET6_ADDRSTRLEN];
 	log_msg(LOG_DEBUG, s->id, "event=connect peer=%s port=%u",
-		ipaddr_str(&s->peer, a, sizeof(a)), s->peer_port);
+	        ipaddr_str(&s->peer, a, sizeof(a)), s->peer_port);
 	snprintf(line, sizeof(line), "220 %s ESMTP relaytrap-sink", sk->hostname);
 	reply(s, line);
 	arm_timeout(s, sk->cfg.timeout_cmd);

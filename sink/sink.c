@@ -25,13 +25,13 @@ void sink_config_defaults(struct sink_config *c)
 	memset(c, 0, sizeof(*c));
 	c->max_sessions = 10000;
 	c->max_per_ip = 128;
-	c->max_rcpts = 100;   /* RFC 5321 4.5.3.1.8: at least 100 */
+	c->max_rcpts = 100; /* RFC 5321 4.5.3.1.8: at least 100 */
 	c->max_errors = 10;
 	c->received_max = 50;
 	c->max_size = 10 * 1024 * 1024;
-	c->max_line = 2048;   /* RFC says 512; accepted (and flagged) up to this */
+	c->max_line = 2048; /* RFC says 512; accepted (and flagged) up to this */
 	c->header_max = 64 * 1024;
-	c->timeout_cmd = 300; /* RFC 5321 4.5.3.2.7 */
+	c->timeout_cmd = 300;  /* RFC 5321 4.5.3.2.7 */
 	c->timeout_data = 600; /* 4.5.3.2.6 */
 	c->timeout_session = 1800;
 }
@@ -134,9 +134,11 @@ void sink_delivered(struct sink *sk, const json_t *receipt, size_t size)
 	if (log_enabled(LOG_INFO)) {
 		json_t *p = json_object_get(receipt, "peer_addr");
 		json_t *f = json_object_get(receipt, "maildir_file");
-		log_msg(LOG_INFO, (unsigned long)json_integer_value(json_object_get(receipt, "session")),
-			"event=stored peer=%s size=%zu tokens=%zu file=%s", json_string_value(p), size,
-			json_array_size(json_object_get(receipt, "tokens")), json_string_value(f));
+		log_msg(LOG_INFO,
+		        (unsigned long)json_integer_value(json_object_get(receipt, "session")),
+		        "event=stored peer=%s size=%zu tokens=%zu file=%s", json_string_value(p),
+		        size, json_array_size(json_object_get(receipt, "tokens")),
+		        json_string_value(f));
 	}
 	if (sk->receipt_cb)
 		sk->receipt_cb(receipt, sk->receipt_arg);
@@ -160,7 +162,7 @@ static int sink_bind(struct sink *sk, char *err, size_t errlen)
 		}
 		socklen_t sl = ipaddr_to_sa(&ip, port, &ss);
 		sk->ls[i] = io_listen(sk->loop, (struct sockaddr *)&ss, sl, on_accept, sk, sub,
-				      sizeof(sub));
+		                      sizeof(sub));
 		if (!sk->ls[i]) {
 			snprintf(err, errlen, "listen %s: %s", sk->cfg.listen.v[i], sub);
 			return -1;
@@ -171,7 +173,7 @@ static int sink_bind(struct sink *sk, char *err, size_t errlen)
 }
 
 struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
-		      size_t keylen, char *err, size_t errlen)
+                      size_t keylen, char *err, size_t errlen)
 {
 	struct sink *sk = calloc(1, sizeof(*sk));
 	if (!sk || !(sk->ipcount = calloc(IPHASH, sizeof(*sk->ipcount)))) {
@@ -189,7 +191,8 @@ struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const u
 		snprintf(err, errlen, "no listen address");
 		goto fail;
 	}
-	if (!(sk->scan = msgscan_new(key, keylen, c->header_max, (int)c->received_max, err, errlen)))
+	if (!(sk->scan =
+	          msgscan_new(key, keylen, c->header_max, (int)c->received_max, err, errlen)))
 		goto fail;
 	if (sink_bind(sk, err, errlen) < 0)
 		goto fail;

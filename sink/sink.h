@@ -13,8 +13,8 @@ struct io_loop;
 struct sink;
 
 struct sink_config {
-	struct strlist listen;  /* ADDR:PORT */
-	struct strlist domains; /* accepted recipient domains */
+	struct strlist listen;   /* ADDR:PORT */
+	struct strlist domains;  /* accepted recipient domains */
 	struct strlist literals; /* extra accepted address literals (ADDR) */
 	char *hostname;          /* for the banner; default gethostname() */
 	char *maildir, *receipts;
@@ -30,10 +30,9 @@ void sink_config_free(struct sink_config *c);
 /* Binds every listener and opens the store. key may be NULL (tokens checked for shape
  * only). */
 struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
-		      size_t keylen, char *err, size_t errlen);
+                      size_t keylen, char *err, size_t errlen);
 /* Called in the loop for each stored message with its receipt (borrowed). */
-void sink_set_receipt_cb(struct sink *s, void (*cb)(const json_t *receipt, void *arg),
-			 void *arg);
+void sink_set_receipt_cb(struct sink *s, void (*cb)(const json_t *receipt, void *arg), void *arg);
 /* Stops accepting, closes idle sessions with 421, lets messages in flight finish (at most
  * grace seconds), drains the store, then calls done. */
 void sink_shutdown(struct sink *s, double grace, void (*done)(void *arg), void *arg);

@@ -94,7 +94,7 @@ static void job_name(struct store *st, struct store_job *j)
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	snprintf(j->name, sizeof(j->name), "%ld.M%06ldP%dQ%lu.%s", (long)tv.tv_sec,
-		 (long)tv.tv_usec, (int)getpid(), ++st->seq, st->host);
+	         (long)tv.tv_usec, (int)getpid(), ++st->seq, st->host);
 }
 
 static int write_tmp(struct store *st, struct store_job *j)
@@ -166,9 +166,9 @@ static void write_batch(struct store *st, struct store_job *batch)
 			j->ok = 0;
 	}
 	if (rlen && (st->rfd < 0 || write_all(st->rfd, lines, rlen) < 0 ||
-		     (st->do_fsync && fdatasync(st->rfd) < 0))) {
-		log_msg(LOG_ERR, 0, "event=store-failed receipts=%s error=\"%s\"", st->receipts_path,
-			strerror(errno));
+	             (st->do_fsync && fdatasync(st->rfd) < 0))) {
+		log_msg(LOG_ERR, 0, "event=store-failed receipts=%s error=\"%s\"",
+		        st->receipts_path, strerror(errno));
 		for (struct store_job *j = batch; j; j = j->next)
 			j->ok = 0;
 	}
@@ -237,7 +237,7 @@ static void store_on_done(void *arg)
 }
 
 struct store *store_open(struct io_loop *loop, const char *maildir, const char *receipts,
-			 int do_fsync, char *err, size_t errlen)
+                         int do_fsync, char *err, size_t errlen)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	if (!st) {
@@ -254,8 +254,8 @@ struct store *store_open(struct io_loop *loop, const char *maildir, const char *
 	for (char *p = st->host; *p; p++)
 		if (*p == '/' || *p == ':')
 			*p = '_'; /* Maildir reserves these */
-	if ((st->tmpfd = open_dir(maildir, "tmp")) < 0 || (st->newfd = open_dir(maildir, "new")) < 0 ||
-	    open_dir(maildir, "cur") < 0) {
+	if ((st->tmpfd = open_dir(maildir, "tmp")) < 0 ||
+	    (st->newfd = open_dir(maildir, "new")) < 0 || open_dir(maildir, "cur") < 0) {
 		snprintf(err, errlen, "--maildir %s: %s", maildir, strerror(errno));
 		goto fail;
 	}
@@ -286,7 +286,7 @@ fail:
 }
 
 struct store_job *store_submit(struct store *st, char *msg, size_t len, json_t *receipt,
-			       store_done_cb cb, void *arg)
+                               store_done_cb cb, void *arg)
 {
 	struct store_job *j = calloc(1, sizeof(*j));
 	if (!j) {

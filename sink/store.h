@@ -16,11 +16,11 @@ struct store_job;
 typedef void (*store_done_cb)(void *arg, int ok, const json_t *receipt);
 
 struct store *store_open(struct io_loop *loop, const char *maildir, const char *receipts,
-			 int do_fsync, char *err, size_t errlen);
+                         int do_fsync, char *err, size_t errlen);
 /* Takes ownership of msg (malloc'd) and receipt. cb may be NULL. Returns the job so the
  * submitter can cancel the callback, or NULL on failure (ownership still taken). */
 struct store_job *store_submit(struct store *st, char *msg, size_t len, json_t *receipt,
-			       store_done_cb cb, void *arg);
+                               store_done_cb cb, void *arg);
 /* The job is still written; its callback just won't run. */
 void store_cancel(struct store_job *job);
 /* Reopens the receipts file at the next batch (SIGHUP, log rotation). */

@@ -60,16 +60,17 @@ static void test_run_all_places(void **st)
 		upper[i] = (char)(tok[i] >= 'a' && tok[i] <= 'z' ? tok[i] - 32 : tok[i]);
 	struct msgscan *ms = msgscan_new(KEY, KEYLEN, 65536, 50, err, sizeof(err));
 	assert_non_null(ms);
-	snprintf(msg, sizeof(msg),
-		 "Received: from relay.example (relay.example [192.0.2.7])\r\n"
-		 "\tby sink.lab (Postfix) with ESMTP id ABC for <rt-%s@sink.lab>; Sat, 21 Nov 2026\r\n"
-		 "Received: from prober (prober [198.51.100.1]) by relay.example (Postfix) with SMTP "
-		 "id XYZ; Sat, 21 Nov 2026\r\n"
-		 "X-Originating-IP: [203.0.113.9]\r\n"
-		 "Subject: relay test rt-%s\r\n"
-		 "Message-ID: <rt-%s@relaytrap>\r\n"
-		 "X-Relaytrap-Token: %s\r\n\r\nThis is a relay test rt-%s.\r\n",
-		 tok, tok, tok, tok, upper);
+	snprintf(
+	    msg, sizeof(msg),
+	    "Received: from relay.example (relay.example [192.0.2.7])\r\n"
+	    "\tby sink.lab (Postfix) with ESMTP id ABC for <rt-%s@sink.lab>; Sat, 21 Nov 2026\r\n"
+	    "Received: from prober (prober [198.51.100.1]) by relay.example (Postfix) with SMTP "
+	    "id XYZ; Sat, 21 Nov 2026\r\n"
+	    "X-Originating-IP: [203.0.113.9]\r\n"
+	    "Subject: relay test rt-%s\r\n"
+	    "Message-ID: <rt-%s@relaytrap>\r\n"
+	    "X-Relaytrap-Token: %s\r\n\r\nThis is a relay test rt-%s.\r\n",
+	    tok, tok, tok, tok, upper);
 	snprintf(rcpt, sizeof(rcpt), "rt-%s@sink.lab", tok);
 	struct strlist rc = {0};
 	strlist_add(&rc, rcpt);
@@ -88,8 +89,9 @@ static void test_run_all_places(void **st)
 	assert_false(json_boolean_value(json_object_get(r, "tokens_disagree")));
 	json_t *chain = json_object_get(r, "received");
 	assert_int_equal(json_array_size(chain), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(chain, 1), "from_addr")),
-			    "198.51.100.1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(chain, 1), "from_addr")),
+	    "198.51.100.1");
 	json_t *ips = json_object_get(r, "trace_ips");
 	assert_int_equal(json_array_size(ips), 3);
 	assert_string_equal(strs(ips, 0), "192.0.2.7");
@@ -135,9 +137,10 @@ static void test_header_limit_and_binary(void **st)
 	char msg[8192];
 	size_t o = 0;
 	for (int i = 0; i < 100; i++)
-		o += (size_t)snprintf(msg + o, sizeof(msg) - o,
-				      "Received: from h%d (h [192.0.2.%d]) by x (Postfix) with SMTP id %d; d\r\n", i,
-				      i, i);
+		o += (size_t)snprintf(
+		    msg + o, sizeof(msg) - o,
+		    "Received: from h%d (h [192.0.2.%d]) by x (Postfix) with SMTP id %d; d\r\n", i,
+		    i, i);
 	msg[o++] = '\xff'; /* invalid UTF-8 must not break the JSON */
 	json_t *r = msgscan_run(ms, msg, o, NULL);
 	assert_non_null(r);

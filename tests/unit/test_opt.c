@@ -60,8 +60,9 @@ static void test_argv(void **st)
 	struct cfg c = {0};
 	char err[256];
 	int nargs;
-	char *argv[] = {"prog", "-c5", "target1", "--timeout=2.5", "-f", "--max-size", "2m",
-			"-l", "a", "--listen", "b", "--", "-notanoption", NULL};
+	char *argv[] = {"prog",         "-c5", "target1", "--timeout=2.5", "-f", "--max-size",
+	                "2m",           "-l",  "a",       "--listen",      "b",  "--",
+	                "-notanoption", NULL};
 	assert_int_equal(opt_parse_argv(tab, &c, 13, argv, &nargs, err, sizeof(err)), 0);
 	assert_int_equal(c.n, 5);
 	assert_true(c.t == 2.5);

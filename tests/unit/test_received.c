@@ -36,8 +36,8 @@ static const struct sample samples[] = {
     {"from helo.example (unknown [198.51.100.7]) (using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 "
      "(256/256 bits) key-exchange X25519) (No client certificate requested) by mx.example.org "
      "(Postfix) with ESMTPS id 4Xy1Zq; Sat, 21 Nov 2026 07:00:00 +0000 (UTC)",
-     "postfix", "helo.example", "unknown", "198.51.100.7", "mx.example.org", "ESMTPS", "4Xy1Zq",
-     "", "Sat, 21 Nov 2026 07:00:00 +0000 (UTC)"},
+     "postfix", "helo.example", "unknown", "198.51.100.7", "mx.example.org", "ESMTPS", "4Xy1Zq", "",
+     "Sat, 21 Nov 2026 07:00:00 +0000 (UTC)"},
     {"from localhost (localhost [IPv6:::1]) by mx (Postfix) with ESMTP id ABC; Sat, 21 Nov 2026",
      "postfix", "localhost", "localhost", "::1", "mx", "ESMTP", "ABC", "", "Sat, 21 Nov 2026"},
     {"from [192.0.2.20] (helo=client.example) by mx.example.net with esmtp (Exim 4.96) "
@@ -100,7 +100,8 @@ static void test_families(void **st)
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
 		struct received r;
 		print_message("sample %zu (%s)\n", i, samples[i].family);
-		assert_int_equal(received_parse(rp, samples[i].header, strlen(samples[i].header), &r), 0);
+		assert_int_equal(
+		    received_parse(rp, samples[i].header, strlen(samples[i].header), &r), 0);
 		check(&samples[i], &r);
 	}
 }
@@ -124,7 +125,7 @@ static void test_ips(void **st)
 {
 	(void)st;
 	const char *t = "from a (b [192.0.2.1]) by c ([IPv6:2001:db8::5]) at 12:34:56 1.2.3.4.5 "
-			"999.1.1.1 198.51.100.2, 192.0.2.1 ::ffff:10.0.0.1";
+	                "999.1.1.1 198.51.100.2, 192.0.2.1 ::ffff:10.0.0.1";
 	struct ipaddr ips[8];
 	char s[64];
 	int n = received_ips(rp, t, strlen(t), ips, 8);

@@ -28,7 +28,7 @@ static void test_cmd_parse(void **st)
 }
 
 static void path(const char *arg, const char *kw, const char *addr, const char *local,
-		 const char *domain, const char *params)
+                 const char *domain, const char *params)
 {
 	struct smtp_path p;
 	const char *why = NULL;
@@ -52,8 +52,8 @@ static void test_path_forms(void **st)
 	     "NOTIFY=NEVER");
 	path("TO:rt-x@sink.lab", "TO", "rt-x@sink.lab", "rt-x", "sink.lab", "");
 	path("TO:<\"rt-x@sink.lab\">", "TO", "\"rt-x@sink.lab\"", "\"rt-x@sink.lab\"", "", "");
-	path("TO:<\"rt-x@sink\"@[192.0.2.1]>", "TO", "\"rt-x@sink\"@[192.0.2.1]",
-	     "\"rt-x@sink\"", "[192.0.2.1]", "");
+	path("TO:<\"rt-x@sink\"@[192.0.2.1]>", "TO", "\"rt-x@sink\"@[192.0.2.1]", "\"rt-x@sink\"",
+	     "[192.0.2.1]", "");
 	path("TO:<rt-x%sink.lab@[192.0.2.1]>", "TO", "rt-x%sink.lab@[192.0.2.1]", "rt-x%sink.lab",
 	     "[192.0.2.1]", "");
 	path("TO:<rt-x@sink.lab@target>", "TO", "rt-x@sink.lab@target", "rt-x@sink.lab", "target",
@@ -93,9 +93,9 @@ static void test_param(void **st)
 }
 
 static const char EHLO_REPLY[] = "250-mx.example Hello [192.0.2.9]\r\n"
-				 "250-PIPELINING\r\n"
-				 "250-SIZE 10240000\r\n"
-				 "250 8BITMIME\r\n";
+                                 "250-PIPELINING\r\n"
+                                 "250-SIZE 10240000\r\n"
+                                 "250 8BITMIME\r\n";
 
 static void check_ehlo(const struct smtp_reply *r)
 {
@@ -116,7 +116,7 @@ static void test_reply_whole(void **st)
 	assert_int_equal(smtp_reply_parse(two, strlen(two), 512, 100, &r), REPLY_OK);
 	check_ehlo(&r); /* the second reply is left for the next call */
 	assert_int_equal(smtp_reply_parse(two + r.bytes, strlen(two) - r.bytes, 512, 100, &r),
-			 REPLY_OK);
+	                 REPLY_OK);
 	assert_int_equal(r.code, 250);
 	assert_int_equal(r.nlines, 1);
 	assert_int_equal(smtp_reply_parse("220\r\n", 5, 512, 100, &r), REPLY_OK);
@@ -144,7 +144,7 @@ static void test_reply_errors(void **st)
 	assert_int_equal(smtp_reply_parse("250x\r\n", 6, 512, 100, &r), REPLY_BAD_SYNTAX);
 	assert_int_equal(smtp_reply_parse("650 no\r\n", 8, 512, 100, &r), REPLY_BAD_SYNTAX);
 	assert_int_equal(smtp_reply_parse("250-a\r\n251 b\r\n", 14, 512, 100, &r),
-			 REPLY_MIXED_CODE);
+	                 REPLY_MIXED_CODE);
 	assert_int_equal(smtp_reply_parse("250 abcdefghij\r\n", 16, 8, 100, &r), REPLY_TOO_LONG);
 	char many[64 * 8];
 	size_t o = 0;

@@ -61,7 +61,8 @@ static void test_forms_and_counts(void **st)
 	assert_string_equal(at(&t, 257, b), "10.2.1.5");
 	targets_free(&t);
 
-	parse_ok(&t, "*.*.*.1-2", TSPEC_RANGE); /* too many spans: kept as a product, not expanded */
+	parse_ok(&t, "*.*.*.1-2",
+	         TSPEC_RANGE); /* too many spans: kept as a product, not expanded */
 	targets_finish(&t);
 	assert_int_equal(t.n, 1);
 	assert_int_equal(t.total, (uint64_t)1 << 25);
@@ -93,12 +94,14 @@ static void test_errors(void **st)
 {
 	(void)st;
 	parse_err("192.0.2.0/33", "'192.0.2.0/33': not a valid network (ADDR/LEN)");
-	parse_err("2001:db8::/64", "'2001:db8::/64': an IPv6 prefix shorter than /96 is too large to scan");
+	parse_err("2001:db8::/64",
+	          "'2001:db8::/64': an IPv6 prefix shorter than /96 is too large to scan");
 	parse_err("10.0.0.9-10.0.0.1", "'10.0.0.9-10.0.0.1': range end is below its start");
 	parse_err("10.1-300.*.5", "'10.1-300.*.5': octet 2 must be 0-255, N-M with N <= M, or *");
 	parse_err("mx:", "'mx:': expected mx:DOMAIN");
 	parse_err("a b", "'a b': not an address, network, range or host name");
-	parse_err("192.0.2.1-255.5", "'192.0.2.1-255.5': not an address, network, range or host name");
+	parse_err("192.0.2.1-255.5",
+	          "'192.0.2.1-255.5': not an address, network, range or host name");
 }
 
 static void test_dedupe_and_contains(void **st)
@@ -109,7 +112,7 @@ static void test_dedupe_and_contains(void **st)
 	parse_ok(&t, "192.0.2.10", TSPEC_RANGE);
 	parse_ok(&t, "192.0.2.128/25", TSPEC_RANGE);
 	parse_ok(&t, "192.0.3.0-192.0.3.3", TSPEC_RANGE); /* adjacent: merged */
-	parse_ok(&t, "192.0.2.1-5", TSPEC_RANGE); /* octet range inside the /24 */
+	parse_ok(&t, "192.0.2.1-5", TSPEC_RANGE);         /* octet range inside the /24 */
 	targets_finish(&t);
 	assert_int_equal(t.total, 260);
 	assert_int_equal(t.n, 1);
@@ -128,7 +131,7 @@ static int name_cb(const char *name, enum tspec_kind kind, void *arg)
 {
 	(void)arg;
 	names_seen += (kind == TSPEC_NAME && !strcmp(name, "mx1.example.net")) ||
-		      (kind == TSPEC_MX && !strcmp(name, "mx:example.com"));
+	              (kind == TSPEC_MX && !strcmp(name, "mx:example.com"));
 	return 0;
 }
 
@@ -136,8 +139,8 @@ static void test_file_forms(void **st)
 {
 	(void)st;
 	const char *text = "# comment\n192.0.2.1\n\nopen tcp 25 192.0.2.2 1700000000\n"
-			   "Host: 192.0.2.3 (mx.example)\tStatus: Up\nmx1.example.net # named\n"
-			   "mx:example.com\n198.51.100.0/30\n";
+	                   "Host: 192.0.2.3 (mx.example)\tStatus: Up\nmx1.example.net # named\n"
+	                   "mx:example.com\n198.51.100.0/30\n";
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	struct targets t = {0};
 	char err[256];
@@ -150,7 +153,8 @@ static void test_file_forms(void **st)
 	targets_free(&t);
 	const char *bad = "192.0.2.1\n192.0.2.999/24\n";
 	f = fmemopen((void *)bad, strlen(bad), "r");
-	assert_int_equal(targets_parse_file(&t, "list.txt", f, name_cb, NULL, err, sizeof(err)), -1);
+	assert_int_equal(targets_parse_file(&t, "list.txt", f, name_cb, NULL, err, sizeof(err)),
+	                 -1);
 	assert_string_equal(err, "list.txt:2: '192.0.2.999/24': not a valid network (ADDR/LEN)");
 	fclose(f);
 	targets_free(&t);

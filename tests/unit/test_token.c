@@ -20,11 +20,12 @@ static void test_base32_rfc4648(void **st)
 	for (int i = 0; i < 7; i++) {
 		char enc[32];
 		uint8_t dec[16];
-		assert_int_equal(base32_encode((const uint8_t *)in[i], strlen(in[i]), enc, sizeof(enc)),
-				 (int)strlen(out[i]));
+		assert_int_equal(
+		    base32_encode((const uint8_t *)in[i], strlen(in[i]), enc, sizeof(enc)),
+		    (int)strlen(out[i]));
 		assert_string_equal(enc, out[i]);
 		assert_int_equal(base32_decode(out[i], strlen(out[i]), dec, sizeof(dec)),
-				 (int)strlen(in[i]));
+		                 (int)strlen(in[i]));
 		assert_memory_equal(dec, in[i], strlen(in[i]));
 	}
 	uint8_t d[8];
@@ -75,7 +76,7 @@ static void test_token_tamper(void **st)
 	}
 	/* A different key: forged. No key: shape only. */
 	assert_int_equal(token_decode((const uint8_t *)"another-key-16by", 16, tok, (size_t)n, &g),
-			 TOKEN_FORGED);
+	                 TOKEN_FORGED);
 	assert_int_equal(token_decode(NULL, 0, tok, (size_t)n, &g), TOKEN_UNVERIFIED);
 	assert_int_equal(g.test, 3);
 	assert_int_equal(token_decode(KEY, KEYLEN, tok, (size_t)n - 1, &g), TOKEN_MALFORMED);
@@ -110,8 +111,8 @@ static void test_token_unique(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_base32_rfc4648),   cmocka_unit_test(test_token_roundtrip),
-	    cmocka_unit_test(test_token_tamper),     cmocka_unit_test(test_token_case_folding),
+	    cmocka_unit_test(test_base32_rfc4648), cmocka_unit_test(test_token_roundtrip),
+	    cmocka_unit_test(test_token_tamper),   cmocka_unit_test(test_token_case_folding),
 	    cmocka_unit_test(test_token_unique),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
