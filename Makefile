@@ -29,6 +29,7 @@ ifneq ($(wildcard prober/main.c),)
 BINS += $(BUILD)/relaytrap
 endif
 
+.SECONDARY:
 .PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps
 all: $(BINS) $(UNIT_BIN)
 
