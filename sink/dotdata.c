@@ -59,6 +59,21 @@ static void text_byte(struct dotdata *d, struct buf *out, char c)
 	}
 }
 
+/* The byte after a CR: CRLF ends a line, anything else makes the CR a bare CR. */
+static void after_cr(struct dotdata *d, struct buf *out, char c)
+{
+	if (c == '\n') {
+		emit(d, out, "\r\n", 2);
+		d->line = 0;
+		d->state = S_BOL;
+		return;
+	}
+	d->flags |= DD_BARE_CR;
+	emit(d, out, "\r", 1);
+	line_add(d, 1);
+	text_byte(d, out, c);
+}
+
 size_t dotdata_feed(struct dotdata *d, const char *in, size_t n, struct buf *out, int *done)
 {
 	*done = 0;
@@ -80,16 +95,7 @@ size_t dotdata_feed(struct dotdata *d, const char *in, size_t n, struct buf *out
 			break;
 		}
 		case S_CR:
-			if (c == '\n') {
-				emit(d, out, "\r\n", 2);
-				d->line = 0;
-				d->state = S_BOL;
-			} else {
-				d->flags |= DD_BARE_CR;
-				emit(d, out, "\r", 1);
-				line_add(d, 1);
-				text_byte(d, out, c);
-			}
+			after_cr(d, out, c);
 			break;
 		case S_BOL:
 			if (c == '.')
@@ -122,10 +128,8 @@ size_t dotdata_feed(struct dotdata *d, const char *in, size_t n, struct buf *out
 				d->state = S_BOL;
 				return i + 1;
 			}
-			d->flags |= DD_SMUGGLE | DD_BARE_CR; /* "<CRLF>.<CR>x" */
-			emit(d, out, "\r", 1);
-			line_add(d, 1);
-			text_byte(d, out, c);
+			d->flags |= DD_SMUGGLE; /* "<CRLF>.<CR>x" */
+			after_cr(d, out, c);
 			break;
 		case S_BDOT:
 			if (c == '\r') {
@@ -137,17 +141,9 @@ size_t dotdata_feed(struct dotdata *d, const char *in, size_t n, struct buf *out
 			}
 			break;
 		case S_BDOT_CR:
-			if (c == '\n') {
+			if (c == '\n')
 				d->flags |= DD_SMUGGLE; /* "<LF>.<CR><LF>" */
-				emit(d, out, "\r\n", 2);
-				d->line = 0;
-				d->state = S_BOL;
-			} else {
-				d->flags |= DD_BARE_CR;
-				emit(d, out, "\r", 1);
-				line_add(d, 1);
-				text_byte(d, out, c);
-			}
+			after_cr(d, out, c);
 			break;
 		}
 	}
