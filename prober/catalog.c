@@ -1,0 +1,231 @@
+#include "catalog.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+const char catalog_default_text[] =
+    "plain                 <{sender}@{sink}>            <{user}@{sink}>\n"
+    "null-sender           <>                           <{user}@{sink}>\n"
+    "unqualified-sender    <{sender}>                   <{user}@{sink}>\n"
+    "sender-target-host    <{sender}@{target_host}>     <{user}@{sink}>\n"
+    "sender-target-domain  <{sender}@{target_domain}>   <{user}@{sink}>\n"
+    "sender-target-literal <{sender}@{target_literal}>  <{user}@{sink}>\n"
+    "sender-localhost      <{sender}@localhost>         <{user}@{sink}>\n"
+    "sender-postmaster     <postmaster@{target_domain}> <{user}@{sink}>\n"
+    "rcpt-unbracketed      <{sender}@{sink}>            {user}@{sink}\n"
+    "quoted                <{sender}@{target_host}>     <\"{user}@{sink}\">\n"
+    "quoted-percent        <{sender}@{target_host}>     <\"{user}%{sink}\">\n"
+    "percent               <{sender}@{target_host}>     <{user}%{sink}>\n"
+    "percent-at-literal    <{sender}@{target_host}>     <{user}%{sink}@{target_literal}>\n"
+    "percent-at-host       <{sender}@{target_host}>     <{user}%{sink}@{target_host}>\n"
+    "double-at-literal     <{sender}@{target_host}>     <{user}@{sink}@{target_literal}>\n"
+    "double-at-host        <{sender}@{target_host}>     <{user}@{sink}@{target_host}>\n"
+    "quoted-at-literal     <{sender}@{target_host}>     <\"{user}@{sink}\"@{target_literal}>\n"
+    "source-route-literal  <{sender}@{target_host}>     <@{target_literal}:{user}@{sink}>\n"
+    "source-route-host     <{sender}@{target_host}>     <@{target_host}:{user}@{sink}>\n"
+    "bang                  <{sender}@{target_host}>     <{sink}!{user}>\n"
+    "bang-at-literal       <{sender}@{target_host}>     <{sink}!{user}@{target_literal}>\n"
+    "bang-at-host          <{sender}@{target_host}>     <{sink}!{user}@{target_host}>\n"
+    "trailing-at           <{sender}@{target_host}>     <{user}@{sink}@>\n"
+    "sink-literal          <{sender}@{target_host}>     <{user}@{sink_literal}>\n";
+
+static const char *const macro_names[] = {"user",           "sink",        "sink_literal",
+                                          "target_literal", "target_host", "target_domain",
+                                          "sender",         "helo",        NULL};
+
+static const char *macro_value(const struct macros *m, const char *name, size_t n)
+{
+	const char *vals[] = {m->user,        m->sink,          m->sink_literal, m->target_literal,
+	                      m->target_host, m->target_domain, m->sender,       m->helo};
+	for (int i = 0; macro_names[i]; i++)
+		if (strlen(macro_names[i]) == n && !strncmp(macro_names[i], name, n))
+			return vals[i] ? vals[i] : "";
+	return NULL;
+}
+
+int catalog_expand(const char *tmpl, const struct macros *m, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (const char *p = tmpl; *p; p++) {
+		const char *v = NULL;
+		size_t vl = 1;
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			if (!close || !(v = macro_value(m, p + 1, (size_t)(close - p - 1))))
+				return -1;
+			vl = strlen(v);
+			p = close;
+		}
+		if (o + vl + 1 > outlen)
+			return -1;
+		memcpy(out + o, v ? v : p, vl);
+		o += vl;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+const char *catalog_domain_of(const char *host)
+{
+	const char *dot = strchr(host, '.');
+	return host[0] != '[' && dot && dot[1] ? dot + 1 : host;
+}
+
+/* Next whitespace-separated field, "quoted" allowed; 0 at end of line, -1 on error. */
+static int next_field(const char **pp, char *out, size_t outlen, const char **why)
+{
+	const char *p = *pp;
+	size_t o = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#')
+		return 0;
+	int quoted = *p == '"';
+	if (quoted)
+		p++;
+	while (*p && (quoted ? *p != '"' : (*p != ' ' && *p != '\t'))) {
+		char c = *p++;
+		if (quoted && c == '\\' && (*p == '"' || *p == '\\'))
+			c = *p++;
+		if (o + 1 >= outlen) {
+			*why = "field too long";
+			return -1;
+		}
+		out[o++] = c;
+	}
+	if (quoted) {
+		if (*p != '"') {
+			*why = "unterminated quote";
+			return -1;
+		}
+		p++;
+	}
+	out[o] = '\0';
+	*pp = p;
+	return 1;
+}
+
+static int check_macros(const char *tmpl, const char **why)
+{
+	struct macros m = {0};
+	char tmp[1024];
+	if (catalog_expand(tmpl, &m, tmp, sizeof(tmp)) < 0) {
+		*why = "unknown {macro} or unbalanced brace";
+		return -1;
+	}
+	return 0;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-')
+			return 0;
+	return 1;
+}
+
+static int parse_line(struct catalog *c, const char *line, const char **why)
+{
+	struct rtest t;
+	char extra[CATALOG_FIELD];
+	const char *p = line;
+	memset(&t, 0, sizeof(t));
+	int r = next_field(&p, t.name, sizeof(t.name), why);
+	if (r <= 0)
+		return r;
+	if (!valid_name(t.name))
+		return *why = "test names use a-z, 0-9 and '-'", -1;
+	if (catalog_find(c, t.name) >= 0)
+		return *why = "duplicate test name", -1;
+	if (next_field(&p, t.mail, sizeof(t.mail), why) <= 0 ||
+	    next_field(&p, t.rcpt, sizeof(t.rcpt), why) <= 0)
+		return *why = *why ? *why : "expected: name MAIL-FROM RCPT-TO [helo=NAME]", -1;
+	if ((r = next_field(&p, extra, sizeof(extra), why)) < 0)
+		return -1;
+	if (r == 1) {
+		if (strncmp(extra, "helo=", 5) != 0 || !extra[5])
+			return *why = "a fourth field must be helo=NAME", -1;
+		memcpy(t.helo, extra + 5, strlen(extra + 5) + 1);
+		if (next_field(&p, extra, sizeof(extra), why) != 0)
+			return *why = *why ? *why : "too many fields", -1;
+	}
+	if (check_macros(t.mail, why) < 0 || check_macros(t.rcpt, why) < 0 ||
+	    check_macros(t.helo, why) < 0)
+		return -1;
+	if (c->n >= CATALOG_MAX)
+		return *why = "more than 255 tests", -1;
+	c->t[c->n++] = t;
+	return 1;
+}
+
+int catalog_parse(struct catalog *c, const char *text, const char *origin, char *err, size_t errlen)
+{
+	int lineno = 0;
+	c->n = 0;
+	while (*text) {
+		char line[1024];
+		const char *nl = strchr(text, '\n');
+		size_t n = nl ? (size_t)(nl - text) : strlen(text);
+		lineno++;
+		const char *why = NULL;
+		if (n >= sizeof(line)) {
+			snprintf(err, errlen, "%s:%d: line too long", origin, lineno);
+			return -1;
+		}
+		memcpy(line, text, n);
+		line[n] = '\0';
+		if (n && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		if (parse_line(c, line, &why) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", origin, lineno, why);
+			return -1;
+		}
+		text += nl ? n + 1 : n;
+	}
+	if (c->n == 0) {
+		snprintf(err, errlen, "%s: no tests", origin);
+		return -1;
+	}
+	return 0;
+}
+
+int catalog_find(const struct catalog *c, const char *name)
+{
+	for (int i = 0; i < c->n; i++)
+		if (!strcmp(c->t[i].name, name))
+			return i;
+	return -1;
+}
+
+int catalog_select(struct catalog *c, const char *names, char *err, size_t errlen)
+{
+	unsigned char keep[CATALOG_MAX] = {0};
+	const char *p = names;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char name[48];
+		if (n == 0 || n >= sizeof(name)) {
+			snprintf(err, errlen, "--tests: empty or overlong name in '%.60s'", names);
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		int i = catalog_find(c, name);
+		if (i < 0) {
+			snprintf(err, errlen, "--tests: no test named '%s' (see --list-tests)",
+			         name);
+			return -1;
+		}
+		keep[i] = 1;
+		p += n + (p[n] == ',');
+	}
+	int o = 0;
+	for (int i = 0; i < c->n; i++)
+		if (keep[i])
+			c->t[o++] = c->t[i];
+	c->n = o;
+	return 0;
+}

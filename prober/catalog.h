@@ -1,0 +1,42 @@
+/* The relay-test catalogue (DESIGN "Relay tests"): parsed from conf/tests.conf or the
+ * compiled-in default, selected with --tests, expanded per target with macros. Pure. */
+#ifndef RT_CATALOG_H
+#define RT_CATALOG_H
+
+#include <stddef.h>
+
+#define CATALOG_MAX 255 /* a test number is one byte of the token */
+#define CATALOG_FIELD 256
+
+struct rtest {
+	char name[48];
+	char mail[CATALOG_FIELD]; /* MAIL FROM argument template */
+	char rcpt[CATALOG_FIELD]; /* RCPT TO argument template */
+	char helo[CATALOG_FIELD]; /* "" = the scan's --helo */
+};
+
+struct catalog {
+	struct rtest t[CATALOG_MAX];
+	int n;
+};
+
+extern const char catalog_default_text[];
+
+/* Parses catalogue text; errors are "ORIGIN:LINE: ...". */
+int catalog_parse(struct catalog *c, const char *text, const char *origin, char *err,
+                  size_t errlen);
+/* Keeps only the named tests ("a,b,c"), in catalogue order; unknown names are errors. */
+int catalog_select(struct catalog *c, const char *names, char *err, size_t errlen);
+int catalog_find(const struct catalog *c, const char *name);
+
+struct macros {
+	const char *user, *sink, *sink_literal, *target_literal, *target_host, *target_domain,
+	    *sender, *helo;
+};
+
+/* Expands {macros} in tmpl into out. -1 when out is too small or a macro is unknown. */
+int catalog_expand(const char *tmpl, const struct macros *m, char *out, size_t outlen);
+/* "mx1.example.net" -> "example.net"; a single label or a literal stays as it is. */
+const char *catalog_domain_of(const char *host);
+
+#endif
