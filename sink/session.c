@@ -408,6 +408,7 @@ static void data_end(struct session *s)
 		free(msg);
 		reply(s, "451 4.3.0 Error: out of memory");
 		txn_reset(s);
+		arm_timeout(s, s->sk->cfg.timeout_cmd);
 		return;
 	}
 	memcpy(msg, buf_head(&s->msg), len);
