@@ -169,18 +169,3 @@ int hostport_parse(const char *s, int defport, struct ipaddr *ip, uint16_t *port
 	}
 	return 0;
 }
-
-char *sa_str(const struct sockaddr *sa, char *buf, size_t len)
-{
-	struct ipaddr ip;
-	uint16_t port;
-	char t[INET6_ADDRSTRLEN];
-	ipaddr_from_sa(sa, &ip, &port);
-	if (!ip.family) {
-		snprintf(buf, len, "?");
-		return buf;
-	}
-	ipaddr_str(&ip, t, sizeof(t));
-	snprintf(buf, len, ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", t, port);
-	return buf;
-}

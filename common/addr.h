@@ -30,7 +30,5 @@ socklen_t ipaddr_to_sa(const struct ipaddr *ip, uint16_t port, struct sockaddr_s
 /* "ADDR:PORT", "[V6ADDR]:PORT", or "ADDR" alone when defport >= 0. Errors say why. */
 int hostport_parse(const char *s, int defport, struct ipaddr *ip, uint16_t *port, char *err,
                    size_t errlen);
-/* "192.0.2.1:25" / "[2001:db8::1]:25" */
-char *sa_str(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

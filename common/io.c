@@ -162,8 +162,7 @@ static void io_on_connect(struct io *io)
 	io->cb(io, IO_CONNECTED, io->arg);
 }
 
-/* Sends what it can: 1 when the buffer drained, 0 when the socket is full, -1 on error
- * (io->err set). */
+/* Sends what it can: 1 when the buffer drained, 0 when the socket is full, -1 on error. */
 static int io_send(struct io *io)
 {
 	while (buf_len(&io->wbuf)) {
@@ -171,8 +170,7 @@ static int io_send(struct io *io)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
-			snprintf(io->err, sizeof(io->err), "write: %s", strerror(errno));
-			return -1;
+			return -1; /* errno says why */
 		}
 		buf_consume(&io->wbuf, (size_t)n);
 	}
@@ -309,17 +307,6 @@ void io_free(struct io *io)
 	free(io);
 }
 
-void io_set_cb(struct io *io, io_cb cb, void *arg)
-{
-	io->cb = cb;
-	io->arg = arg;
-}
-
-int io_fd(const struct io *io)
-{
-	return io->fd;
-}
-
 struct buf *io_rbuf(struct io *io)
 {
 	return &io->rbuf;
@@ -372,14 +359,6 @@ void io_resume_read(struct io *io)
 {
 	io->paused = 0;
 	if (!io->connecting && !io->eof)
-		ev_io_start(io->loop->ev, &io->rw);
-	if (buf_len(&io->rbuf))
-		ev_idle_start(io->loop->ev, &io->again);
-}
-
-void io_reprocess(struct io *io)
-{
-	if (!io->paused && !io->eof)
 		ev_io_start(io->loop->ev, &io->rw);
 	if (buf_len(&io->rbuf))
 		ev_idle_start(io->loop->ev, &io->again);

@@ -43,8 +43,6 @@ struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t sa
                       const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
                       io_cb cb, void *arg);
 void io_free(struct io *io);
-void io_set_cb(struct io *io, io_cb cb, void *arg);
-int io_fd(const struct io *io);
 struct buf *io_rbuf(struct io *io);
 /* Queues bytes. Everything queued during one loop iteration leaves in one send() right after
  * it; the write watcher is armed only when the socket is full. */
@@ -55,8 +53,6 @@ size_t io_queued(const struct io *io);
 void io_set_timeout(struct io *io, double seconds);
 void io_pause_read(struct io *io);
 void io_resume_read(struct io *io);
-/* The bytes already buffered are reported again on the next loop iteration. */
-void io_reprocess(struct io *io);
 /* The consumer made room in the read buffer: resume reading if a full buffer stopped it. */
 void io_read_more(struct io *io);
 const char *io_strerror(const struct io *io);

@@ -118,6 +118,9 @@ static int opt_apply(const struct opt *o, void *cfg, const char *v, char *err, s
 		return strlist_add((struct strlist *)field, v);
 	case OPT_FN:
 		return o->fn(cfg, v, err, errlen);
+	case OPT_CONFIG:
+		snprintf(err, errlen, "config files do not nest");
+		return -1;
 	}
 	return -1;
 }
@@ -138,11 +141,6 @@ static int opt_takes_arg(const struct opt *o)
 	return o->type != OPT_FLAG;
 }
 
-static int is_config_opt(const char *a)
-{
-	return !strcmp(a, "-C") || !strcmp(a, "--config") || !strncmp(a, "--config=", 9);
-}
-
 int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int *nargs, char *err,
                    size_t errlen)
 {
@@ -160,16 +158,6 @@ int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int 
 		const struct opt *o = NULL;
 		const char *val = NULL;
 		char shortname[3] = "-?";
-		if (is_config_opt(a)) {
-			const char *path = a[2] == '-' && a[8] == '=' ? a + 9 : NULL;
-			if (!path && i + 1 >= argc) {
-				snprintf(err, errlen, "%s needs a FILE", a);
-				return -1;
-			}
-			if (opt_parse_file(tab, cfg, path ? path : argv[++i], err, errlen) < 0)
-				return -1;
-			continue;
-		}
 		if (a[1] == '-') {
 			const char *eq = strchr(a + 2, '=');
 			size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
@@ -199,7 +187,9 @@ int opt_parse_argv(const struct opt *tab, void *cfg, int argc, char **argv, int 
 			snprintf(err, errlen, "option %s takes no value", shortname);
 			return -1;
 		}
-		if (opt_apply(o, cfg, val, err, errlen) < 0)
+		int rc = o->type == OPT_CONFIG ? opt_parse_file(tab, cfg, val, err, errlen)
+		                               : opt_apply(o, cfg, val, err, errlen);
+		if (rc < 0)
 			return -1;
 	}
 	*nargs = nops;
@@ -273,10 +263,8 @@ int opt_parse_file(const struct opt *tab, void *cfg, const char *path, char *err
 		}
 		if (r == 0)
 			continue;
-		if (!strcmp(name, "config") ||
-		    opt_set(tab, cfg, name, value, sub, sizeof(sub)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno,
-			         !strcmp(name, "config") ? "config files do not nest" : sub);
+		if (opt_set(tab, cfg, name, value, sub, sizeof(sub)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
 			rc = -1;
 			break;
 		}

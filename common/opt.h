@@ -14,6 +14,7 @@ enum opt_type {
 	OPT_SIZE,   /* size_t, with k/m/g suffixes, within [min, max] */
 	OPT_LIST,   /* struct strlist, repeatable */
 	OPT_FN,     /* custom: fn(cfg, value) */
+	OPT_CONFIG, /* -C FILE: read FILE where it stands on the command line; not in files */
 };
 
 struct strlist {

@@ -78,7 +78,7 @@ static const struct opt options[] = {
      NULL},
     {"check-config", 0, OPT_FLAG, O(check_config), NULL,
      "check the configuration, print 'configuration OK'", 0, 0, NULL},
-    {"config", 'C', OPT_STR, 0, "FILE", "read options from FILE (name = value)", 0, 0, NULL},
+    {"config", 'C', OPT_CONFIG, 0, "FILE", "read options from FILE (name = value)", 0, 0, NULL},
     {"quiet", 'q', OPT_FLAG, O(quiet), NULL, "log errors only", 0, 0, NULL},
     {"verbose", 'v', OPT_FLAG, O(verbose), NULL, "log every session", 0, 0, NULL},
     {"help", 'h', OPT_FLAG, O(help), NULL, "show this help", 0, 0, NULL},

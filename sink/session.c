@@ -143,6 +143,18 @@ static void cmd_ehlo(struct session *s, const struct smtp_cmd *c)
 	reply(s, "250 ENHANCEDSTATUSCODES");
 }
 
+/* SIZE=n, read within its own bytes (the line is not NUL-terminated). */
+static int size_param_exceeds(const char *v, size_t n, size_t max)
+{
+	size_t size = 0;
+	for (size_t i = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++) {
+		if (size > (max - (size_t)(v[i] - '0')) / 10)
+			return 1;
+		size = size * 10 + (size_t)(v[i] - '0');
+	}
+	return 0;
+}
+
 static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtp_path p;
@@ -155,7 +167,7 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	const char *sz = smtp_param(p.params, p.paramslen, "SIZE", &vl);
-	if (sz && strtoull(sz, NULL, 10) > s->sk->cfg.max_size) {
+	if (sz && size_param_exceeds(sz, vl, s->sk->cfg.max_size)) {
 		reply(s, "552 5.3.4 Error: message size exceeds fixed limit");
 		return;
 	}

@@ -34,7 +34,6 @@ struct store {
 	pthread_cond_t cv;
 	struct store_job *pending, **pending_tail; /* loop -> writer */
 	struct store_job *done, **done_tail;       /* writer -> loop */
-	size_t npending;                           /* submitted, not yet called back */
 	int stop, reopen;
 	struct io_async *wake;
 	int do_fsync;
@@ -228,7 +227,6 @@ static void store_on_done(void *arg)
 	while (list) {
 		struct store_job *j = list;
 		list = j->next;
-		st->npending--;
 		if (j->cb)
 			j->cb(j->arg, j->ok, j->receipt);
 		json_decref(j->receipt);
@@ -302,7 +300,6 @@ struct store_job *store_submit(struct store *st, char *msg, size_t len, json_t *
 	pthread_mutex_lock(&st->mu);
 	*st->pending_tail = j;
 	st->pending_tail = &j->next;
-	st->npending++;
 	pthread_cond_signal(&st->cv);
 	pthread_mutex_unlock(&st->mu);
 	return j;
@@ -318,11 +315,6 @@ void store_reopen(struct store *st)
 	pthread_mutex_lock(&st->mu);
 	st->reopen = 1;
 	pthread_mutex_unlock(&st->mu);
-}
-
-size_t store_pending(struct store *st)
-{
-	return st->npending;
 }
 
 void store_close(struct store *st)

@@ -25,7 +25,6 @@ struct store_job *store_submit(struct store *st, char *msg, size_t len, json_t *
 void store_cancel(struct store_job *job);
 /* Reopens the receipts file at the next batch (SIGHUP, log rotation). */
 void store_reopen(struct store *st);
-size_t store_pending(struct store *st);
 /* Writes out everything submitted, runs the callbacks, stops the thread. */
 void store_close(struct store *st);
 /* Removes leftovers in tmp/ from a crash (none of them was acknowledged). Returns the count. */

@@ -12,14 +12,8 @@ head -c 32 /dev/urandom > "$OUT/secret"
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do swaks --server "127.0.0.1:$PORT" --quit-after CONNECT >/dev/null 2>&1 && break; sleep 0.1; done
-TOKEN=$(/usr/bin/python3 - "$OUT/secret" <<'PY'
-import base64, hashlib, hmac, struct, sys
-key = open(sys.argv[1], "rb").read()
-raw = bytes([4]) + struct.pack(">I", 1) + bytes([192, 0, 2, 25]) + struct.pack(">HB", 25, 0)
-raw += hmac.new(key, raw, hashlib.sha256).digest()[:8]
-print(base64.b32encode(raw).decode().rstrip("=").lower())
-PY
-)
+TOKEN=$(PYTHONPATH=tests/integration /usr/bin/python3 -c 'import rttoken, sys
+print(rttoken.make(open(sys.argv[1], "rb").read(), 1, "192.0.2.25", 25, 0))' "$OUT/secret")
 echo "== sending a relay-test message carrying token $TOKEN"
 swaks --server "127.0.0.1:$PORT" --from relaytest@demo.example --to "rt-$TOKEN@sink.lab" \
       --header "Subject: relaytrap relay test rt-$TOKEN" --header "X-Relaytrap-Token: $TOKEN" \

@@ -135,6 +135,14 @@ class Client:
         self.sock.sendall(text.encode("latin-1") + b"\r\n")
         return self.reply()
 
+    def begin(self, rcpt="x@sink.lab", helo="EHLO client.example", sender="a@b"):
+        """Greeting, HELO/EHLO, MAIL, RCPT and DATA, each asserted: ready for the message."""
+        assert self.reply()[0] == 220
+        assert self.cmd(helo)[0] == 250
+        assert self.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+        assert self.cmd(f"RCPT TO:<{rcpt}>")[0] == 250
+        assert self.cmd("DATA")[0] == 354
+
     def send(self, data):
         self.sock.sendall(data)
 

@@ -46,11 +46,7 @@ def test_help_lists_every_option():
 
 def test_sigterm_finishes_message_in_flight(sink):
     c = Client("127.0.0.1", sink.port)
-    c.reply()
-    c.cmd("EHLO t")
-    c.cmd("MAIL FROM:<a@b>")
-    c.cmd("RCPT TO:<x@sink.lab>")
-    c.cmd("DATA")
+    c.begin()
     c.send(b"Subject: in flight\r\n\r\npart one\r\n")
     idle = Client("127.0.0.1", sink.port)
     idle.reply()
@@ -69,11 +65,7 @@ def test_sigterm_finishes_message_in_flight(sink):
 def test_sighup_reopens_receipts(sink):
     def deliver(subject):
         c = Client("127.0.0.1", sink.port)
-        c.reply()
-        c.cmd("HELO h")
-        c.cmd("MAIL FROM:<a@b>")
-        c.cmd("RCPT TO:<x@sink.lab>")
-        c.cmd("DATA")
+        c.begin(helo="HELO h")
         assert c.cmd(f"Subject: {subject}\r\n\r\nx\r\n.")[0] == 250
         c.cmd("QUIT")
 
@@ -96,11 +88,7 @@ def test_user_drops_root_after_bind(sink_factory):
     uid_line = next(l for l in status.splitlines() if l.startswith("Uid:"))
     assert uid_line.split()[1:] == [str(pwd.getpwnam("nobody").pw_uid)] * 4
     c = Client("127.0.0.1", sink.port)  # and it still stores mail
-    c.reply()
-    c.cmd("HELO h")
-    c.cmd("MAIL FROM:<a@b>")
-    c.cmd("RCPT TO:<x@sink.lab>")
-    c.cmd("DATA")
+    c.begin(helo="HELO h")
     assert c.cmd("Subject: as nobody\r\n\r\nx\r\n.")[0] == 250
 
 

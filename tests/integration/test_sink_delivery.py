@@ -101,6 +101,9 @@ def test_command_sequence_and_replies(sink):
     assert c.cmd("NOOP")[0] == 250
     assert c.cmd("FROB")[0] == 500
     assert c.cmd("MAIL FROM:<a@b> SIZE=999999999999")[0] == 552
+    assert c.cmd("MAIL FROM:<a@b> SIZE=99999999999999999999999999")[0] == 552  # overflow
+    assert c.cmd("MAIL FROM:<a@b> SIZE=1000")[0] == 250
+    assert c.cmd("RSET")[0] == 250
     assert c.cmd("MAIL FROM:<a@b>")[0] == 250
     assert c.cmd("MAIL FROM:<a@b>")[0] == 503
     assert c.cmd("RSET")[0] == 250
@@ -124,11 +127,7 @@ def test_pipelining_in_one_write(sink):
 def test_oversize_message_552_after_draining(sink_factory):
     sink = sink_factory("--max-size", "2048")
     c = Client("127.0.0.1", sink.port)
-    c.reply()
-    c.cmd("EHLO p")
-    c.cmd("MAIL FROM:<a@b>")
-    c.cmd("RCPT TO:<x@sink.lab>")
-    assert c.cmd("DATA")[0] == 354
+    c.begin()
     c.send(b"Subject: big\r\n\r\n" + (b"x" * 70 + b"\r\n") * 200)
     code, lines = c.cmd(".")
     assert code == 552 and "5.3.4" in lines[0]

@@ -15,11 +15,7 @@ def served_quickly(sink, limit=1.0):
     """A complete transaction from a fresh client; returns how long it took."""
     t0 = time.monotonic()
     c = Client("127.0.0.1", sink.port, source=GOOD_SOURCE, timeout=limit + 2)
-    assert c.reply()[0] == 220
-    assert c.cmd("EHLO good.example")[0] == 250
-    assert c.cmd("MAIL FROM:<a@b>")[0] == 250
-    assert c.cmd("RCPT TO:<good@sink.lab>")[0] == 250
-    assert c.cmd("DATA")[0] == 354
+    c.begin(rcpt="good@sink.lab", helo="EHLO good.example")
     assert c.cmd("Subject: good\r\n\r\nok\r\n.")[0] == 250
     c.cmd("QUIT")
     c.close()
@@ -67,11 +63,7 @@ def test_nul_bytes_in_commands(sink):
 
 def test_bare_lf_smuggling_recorded_not_honoured(sink):
     c = Client("127.0.0.1", sink.port)
-    c.reply()
-    c.cmd("EHLO s")
-    c.cmd("MAIL FROM:<a@b>")
-    c.cmd("RCPT TO:<x@sink.lab>")
-    assert c.cmd("DATA")[0] == 354
+    c.begin()
     # "<LF>.<CR><LF>" then a smuggled second transaction: all of it is message data
     c.send(b"Subject: smuggle\r\n\r\nhello\n.\r\nMAIL FROM:<evil@x>\r\nRCPT TO:<victim@sink.lab>\r\n"
            b"DATA\r\nSubject: smuggled\r\n\r\nbad\r\n.\r\n")

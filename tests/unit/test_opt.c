@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "log.h"
 #include "opt.h"
 
 struct cfg {
@@ -27,6 +28,7 @@ static const struct opt tab[] = {
     {"flag", 'f', OPT_FLAG, offsetof(struct cfg, flag), NULL, "a flag", 0, 0, NULL},
     {"name", 'n', OPT_STR, offsetof(struct cfg, name), "S", "a name", 0, 0, NULL},
     {"listen", 'l', OPT_LIST, offsetof(struct cfg, list), "A", "repeatable", 0, 0, NULL},
+    {"config", 'C', OPT_CONFIG, 0, "FILE", "read FILE", 0, 0, NULL},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -124,11 +126,24 @@ static void test_config_file(void **st)
 	fclose(f);
 	struct cfg d = {0};
 	int nargs;
-	char *argv[] = {"p", "-C", path, "--name", "cli", NULL};
-	assert_int_equal(opt_parse_argv(tab, &d, 5, argv, &nargs, err, sizeof(err)), 0);
+	char opt_eq[300];
+	snprintf(opt_eq, sizeof(opt_eq), "--config=%s", path);
+	char *argv[] = {"p", opt_eq, "--name", "cli", NULL};
+	assert_int_equal(opt_parse_argv(tab, &d, 4, argv, &nargs, err, sizeof(err)), 0);
 	assert_int_equal(d.n, 7);
 	assert_string_equal(d.name, "cli");
 	cfg_free(&d);
+
+	/* a config file cannot name another one */
+	f = fopen(path, "w");
+	fprintf(f, "count = 3\nconfig = /etc/other.conf\n");
+	fclose(f);
+	struct cfg e = {0};
+	char *argv2[] = {"p", "-C", path, NULL};
+	assert_int_equal(opt_parse_argv(tab, &e, 3, argv2, &nargs, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: config files do not nest", path);
+	assert_string_equal(err, want);
+	cfg_free(&e);
 	unlink(path);
 }
 
@@ -160,12 +175,25 @@ static void test_hostport(void **st)
 	assert_int_equal(ipaddr_parse_literal("[192.0.2.256]", 13, &lit), -1);
 }
 
+static void test_log_escape(void **st)
+{
+	(void)st;
+	char out[32];
+	assert_string_equal(log_escape(out, sizeof(out), "ok <b>", 6), "ok <b>");
+	assert_string_equal(log_escape(out, sizeof(out), "a\"b\\c\r\n\x00\xff", 9),
+	                    "a\\x22b\\x5cc\\x0d\\x0a\\x00\\xff");
+	/* truncated with "..." and always terminated */
+	char small[8];
+	assert_string_equal(log_escape(small, sizeof(small), "abcdefghijkl", 12), "abcd...");
+	assert_string_equal(log_escape(small, sizeof(small), "\x01\x02\x03", 3), "\\x01...");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_conf_parse_line), cmocka_unit_test(test_argv),
 	    cmocka_unit_test(test_argv_errors),     cmocka_unit_test(test_config_file),
-	    cmocka_unit_test(test_hostport),
+	    cmocka_unit_test(test_hostport),        cmocka_unit_test(test_log_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
