@@ -560,3 +560,9 @@ void io_signal_free(struct io_signal *s)
 	ev_signal_stop(s->loop->ev, &s->s);
 	free(s);
 }
+
+int io_local_addr(const struct io *io, struct sockaddr_storage *ss, socklen_t *len)
+{
+	*len = sizeof(*ss);
+	return getsockname(io->fd, (struct sockaddr *)ss, len);
+}

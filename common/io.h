@@ -56,6 +56,8 @@ void io_resume_read(struct io *io);
 /* The consumer made room in the read buffer: resume reading if a full buffer stopped it. */
 void io_read_more(struct io *io);
 const char *io_strerror(const struct io *io);
+/* Our end of the connection (getsockname). */
+int io_local_addr(const struct io *io, struct sockaddr_storage *ss, socklen_t *len);
 
 struct io_listener *io_listen(struct io_loop *l, const struct sockaddr *sa, socklen_t salen,
                               io_accept_cb cb, void *arg, char *err, size_t errlen);

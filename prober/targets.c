@@ -419,8 +419,11 @@ int targets_parse_file(struct targets *t, const char *path, FILE *f,
 			snprintf(err, errlen, "%s:%d: '%s': lists do not nest", path, lineno, spec);
 			return -1;
 		}
-		if ((kind == TSPEC_NAME || kind == TSPEC_MX) && name_cb(spec, kind, arg) < 0) {
-			snprintf(err, errlen, "%s:%d: '%s': too many names", path, lineno, spec);
+		int rc = kind == TSPEC_NAME || kind == TSPEC_MX ? name_cb(spec, kind, arg) : 0;
+		if (rc < 0) {
+			snprintf(err, errlen, "%s:%d: '%s': %s", path, lineno, spec,
+			         rc == TARGETS_NAME_REFUSED ? "names are not allowed here"
+			                                    : "too many names");
 			return -1;
 		}
 	}

@@ -51,8 +51,9 @@ int targets_contains(const struct targets *t, const struct ipaddr *ip);
 void targets_free(struct targets *t);
 
 /* A file of specs: one per line, '#' comments; "masscan"/"nmap" list lines ("open tcp 25
- * 192.0.2.1 ...", "Host: 192.0.2.1 ()") are understood. Names found are passed to cb.
- * Errors are "FILE:LINE: ...". */
+ * 192.0.2.1 ...", "Host: 192.0.2.1 ()") are understood. Names found are passed to cb, which
+ * returns 0, -1 (too many names) or TARGETS_NAME_REFUSED. Errors are "FILE:LINE: ...". */
+#define TARGETS_NAME_REFUSED (-2)
 int targets_parse_file(struct targets *t, const char *path, FILE *f,
                        int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
                        char *err, size_t errlen);

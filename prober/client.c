@@ -1,0 +1,692 @@
+#include "client.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.h"
+#include "smtp.h"
+
+const char *const outcome_names[] = {"not-run",       "rejected", "deferred",
+                                     "auth-required", "accepted", "error"};
+const char *const stage_names[] = {"mail", "rcpt", "data", "end"};
+
+enum {
+	CS_GREETING,
+	CS_EHLO,
+	CS_HELO,
+	CS_TESTHELO, /* a test with its own helo= re-announces itself */
+	CS_MAIL,
+	CS_RCPT,
+	CS_DATA,
+	CS_BODY,
+	CS_RSET,
+	CS_QUIT,
+	CS_DONE,
+};
+static const char *const state_cmd[] = {"greeting", "EHLO", "HELO", "EHLO", "MAIL",
+                                        "RCPT",     "DATA", ".",    "RSET", "QUIT", "-"};
+
+/* ---- pure helpers ---- */
+
+static int has_word(const char *text, const char *w)
+{
+	return text && strcasestr(text, w) != NULL;
+}
+
+enum outcome reply_outcome(int code, const char *text)
+{
+	static const char *const auth_words[] = {"authentication required", "must authenticate",
+	                                         "authenticate first", "auth required",
+	                                         "not logged in", "authentication is required",
+	                                         NULL};
+	if (code >= 200 && code < 400)
+		return OUT_ACCEPTED;
+	if (code == 530 || code == 535 || code == 538)
+		return OUT_AUTH;
+	if (text && (strncmp(text, "5.7.0 ", 6) == 0 || strncmp(text, "5.7.57", 6) == 0 ||
+	             strncmp(text, "4.7.0 ", 6) == 0)) {
+		if (has_word(text, "auth"))
+			return OUT_AUTH;
+	}
+	for (int i = 0; auth_words[i]; i++)
+		if (has_word(text, auth_words[i]))
+			return OUT_AUTH;
+	return code >= 400 && code < 500 ? OUT_DEFERRED : OUT_REJECTED;
+}
+
+const char *fingerprint_of(const char *banner, const char *ehlo)
+{
+	static const struct {
+		const char *needle, *name;
+	} fp[] = {
+	    {"Postfix", "postfix"},
+	    {"Exim", "exim"},
+	    {"Sendmail", "sendmail"},
+	    {"Microsoft ESMTP MAIL Service", "exchange"},
+	    {"Microsoft Exchange", "exchange"},
+	    {"OpenSMTPD", "opensmtpd"},
+	    {"qmail", "qmail"},
+	    {"Lotus Domino", "domino"},
+	    {"IBM Domino", "domino"},
+	    {"MDaemon", "mdaemon"},
+	    {"hMailServer", "hmailserver"},
+	    {"Haraka", "haraka"},
+	    {"Zimbra", "zimbra"},
+	    {"Courier", "courier"},
+	    {"CommuniGate", "communigate"},
+	    {"Kerio", "kerio"},
+	    {"MailEnable", "mailenable"},
+	    {"IMail", "imail"},
+	    {"Mercury", "mercury"},
+	    {"SmarterMail", "smartermail"},
+	    {"Python SMTP", "python-smtpd"},
+	    {"aiosmtpd", "python-smtpd"},
+	    {"relaytrap", "relaytrap"},
+	};
+	for (size_t i = 0; i < sizeof(fp) / sizeof(fp[0]); i++)
+		if (has_word(banner, fp[i].needle) || has_word(ehlo, fp[i].needle))
+			return fp[i].name;
+	return "";
+}
+
+int reported_addr(const char *text, struct ipaddr *out)
+{
+	for (const char *p = text; p && *p; p++) {
+		char close = *p == '[' ? ']' : *p == '(' ? ')' : 0;
+		if (!close)
+			continue;
+		const char *e = strchr(p + 1, close);
+		if (!e || e - p > 60)
+			continue;
+		if (close == ']' && ipaddr_parse_literal(p, (size_t)(e - p + 1), out) == 0)
+			return 0;
+		char tmp[64];
+		memcpy(tmp, p + 1, (size_t)(e - p - 1));
+		tmp[e - p - 1] = '\0';
+		if (ipaddr_parse(tmp, out) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int host_name_of(const char *text, char *out, size_t outlen)
+{
+	size_t n = 0;
+	int dots = 0;
+	while (text[n] && text[n] != ' ' && text[n] != '\n') {
+		unsigned char ch = (unsigned char)text[n];
+		if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '_')
+			return -1;
+		dots += ch == '.';
+		n++;
+	}
+	if (!dots || n == 0 || n >= outlen || text[0] == '.' || text[n - 1] == '.')
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)text[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+/* ---- transcript and kept replies ---- */
+
+static void note(struct client *c, const char *dir, const char *p, size_t n)
+{
+	if (!c->p.transcript || c->transcript_truncated)
+		return;
+	if (buf_len(&c->transcript) + n + 4 > TRANSCRIPT_MAX) {
+		c->transcript_truncated = 1;
+		return;
+	}
+	buf_append(&c->transcript, dir, strlen(dir));
+	buf_append(&c->transcript, p, n);
+	buf_append(&c->transcript, "\n", 1);
+}
+
+static char *reply_text(const struct smtp_reply *r)
+{
+	char tmp[REPLY_TEXT_MAX];
+	size_t o = 0;
+	for (int i = 0; i < r->nlines && o + 1 < sizeof(tmp); i++) {
+		if (i)
+			tmp[o++] = '\n';
+		size_t n = r->lines[i].len;
+		if (n && r->lines[i].text[n - 1] == '\r')
+			n--;
+		if (n > sizeof(tmp) - 1 - o)
+			n = sizeof(tmp) - 1 - o;
+		memcpy(tmp + o, r->lines[i].text, n);
+		o += n;
+	}
+	tmp[o] = '\0';
+	return strdup(tmp);
+}
+
+static void keep(struct kept_reply *k, const struct smtp_reply *r)
+{
+	free(k->text);
+	k->code = r->code;
+	k->text = reply_text(r);
+}
+
+/* ---- sending ---- */
+
+static void send_cmd(struct client *c, const char *fmt, const char *arg)
+{
+	char line[1100];
+	int n = snprintf(line, sizeof(line), fmt, arg);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		n = (int)sizeof(line) - 3;
+	note(c, "> ", line, (size_t)n);
+	memcpy(line + n, "\r\n", 2);
+	buf_append(&c->out, line, (size_t)n + 2);
+}
+
+static void finish(struct client *c, enum session_end end, const char *why)
+{
+	if (c->end == END_RUNNING || c->end == END_TESTS) {
+		int decided = 0;
+		for (int i = 0; i < c->nt; i++)
+			decided |= c->t[i].outcome != OUT_NOTRUN && c->t[i].outcome != OUT_ERROR;
+		/* An error after some test was decided still leaves a verdict from the tests. */
+		c->end = decided && end == END_ERROR ? END_TESTS : end;
+	}
+	if (why && !c->reason[0])
+		snprintf(c->reason, sizeof(c->reason), "%s", why);
+	c->state = CS_DONE;
+}
+
+static void start_test(struct client *c);
+
+static void send_quit(struct client *c)
+{
+	send_cmd(c, "QUIT", NULL);
+	c->state = CS_QUIT;
+}
+
+static void next_test(struct client *c)
+{
+	c->cur++;
+	start_test(c);
+}
+
+static void expand_test(struct client *c, struct test_result *tr, char *mail, char *rcpt,
+                        char *helo, size_t len)
+{
+	const struct rtest *rt = &c->p.cat->t[tr->test];
+	char user[TOKEN_MAX + 8], sinklit[ADDR_TEXT_MAX], tlit[ADDR_TEXT_MAX];
+	struct token_fields f = {.scan_id = c->p.scan_id, .target = c->p.target,
+	                         .port = c->p.port, .test = (uint8_t)tr->test};
+	if (token_encode(c->p.key, c->p.keylen, &f, tr->token) < 0)
+		tr->token[0] = '\0';
+	snprintf(user, sizeof(user), TOKEN_PREFIX "%s", tr->token);
+	ipaddr_literal(c->p.sink_addr.family ? &c->p.sink_addr : &c->local, sinklit,
+	               sizeof(sinklit));
+	ipaddr_literal(&c->p.target, tlit, sizeof(tlit));
+	struct macros m = {
+	    .user = user,
+	    .sink = c->p.sink_domain ? c->p.sink_domain : sinklit,
+	    .sink_literal = sinklit,
+	    .target_literal = tlit,
+	    .target_host = c->target_host[0] ? c->target_host : tlit,
+	    .target_domain = catalog_domain_of(c->target_host[0] ? c->target_host : tlit),
+	    .sender = c->p.sender,
+	    .helo = c->p.helo,
+	};
+	if (catalog_expand(rt->mail, &m, mail, len) < 0)
+		mail[0] = '\0';
+	if (catalog_expand(rt->rcpt, &m, rcpt, len) < 0)
+		rcpt[0] = '\0';
+	helo[0] = '\0';
+	if (rt->helo[0] && catalog_expand(rt->helo, &m, helo, len) < 0)
+		helo[0] = '\0';
+}
+
+static void start_test(struct client *c)
+{
+	if (c->cur >= c->nt) {
+		send_quit(c);
+		return;
+	}
+	struct test_result *tr = &c->t[c->cur];
+	char mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2], helo[CATALOG_FIELD * 2];
+	expand_test(c, tr, mail, rcpt, helo, sizeof(mail));
+	if (!mail[0] && !rcpt[0]) {
+		tr->outcome = OUT_ERROR;
+		next_test(c);
+		return;
+	}
+	free(tr->mail);
+	free(tr->rcpt);
+	free(tr->helo);
+	tr->mail = strdup(mail);
+	tr->rcpt = strdup(rcpt);
+	tr->helo = helo[0] ? strdup(helo) : NULL;
+	const char *want = helo[0] ? helo : c->p.helo;
+	if (strcmp(want, c->cur_helo) != 0) {
+		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", want);
+		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", c->cur_helo);
+		c->state = CS_TESTHELO;
+		return;
+	}
+	send_cmd(c, "MAIL FROM:%s", tr->mail);
+	c->state = CS_MAIL;
+}
+
+static void send_message(struct client *c)
+{
+	struct test_result *tr = &c->t[c->cur];
+	const struct rtest *rt = &c->p.cat->t[tr->test];
+	char user[TOKEN_MAX + 8], sinklit[ADDR_TEXT_MAX], tlit[ADDR_TEXT_MAX], port[8],
+	    prober[ADDR_TEXT_MAX];
+	snprintf(user, sizeof(user), TOKEN_PREFIX "%s", tr->token);
+	ipaddr_literal(c->p.sink_addr.family ? &c->p.sink_addr : &c->local, sinklit,
+	               sizeof(sinklit));
+	ipaddr_literal(&c->p.target, tlit, sizeof(tlit));
+	ipaddr_str(&c->local, prober, sizeof(prober));
+	snprintf(port, sizeof(port), "%u", c->p.port);
+	const char *th = c->target_host[0] ? c->target_host : tlit;
+	struct kv vars[] = {
+	    {"user", user},
+	    {"token", tr->token},
+	    {"sink", c->p.sink_domain ? c->p.sink_domain : sinklit},
+	    {"sink_literal", sinklit},
+	    {"target_literal", tlit},
+	    {"target_host", th},
+	    {"target_domain", catalog_domain_of(th)},
+	    {"sender", c->p.sender},
+	    {"helo", c->p.helo},
+	    {"date", c->p.date},
+	    {"port", port},
+	    {"test", rt->name},
+	    {"prober", prober},
+	    {"contact", c->p.contact},
+	};
+	size_t before = buf_len(&c->out);
+	if (message_render(c->p.message_tmpl, vars, (int)(sizeof(vars) / sizeof(vars[0])),
+	                   &c->out) < 0) {
+		/* Cannot happen with a checked template; end the data cleanly anyway. */
+		buf_append(&c->out, "\r\n.\r\n", 5);
+	}
+	char what[64];
+	int n = snprintf(what, sizeof(what), "(message, %zu bytes)", buf_len(&c->out) - before);
+	note(c, "> ", what, (size_t)n);
+	c->state = CS_BODY;
+}
+
+/* ---- lifecycle ---- */
+
+int client_init(struct client *c, const struct client_params *p)
+{
+	memset(c, 0, sizeof(*c));
+	c->p = *p;
+	c->nt = p->cat->n;
+	c->t = calloc((size_t)(c->nt ? c->nt : 1), sizeof(*c->t));
+	if (!c->t)
+		return -1;
+	for (int i = 0; i < c->nt; i++)
+		c->t[i].test = i;
+	buf_init(&c->out, 64 * 1024);
+	buf_init(&c->transcript, TRANSCRIPT_MAX);
+	c->end = END_RUNNING;
+	return 0;
+}
+
+void client_free(struct client *c)
+{
+	for (int i = 0; i < c->nt; i++) {
+		free(c->t[i].mail);
+		free(c->t[i].rcpt);
+		free(c->t[i].helo);
+		for (int s = 0; s < ST_COUNT; s++)
+			free(c->t[i].r[s].text);
+	}
+	free(c->t);
+	free(c->banner);
+	for (int i = 0; i < c->n_ext; i++)
+		free(c->ehlo_ext[i]);
+	buf_free(&c->out);
+	buf_free(&c->transcript);
+	memset(c, 0, sizeof(*c));
+}
+
+void client_connected(struct client *c, const struct ipaddr *local, double now)
+{
+	c->connects++;
+	c->local = *local;
+	c->now = now;
+	c->got_bytes = 0;
+	c->cur_helo[0] = '\0';
+	c->state = CS_GREETING;
+	buf_consume(&c->out, buf_len(&c->out));
+	if (c->connects > 1) {
+		char m[48];
+		int n = snprintf(m, sizeof(m), "(reconnect %d)", c->connects - 1);
+		note(c, "- ", m, (size_t)n);
+	}
+}
+
+/* A 421 or a drop: reconnect and go on with the next test, or give up. */
+static enum client_status lost(struct client *c, const char *why)
+{
+	if (c->state >= CS_MAIL && c->state <= CS_BODY) {
+		struct test_result *tr = &c->t[c->cur];
+		if (tr->outcome == OUT_NOTRUN)
+			tr->outcome = OUT_ERROR;
+		c->cur++;
+	} else if (c->state == CS_RSET) {
+		c->cur++;
+	}
+	if (c->state == CS_QUIT || c->cur >= c->nt) {
+		finish(c, END_TESTS, NULL);
+		return CL_DONE;
+	}
+	if (c->connects > c->p.max_reconnects) {
+		char m[300];
+		snprintf(m, sizeof(m), "%s; gave up after %d reconnects", why, c->p.max_reconnects);
+		finish(c, END_ERROR, m);
+		return CL_DONE;
+	}
+	note(c, "- ", why, strlen(why));
+	c->state = CS_GREETING;
+	return CL_RECONNECT;
+}
+
+static void set_greeting(struct client *c, const struct smtp_reply *r)
+{
+	char *t = reply_text(r);
+	if (!c->banner) {
+		c->banner = t;
+		if (!c->target_host[0])
+			host_name_of(t ? t : "", c->target_host, sizeof(c->target_host));
+	} else {
+		free(t);
+	}
+}
+
+static void set_ehlo(struct client *c, const struct smtp_reply *r)
+{
+	c->esmtp = 1;
+	if (c->n_ext)
+		return; /* first connection's list is kept */
+	char first[REPLY_TEXT_MAX];
+	size_t n = r->lines[0].len < sizeof(first) - 1 ? r->lines[0].len : sizeof(first) - 1;
+	memcpy(first, r->lines[0].text, n);
+	first[n] = '\0';
+	if (n && first[n - 1] == '\r')
+		first[n - 1] = '\0';
+	if (!c->target_host[0])
+		host_name_of(first, c->target_host, sizeof(c->target_host));
+	const char *hello = strcasestr(first, "hello");
+	if (reported_addr(hello ? hello : first, &c->ehlo_reported) < 0)
+		c->ehlo_reported.family = 0;
+	for (int i = 1; i < r->nlines && c->n_ext < EHLO_EXT_MAX; i++) {
+		size_t l = r->lines[i].len;
+		if (l && r->lines[i].text[l - 1] == '\r')
+			l--;
+		if (l > 64)
+			l = 64;
+		c->ehlo_ext[c->n_ext] = strndup(r->lines[i].text, l);
+		if (c->ehlo_ext[c->n_ext])
+			c->n_ext++;
+	}
+	if (!c->fingerprint[0]) {
+		char *t = reply_text(r);
+		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s",
+		         fingerprint_of(c->banner, t));
+		free(t);
+	}
+}
+
+/* One reply in the current state. */
+static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
+{
+	struct test_result *tr = c->cur < c->nt ? &c->t[c->cur] : NULL;
+	char *txt = NULL;
+	switch (c->state) {
+	case CS_GREETING:
+		if (r->code != 220) {
+			txt = reply_text(r);
+			char m[REPLY_TEXT_MAX + 16];
+			snprintf(m, sizeof(m), "greeting %d %s", r->code, txt ? txt : "");
+			free(txt);
+			if (c->connects > 1) /* a reconnect refused: keep what we have */
+				return lost(c, m);
+			set_greeting(c, r);
+			finish(c, r->code >= 400 ? END_REFUSED : END_ERROR, m);
+			return CL_DONE;
+		}
+		c->greeted = 1;
+		set_greeting(c, r);
+		if (!c->fingerprint[0])
+			snprintf(c->fingerprint, sizeof(c->fingerprint), "%s",
+			         fingerprint_of(c->banner, NULL));
+		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", c->p.helo);
+		send_cmd(c, "EHLO %s", c->cur_helo);
+		c->state = CS_EHLO;
+		return CL_CONTINUE;
+	case CS_EHLO:
+		if (r->code == 421)
+			return lost(c, "421 after EHLO");
+		if (r->code == 250) {
+			set_ehlo(c, r);
+			start_test(c);
+		} else {
+			send_cmd(c, "HELO %s", c->cur_helo);
+			c->state = CS_HELO;
+		}
+		return CL_CONTINUE;
+	case CS_HELO:
+		if (r->code == 421)
+			return lost(c, "421 after HELO");
+		if (r->code != 250) {
+			txt = reply_text(r);
+			char m[REPLY_TEXT_MAX + 32];
+			snprintf(m, sizeof(m), "EHLO and HELO refused: %d %s", r->code,
+			         txt ? txt : "");
+			free(txt);
+			finish(c, END_ERROR, m);
+			return CL_DONE;
+		}
+		c->esmtp = 0;
+		start_test(c);
+		return CL_CONTINUE;
+	case CS_TESTHELO:
+		if (r->code == 421)
+			return lost(c, "421 after EHLO");
+		send_cmd(c, "MAIL FROM:%s", tr->mail);
+		c->state = CS_MAIL;
+		return CL_CONTINUE;
+	case CS_MAIL:
+	case CS_RCPT:
+	case CS_DATA:
+	case CS_BODY: {
+		enum stage st = c->state == CS_MAIL   ? ST_MAIL
+		                : c->state == CS_RCPT ? ST_RCPT
+		                : c->state == CS_DATA ? ST_DATA
+		                                      : ST_END;
+		keep(&tr->r[st], r);
+		int ok = st == ST_DATA ? r->code == 354
+		         : st == ST_RCPT ? r->code == 250 || r->code == 251
+		                         : r->code == 250;
+		if (!ok) {
+			tr->outcome = reply_outcome(r->code, tr->r[st].text);
+			if (tr->outcome == OUT_ACCEPTED) /* an odd 2xx/3xx: not a yes */
+				tr->outcome = OUT_REJECTED;
+			if (r->code == 421)
+				return lost(c, "421");
+			send_cmd(c, "RSET", NULL);
+			c->state = CS_RSET;
+			return CL_CONTINUE;
+		}
+		if (st == ST_MAIL) {
+			send_cmd(c, "RCPT TO:%s", tr->rcpt);
+			c->state = CS_RCPT;
+		} else if (st == ST_RCPT) {
+			send_cmd(c, "DATA", NULL);
+			c->state = CS_DATA;
+		} else if (st == ST_DATA) {
+			send_message(c);
+		} else {
+			tr->outcome = OUT_ACCEPTED;
+			tr->accepted_at = c->now;
+			if (c->p.first_hit) {
+				c->cur = c->nt;
+				send_quit(c);
+			} else {
+				send_cmd(c, "RSET", NULL);
+				c->state = CS_RSET;
+			}
+		}
+		return CL_CONTINUE;
+	}
+	case CS_RSET:
+		if (r->code == 421)
+			return lost(c, "421 after RSET");
+		next_test(c);
+		return CL_CONTINUE;
+	case CS_QUIT:
+		finish(c, END_TESTS, NULL);
+		return CL_DONE;
+	}
+	return CL_CONTINUE;
+}
+
+static enum client_status protocol_error(struct client *c, const char *what)
+{
+	char m[128];
+	snprintf(m, sizeof(m), "%s while waiting for %s reply", what, state_cmd[c->state]);
+	if (c->state == CS_GREETING && c->connects == 1 && !c->greeted) {
+		finish(c, END_NOT_SMTP, m);
+		return CL_DONE;
+	}
+	if (c->state == CS_QUIT) {
+		finish(c, END_TESTS, NULL);
+		return CL_DONE;
+	}
+	finish(c, END_ERROR, m);
+	return CL_DONE;
+}
+
+static int looks_like_reply_start(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && i < 4; i++) {
+		char ch = p[i];
+		if (i == 0 && (ch < '1' || ch > '5'))
+			return 0;
+		if (i > 0 && i < 3 && !isdigit((unsigned char)ch))
+			return 0;
+		if (i == 3 && ch != ' ' && ch != '-' && ch != '\r' && ch != '\n')
+			return 0;
+	}
+	return 1;
+}
+
+enum client_status client_input(struct client *c, struct buf *in, double now)
+{
+	c->now = now;
+	if (c->state == CS_DONE)
+		return CL_DONE;
+	if (buf_len(in))
+		c->got_bytes = 1;
+	while (buf_len(in)) {
+		const char *p = buf_head(in);
+		size_t n = buf_len(in);
+		if (!looks_like_reply_start(p, n))
+			return protocol_error(c, "not an SMTP reply");
+		struct smtp_reply *r = malloc(sizeof(*r));
+		if (!r) {
+			finish(c, END_ERROR, "out of memory");
+			return CL_DONE;
+		}
+		enum smtp_reply_status st =
+		    smtp_reply_parse(p, n, c->p.max_line, c->p.max_lines, r);
+		if (st == REPLY_NEED) {
+			free(r);
+			if (n >= in->max)
+				return protocol_error(c, "reply larger than the read buffer");
+			return CL_CONTINUE;
+		}
+		if (st != REPLY_OK) {
+			free(r);
+			char m[64];
+			snprintf(m, sizeof(m), "reply %s", smtp_reply_status_names[st]);
+			return protocol_error(c, m);
+		}
+		if (c->p.transcript) {
+			size_t shown = r->bytes;
+			while (shown && (p[shown - 1] == '\n' || p[shown - 1] == '\r'))
+				shown--;
+			note(c, "< ", p, shown);
+		}
+		int unsolicited = r->bytes < n && c->state != CS_QUIT;
+		enum client_status cs = on_reply(c, r);
+		buf_consume(in, r->bytes);
+		free(r);
+		if (cs != CL_CONTINUE)
+			return cs;
+		if (unsolicited)
+			return protocol_error(c, "reply before the command was sent");
+	}
+	return CL_CONTINUE;
+}
+
+enum client_status client_closed(struct client *c, const char *why)
+{
+	if (c->state == CS_DONE)
+		return CL_DONE;
+	if (c->state == CS_QUIT) {
+		finish(c, END_TESTS, NULL);
+		return CL_DONE;
+	}
+	char m[200];
+	snprintf(m, sizeof(m), "%s while waiting for %s reply", why, state_cmd[c->state]);
+	if (c->state == CS_GREETING && c->connects == 1) {
+		finish(c, c->got_bytes ? END_ERROR : END_NOT_SMTP, m);
+		return CL_DONE;
+	}
+	return lost(c, m);
+}
+
+enum client_status client_connect_failed(struct client *c, const char *why)
+{
+	if (c->connects == 0) {
+		finish(c, END_UNREACHABLE, why);
+		return CL_DONE;
+	}
+	char m[200];
+	snprintf(m, sizeof(m), "reconnect failed: %s", why);
+	finish(c, END_ERROR, m);
+	return CL_DONE;
+}
+
+enum client_status client_timeout(struct client *c, double seconds)
+{
+	if (c->state == CS_DONE)
+		return CL_DONE;
+	char m[128];
+	snprintf(m, sizeof(m), "no %s reply within %g s", state_cmd[c->state], seconds);
+	if (c->state == CS_QUIT) {
+		finish(c, END_TESTS, NULL);
+		return CL_DONE;
+	}
+	if (c->state == CS_GREETING && c->connects == 1 && !c->got_bytes) {
+		finish(c, END_NOT_SMTP, m);
+		return CL_DONE;
+	}
+	if (c->state >= CS_MAIL && c->state <= CS_BODY && c->t[c->cur].outcome == OUT_NOTRUN)
+		c->t[c->cur].outcome = OUT_ERROR;
+	finish(c, END_ERROR, m);
+	return CL_DONE;
+}
+
+void client_abort(struct client *c, const char *why)
+{
+	if (c->state == CS_DONE)
+		return;
+	if (c->state >= CS_MAIL && c->state <= CS_BODY && c->t[c->cur].outcome == OUT_NOTRUN)
+		c->t[c->cur].outcome = OUT_ERROR;
+	finish(c, c->connects ? END_ERROR : END_UNREACHABLE, why);
+}

@@ -1,0 +1,134 @@
+/* The prober's SMTP client for one host: a pure state machine fed reply bytes, producing
+ * command bytes (testable without sockets, fuzzable). It runs every selected relay test
+ * (MAIL -> RCPT -> DATA only if accepted -> message -> "." -> RSET), falls back from EHLO to
+ * HELO, and asks for a new connection after a 421 or a drop (at most max_reconnects times),
+ * carrying on with the next test. The engine owns sockets and timers. */
+#ifndef RT_CLIENT_H
+#define RT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "catalog.h"
+#include "token.h"
+
+enum outcome {
+	OUT_NOTRUN,
+	OUT_REJECTED, /* 5xx */
+	OUT_DEFERRED, /* 4xx */
+	OUT_AUTH,     /* 530 and kin */
+	OUT_ACCEPTED, /* 250 after the final dot */
+	OUT_ERROR,    /* the connection broke during this test */
+};
+extern const char *const outcome_names[];
+
+/* How the session as a whole ended, before deliveries are counted. */
+enum session_end {
+	END_RUNNING,
+	END_TESTS,       /* the tests ran (or some did); the verdict comes from their outcomes */
+	END_REFUSED,     /* greeting 421/554 */
+	END_NOT_SMTP,    /* no SMTP greeting */
+	END_UNREACHABLE, /* TCP connect failed */
+	END_ERROR,       /* broke before any test outcome */
+};
+
+#define REPLY_TEXT_MAX 512
+#define EHLO_EXT_MAX 32
+#define TRANSCRIPT_MAX 65536
+
+/* One reply as kept for the report: code and text (lines joined by '\n', bounded). */
+struct kept_reply {
+	int code; /* 0: command not sent */
+	char *text;
+};
+
+enum stage { ST_MAIL, ST_RCPT, ST_DATA, ST_END, ST_COUNT };
+extern const char *const stage_names[];
+
+struct test_result {
+	int test; /* index in the selected catalogue = the token's test number */
+	enum outcome outcome;
+	char token[TOKEN_MAX + 1];
+	char *mail, *rcpt, *helo; /* expanded arguments; helo only when the test overrides it */
+	struct kept_reply r[ST_COUNT];
+	double accepted_at;
+};
+
+struct client_params {
+	const struct catalog *cat;
+	const uint8_t *key;
+	size_t keylen;
+	uint32_t scan_id;
+	struct ipaddr target;
+	uint16_t port;
+	const char *helo, *sender, *contact;
+	const char *sink_domain;  /* NULL: the sink literal */
+	struct ipaddr sink_addr;  /* family 0: the local address of the probing connection */
+	const char *message_tmpl; /* conf/message.txt syntax */
+	const char *date;         /* RFC 5322 date for the message */
+	int first_hit;
+	int max_reconnects;
+	size_t max_line; /* reply line limit */
+	int max_lines;   /* lines per reply */
+	int transcript;
+};
+
+enum client_status {
+	CL_CONTINUE,  /* send what is in out, wait for more input */
+	CL_RECONNECT, /* close this connection and open a new one, then client_connected() */
+	CL_DONE,      /* the host is finished */
+};
+
+struct client {
+	struct client_params p;
+	int state;
+	int cur;        /* test in progress or next to run */
+	int connects;   /* connections made so far */
+	int got_bytes;  /* any byte on this connection */
+	int greeted;    /* saw a 220 on some connection */
+	struct buf out; /* commands to send */
+	struct test_result *t;
+	int nt;
+	enum session_end end;
+	char reason[256];
+	char *banner;
+	char fingerprint[32];
+	char *ehlo_ext[EHLO_EXT_MAX];
+	int n_ext;
+	int esmtp;
+	char target_host[256];
+	struct ipaddr local;         /* our address on the (last) connection */
+	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
+	char cur_helo[256];
+	struct buf transcript;
+	int transcript_truncated;
+	double now;
+};
+
+/* Returns -1 on allocation failure. */
+int client_init(struct client *c, const struct client_params *p);
+void client_free(struct client *c);
+/* A connection is up; local is our end of it. */
+void client_connected(struct client *c, const struct ipaddr *local, double now);
+/* Consumes whole replies from in, appends commands to c->out. */
+enum client_status client_input(struct client *c, struct buf *in, double now);
+/* The peer closed or reset the connection (why: text for the report). */
+enum client_status client_closed(struct client *c, const char *why);
+/* Connecting failed (the first time: unreachable). */
+enum client_status client_connect_failed(struct client *c, const char *why);
+/* No reply within the per-reply timeout. */
+enum client_status client_timeout(struct client *c, double seconds);
+/* Ends the host now (host timeout, interrupt). */
+void client_abort(struct client *c, const char *why);
+
+/* Pure helpers, exported for tests and the verdict logic. */
+enum outcome reply_outcome(int code, const char *text);
+const char *fingerprint_of(const char *banner, const char *ehlo);
+/* The first "[a.b.c.d]"/"[IPv6:...]"/"(a.b.c.d)" in text; 0 when found. */
+int reported_addr(const char *text, struct ipaddr *out);
+/* Copies the first word of text into out when it looks like a host name (has a dot). */
+int host_name_of(const char *text, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,189 @@
+/* relaytrap: finds open mail relays, deciding by delivery (DESIGN.md). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "io.h"
+#include "jsonx.h"
+#include "log.h"
+#include "message.h"
+#include "prober.h"
+#include "scan.h"
+#include "secret.h"
+#include "sink.h"
+
+#define O(f) offsetof(struct rt_main, f)
+static const struct opt options[] = {
+    {"sink-domain", 'd', OPT_STR, O(sink_domain), "DOMAIN",
+     "domain whose MX is the sink (default: the sink's address literal)", 0, 0, NULL},
+    {"sink-listen", 0, OPT_LIST, O(sink_listen), "ADDR:PORT",
+     "embedded sink address (repeatable; default 0.0.0.0:25)", 0, 0, NULL},
+    {"no-sink", 0, OPT_FLAG, O(no_sink), NULL,
+     "don't run the embedded sink (split deployment; correlate later with --report)", 0, 0,
+     NULL},
+    {"sink-dir", 0, OPT_STR, O(sink_dir), "DIR",
+     "embedded sink's Maildir and receipts.jsonl (default: OUTPUT.sink)", 0, 0, NULL},
+    {"secret-file", 0, OPT_STR, O(secret_file), "FILE",
+     "token key; required for split deployments (default: random per run)", 0, 0, NULL},
+    {"port", 'p', OPT_STR, O(ports), "PORT[,PORT...]", "target ports (default 25)", 0, 0, NULL},
+    {"tests", 't', OPT_STR, O(tests), "NAMES|@FILE",
+     "relay tests to run: names from the catalogue, or a catalogue file (default: all)", 0, 0,
+     NULL},
+    {"message", 0, OPT_STR, O(message), "FILE",
+     "test message template (default: the compiled-in conf/message.txt)", 0, 0, NULL},
+    {"concurrency", 'c', OPT_INT, O(concurrency), "N", "simultaneous sessions (default 1000)", 1,
+     1e6, NULL},
+    {"rate", 'r', OPT_DOUBLE, O(rate), "N", "new connections per second (default 500)", 0.01, 1e6,
+     NULL},
+    {"per-net", 0, OPT_INT, O(per_net), "N",
+     "simultaneous sessions per /24 (IPv6: /64) (default 4)", 1, 1e6, NULL},
+    {"connect-timeout", 0, OPT_DOUBLE, O(connect_timeout), "S", "TCP connect timeout (default 10)",
+     0.05, 3600, NULL},
+    {"timeout", 0, OPT_DOUBLE, O(timeout), "S", "wait for each reply (default 30)", 0.05, 3600,
+     NULL},
+    {"host-timeout", 0, OPT_DOUBLE, O(host_timeout), "S",
+     "total time per host, all tests (default 300)", 0.1, 86400, NULL},
+    {"wait", 'w', OPT_DOUBLE, O(wait), "S",
+     "wait for relayed mail after a host's last acceptance (default 120)", 0, 86400, NULL},
+    {"output", 'o', OPT_STR, O(output), "FILE", "results.jsonl path (default results.jsonl)", 0, 0,
+     NULL},
+    {"exclude", 'x', OPT_LIST, O(exclude), "FILE",
+     "addresses/networks never to touch (repeatable)", 0, 0, NULL},
+    {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)",
+     0, 0, NULL},
+    {"seed", 0, OPT_INT, O(seed), "N", "seed of the pseudo-random target order (default 1)", 0,
+     9007199254740991.0, NULL},
+    {"resume", 0, OPT_STR, O(resume), "FILE",
+     "skip targets already final in FILE and append to it", 0, 0, NULL},
+    {"source", 0, OPT_STR, O(source), "ADDR", "local address to probe from", 0, 0, NULL},
+    {"helo", 0, OPT_STR, O(helo), "NAME", "name announced in EHLO/HELO (default: this host's)", 0,
+     0, NULL},
+    {"sender", 0, OPT_STR, O(sender), "LOCALPART", "sender local part (default relaytest)", 0, 0,
+     NULL},
+    {"contact", 0, OPT_STR, O(contact), "TEXT",
+     "who to contact about the scan, written in every test message", 0, 0, NULL},
+    {"resolver", 0, OPT_STR, O(resolver), "ADDR[:PORT]",
+     "DNS server for names and mx: (default: /etc/resolv.conf)", 0, 0, NULL},
+    {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,
+     0, NULL},
+    {"transcript", 0, OPT_FLAG, O(transcript), NULL, "keep each host's SMTP dialogue in the results",
+     0, 0, NULL},
+    {"dry-run", 0, OPT_FLAG, O(dry_run), NULL, "print each dialogue without connecting", 0, 0,
+     NULL},
+    {"list-tests", 0, OPT_FLAG, O(list_tests), NULL, "print the relay-test catalogue", 0, 0, NULL},
+    {"selftest", 0, OPT_FLAG, O(selftest), NULL,
+     "start known relays in-process on loopback, scan them, check every verdict", 0, 0, NULL},
+    {"progress", 0, OPT_FLAG, O(progress), NULL,
+     "show the progress line even when stderr is not a terminal", 0, 0, NULL},
+    {"config", 'C', OPT_CONFIG, 0, "FILE", "read options from FILE (name = value)", 0, 0, NULL},
+    {"quiet", 'q', OPT_FLAG, O(quiet), NULL, "errors only; no progress line", 0, 0, NULL},
+    {"verbose", 'v', OPT_FLAG, O(verbose), NULL, "log every host", 0, 0, NULL},
+    {"help", 'h', OPT_FLAG, O(help), NULL, "show this help", 0, 0, NULL},
+    {"version", 'V', OPT_FLAG, O(version), NULL, "show the version", 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: relaytrap [OPTIONS] TARGET...\n"
+	             "Finds open mail relays; a host is open only when its relayed test message "
+	             "arrives.\n"
+	             "TARGET: IP | CIDR | a.b.c.d-e.f.g.h | a.b.c-d.* | hostname | mx:DOMAIN | @FILE "
+	             "| -\n\n");
+	opt_usage(out, options);
+	fprintf(out, "\nExit status: 0 no open relay, 1 open relay found, 2 usage or configuration "
+	             "error, 3 runtime failure.\n");
+}
+
+static void main_free(struct rt_main *m)
+{
+	strlist_free(&m->sink_listen);
+	strlist_free(&m->exclude);
+	char **strs[] = {&m->sink_domain, &m->sink_dir, &m->secret_file, &m->ports, &m->tests,
+	                 &m->message,     &m->output,   &m->shard,       &m->resume, &m->source,
+	                 &m->helo,        &m->sender,   &m->contact,     &m->resolver};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
+	targets_free(&m->targets);
+	targets_free(&m->excl);
+	doneset_free(&m->done);
+	free(m->message_text);
+}
+
+static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		fprintf(stderr, "relaytrap: ");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+	main_free(m);
+	return code;
+}
+
+static void defaults(struct rt_main *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->concurrency = 1000;
+	m->rate = 500;
+	m->per_net = 4;
+	m->connect_timeout = 10;
+	m->timeout = 30;
+	m->host_timeout = 300;
+	m->wait = 120;
+	m->seed = 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct rt_main m;
+	char err[600];
+	int nargs;
+	defaults(&m);
+	log_init(stderr, LOG_WARN, "relaytrap");
+	if (opt_parse_argv(options, &m, argc, argv, &nargs, err, sizeof(err)) < 0)
+		return rt_fail(&m, 2, "%s", err);
+	if (m.help) {
+		usage(stdout);
+		return rt_fail(&m, 0, NULL);
+	}
+	if (m.version) {
+		printf("relaytrap %s\n", RT_VERSION);
+		return rt_fail(&m, 0, NULL);
+	}
+	log_set_level(m.quiet ? LOG_ERR : m.verbose ? LOG_INFO : LOG_WARN);
+	signal(SIGPIPE, SIG_IGN);
+	if (rt_setup_catalog(&m, err, sizeof(err)) < 0)
+		return rt_fail(&m, 2, "%s", err);
+	if (m.list_tests) {
+		rt_print_catalog(&m, stdout);
+		return rt_fail(&m, 0, NULL);
+	}
+	if (m.selftest) {
+		int rc = rt_selftest(&m);
+		return rt_fail(&m, rc, NULL);
+	}
+	if (!nargs)
+		return rt_fail(&m, 2, "no targets given (see --help)");
+	if (rt_setup(&m, argv + 1, nargs, err, sizeof(err)) < 0)
+		return rt_fail(&m, 2, "%s", err);
+	if (m.dry_run) {
+		rt_dry_run(&m, stdout);
+		return rt_fail(&m, 0, NULL);
+	}
+	int rc = rt_scan(&m, argc, argv);
+	return rt_fail(&m, rc, NULL);
+}

@@ -1,0 +1,243 @@
+#include "results.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+
+static json_t *reply_json(const struct kept_reply *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "code", json_integer(r->code));
+	json_object_set_new(o, "text", jsonx_str(r->text ? r->text : ""));
+	return o;
+}
+
+static int test_delivered(json_t *deliveries, int test)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(deliveries, i, d)
+	{
+		if (json_integer_value(json_object_get(d, "test_number")) == test)
+			return 1;
+	}
+	return 0;
+}
+
+static json_t *tests_json(const struct host_facts *h)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < h->c->nt; i++) {
+		const struct test_result *t = &h->c->t[i];
+		if (t->outcome == OUT_NOTRUN && !t->mail)
+			continue;
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(h->cat->t[t->test].name));
+		json_object_set_new(o, "test_number", json_integer(t->test));
+		json_object_set_new(o, "token", json_string(t->token));
+		json_object_set_new(o, "mail_from", jsonx_str(t->mail ? t->mail : ""));
+		json_object_set_new(o, "rcpt_to", jsonx_str(t->rcpt ? t->rcpt : ""));
+		if (t->helo)
+			json_object_set_new(o, "helo", jsonx_str(t->helo));
+		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
+		json_object_set_new(o, "delivered",
+		                    json_boolean(test_delivered(h->deliveries, t->test)));
+		json_t *rep = json_object();
+		for (int s = 0; s < ST_COUNT; s++)
+			if (t->r[s].code)
+				json_object_set_new(rep, stage_names[s], reply_json(&t->r[s]));
+		json_object_set_new(o, "replies", rep);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+json_t *host_json(const struct host_facts *h)
+{
+	const struct client *c = h->c;
+	char a[ADDR_TEXT_MAX];
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("host"));
+	json_object_set_new(o, "addr", json_string(ipaddr_str(&h->addr, a, sizeof(a))));
+	json_object_set_new(o, "port", json_integer(h->port));
+	json_object_set_new(o, "verdict", json_string(verdict_names[h->v->v]));
+	json_t *flags = json_array();
+	if (h->v->multi_hop)
+		json_array_append_new(flags, json_string("multi_hop"));
+	if (h->v->tokens_disagree)
+		json_array_append_new(flags, json_string("tokens_disagree"));
+	if (h->interrupted)
+		json_array_append_new(flags, json_string("interrupted"));
+	json_object_set_new(o, "flags", flags);
+	if (h->v->multi_hop)
+		json_object_set_new(o, "delivered_via", json_string(ipaddr_str(
+		                                            &h->v->delivered_via, a, sizeof(a))));
+	json_object_set_new(o, "reason", jsonx_str(c->reason));
+	json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
+	json_object_set_new(o, "banner", jsonx_str(c->banner ? c->banner : ""));
+	json_object_set_new(o, "target_host", jsonx_str(c->target_host));
+	json_object_set_new(o, "esmtp", json_boolean(c->esmtp));
+	json_t *ext = json_array();
+	for (int i = 0; i < c->n_ext; i++)
+		json_array_append_new(ext, jsonx_str(c->ehlo_ext[i]));
+	json_object_set_new(o, "ehlo", ext);
+	json_t *pa = json_array();
+	for (int i = 0; i < h->nprober; i++)
+		json_array_append_new(pa, json_string(ipaddr_str(&h->prober[i], a, sizeof(a))));
+	json_object_set_new(o, "prober_addrs", pa);
+	if (c->ehlo_reported.family)
+		json_object_set_new(o, "ehlo_reported",
+		                    json_string(ipaddr_str(&c->ehlo_reported, a, sizeof(a))));
+	json_object_set_new(o, "connections", json_integer(c->connects));
+	json_object_set_new(o, "tests_accepted", json_integer(h->v->accepted));
+	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));
+	json_object_set_new(o, "tests", tests_json(h));
+	json_object_set_new(o, "deliveries", json_incref(h->deliveries));
+	json_object_set_new(o, "started", json_real(h->started));
+	json_object_set_new(o, "seconds", json_real(h->ended - h->started));
+	if (c->p.transcript) {
+		jsonx_set_bytes(o, "transcript", buf_head(&c->transcript), buf_len(&c->transcript));
+		if (c->transcript_truncated)
+			json_object_set_new(o, "transcript_truncated", json_true());
+	}
+	return o;
+}
+
+json_t *catalog_json(const struct catalog *cat)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < cat->n; i++) {
+		json_t *t = json_object();
+		json_object_set_new(t, "name", json_string(cat->t[i].name));
+		json_object_set_new(t, "mail_from", json_string(cat->t[i].mail));
+		json_object_set_new(t, "rcpt_to", json_string(cat->t[i].rcpt));
+		if (cat->t[i].helo[0])
+			json_object_set_new(t, "helo", json_string(cat->t[i].helo));
+		json_array_append_new(arr, t);
+	}
+	return arr;
+}
+
+/* ---- the done set ---- */
+
+struct done_ent {
+	struct done_ent *next;
+	struct ipaddr ip;
+	uint16_t port;
+};
+
+static size_t done_hash(const struct ipaddr *ip, uint16_t port, size_t nb)
+{
+	uint64_t h = 1469598103934665603ull ^ port;
+	for (int i = 0; i < (ip->family == AF_INET ? 4 : 16); i++)
+		h = (h ^ ip->a[i]) * 1099511628211ull;
+	return (size_t)(h & (nb - 1));
+}
+
+int doneset_has(const struct doneset *d, const struct ipaddr *ip, uint16_t port)
+{
+	if (!d->nb)
+		return 0;
+	for (struct done_ent *e = d->b[done_hash(ip, port, d->nb)]; e; e = e->next)
+		if (e->port == port && ipaddr_eq(&e->ip, ip))
+			return 1;
+	return 0;
+}
+
+int doneset_add(struct doneset *d, const struct ipaddr *ip, uint16_t port)
+{
+	if (doneset_has(d, ip, port))
+		return 0;
+	if (d->n >= d->nb) { /* grow: double the buckets, rehash */
+		size_t nb = d->nb ? d->nb * 2 : 1024;
+		struct done_ent **b = calloc(nb, sizeof(*b));
+		if (!b)
+			return -1;
+		for (size_t i = 0; i < d->nb; i++)
+			for (struct done_ent *e = d->b[i], *nx; e; e = nx) {
+				nx = e->next;
+				size_t k = done_hash(&e->ip, e->port, nb);
+				e->next = b[k];
+				b[k] = e;
+			}
+		free(d->b);
+		d->b = b;
+		d->nb = nb;
+	}
+	struct done_ent *e = malloc(sizeof(*e));
+	if (!e)
+		return -1;
+	e->ip = *ip;
+	e->port = port;
+	size_t k = done_hash(ip, port, d->nb);
+	e->next = d->b[k];
+	d->b[k] = e;
+	d->n++;
+	return 0;
+}
+
+void doneset_free(struct doneset *d)
+{
+	for (size_t i = 0; i < d->nb; i++)
+		for (struct done_ent *e = d->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			free(e);
+		}
+	free(d->b);
+	memset(d, 0, sizeof(*d));
+}
+
+int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err,
+                size_t errlen)
+{
+	*needs_newline = 0;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0; /* nothing to resume: start the file */
+		snprintf(err, errlen, "--resume %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, rc = 0;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		int complete = line[n - 1] == '\n';
+		json_error_t je;
+		json_t *o = json_loadb(line, (size_t)n, 0, &je);
+		if (!o) {
+			if (!complete) { /* torn last line */
+				*needs_newline = 1;
+				break;
+			}
+			snprintf(err, errlen, "%s:%d: not JSON: %s", path, lineno, je.text);
+			rc = -1;
+			break;
+		}
+		*needs_newline = !complete;
+		const char *type = json_string_value(json_object_get(o, "type"));
+		if (type && strcmp(type, "host") == 0) {
+			struct ipaddr ip;
+			const char *a = json_string_value(json_object_get(o, "addr"));
+			json_int_t port = json_integer_value(json_object_get(o, "port"));
+			if (!a || ipaddr_parse(a, &ip) < 0 || port <= 0 || port > 65535) {
+				snprintf(err, errlen, "%s:%d: host line without a valid addr/port",
+				         path, lineno);
+				rc = -1;
+			} else if (doneset_add(d, &ip, (uint16_t)port) < 0) {
+				snprintf(err, errlen, "%s:%d: out of memory", path, lineno);
+				rc = -1;
+			}
+		}
+		json_decref(o);
+		if (rc)
+			break;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}

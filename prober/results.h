@@ -1,0 +1,46 @@
+/* results.jsonl (DESIGN "Output"): the host line built from a finished session, and the set
+ * of targets already final in an earlier run (--resume). */
+#ifndef RT_RESULTS_H
+#define RT_RESULTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "catalog.h"
+#include "client.h"
+#include "verdict.h"
+
+struct host_facts {
+	struct ipaddr addr;
+	uint16_t port;
+	const struct client *c;
+	const struct catalog *cat;
+	const struct verdict_out *v;
+	const struct ipaddr *prober;
+	int nprober;
+	json_t *deliveries; /* borrowed: evidence objects, one per delivered test */
+	double started, ended;
+	int interrupted;
+};
+
+json_t *host_json(const struct host_facts *h);
+json_t *catalog_json(const struct catalog *cat);
+
+/* (address, port) pairs already final. */
+struct doneset {
+	struct done_ent **b;
+	size_t nb, n;
+};
+int doneset_add(struct doneset *d, const struct ipaddr *ip, uint16_t port);
+int doneset_has(const struct doneset *d, const struct ipaddr *ip, uint16_t port);
+void doneset_free(struct doneset *d);
+
+/* Reads an earlier results.jsonl: every host line goes into d. A torn last line (the run was
+ * killed while writing it) is ignored. Errors name FILE:LINE. *needs_newline is set when
+ * the file does not end with a line break. */
+int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err,
+                size_t errlen);
+
+#endif

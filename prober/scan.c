@@ -1,0 +1,754 @@
+#include "scan.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "jsonx.h"
+#include "log.h"
+#include "perm.h"
+#include "pace.h"
+
+#define PENDING_MAX 256
+#define HOST_BUCKETS 16384
+#define NEXT_SCAN_MAX 4096 /* targets examined per launch attempt (exclusions, resume) */
+#define PROBER_ADDRS 4
+
+struct host {
+	struct scan *s;
+	struct host *prev, *next, *hnext;
+	struct ipaddr addr;
+	uint16_t port;
+	struct client c;
+	struct io *io;
+	struct io_timer *timer;
+	int connected, session_done, in_net;
+	double started, ended;
+	struct delivery *d;
+	int nd;
+	json_t *evidence;
+	struct ipaddr prober[PROBER_ADDRS];
+	int nprober;
+	char date[64];
+};
+
+struct target {
+	struct ipaddr ip;
+	uint16_t port;
+};
+
+struct scan {
+	struct io_loop *loop;
+	struct scan_opts o;
+	struct scan_input in;
+	struct perm perm;
+	struct shard shard;
+	uint64_t space;
+	struct bucket bucket;
+	struct netcap nets;
+	struct target pending[PENDING_MAX + 1];
+	int npending;
+	struct host *hosts, *index[HOST_BUCKETS];
+	long inflight, cap, nhosts;
+	int exhausted, stopping, ended, launching;
+	double backoff_until;
+	struct io_timer *tick, *progress;
+	struct scan_stats st;
+	void (*done)(void *arg);
+	void *done_arg;
+};
+
+static void launch_some(struct scan *s);
+static void maybe_end(struct scan *s);
+
+static double now_of(struct scan *s)
+{
+	return io_now(s->loop);
+}
+
+static size_t host_slot(const struct ipaddr *ip, uint16_t port)
+{
+	uint64_t h = 1469598103934665603ull ^ port;
+	for (int i = 0; i < (ip->family == AF_INET ? 4 : 16); i++)
+		h = (h ^ ip->a[i]) * 1099511628211ull;
+	return (size_t)(h % HOST_BUCKETS);
+}
+
+static struct host *host_find(struct scan *s, const struct ipaddr *ip, uint16_t port)
+{
+	for (struct host *h = s->index[host_slot(ip, port)]; h; h = h->hnext)
+		if (h->port == port && ipaddr_eq(&h->addr, ip))
+			return h;
+	return NULL;
+}
+
+static void host_unlink(struct host *h)
+{
+	struct scan *s = h->s;
+	struct host **pp = &s->index[host_slot(&h->addr, h->port)];
+	while (*pp && *pp != h)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = h->hnext;
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		s->hosts = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	s->nhosts--;
+}
+
+static void host_free(struct host *h)
+{
+	if (h->io)
+		io_free(h->io);
+	if (h->timer)
+		io_timer_free(h->timer);
+	client_free(&h->c);
+	free(h->d);
+	json_decref(h->evidence);
+	free(h);
+}
+
+/* ---- final ---- */
+
+static void finalize(struct host *h, int interrupted)
+{
+	struct scan *s = h->s;
+	struct verdict_in vi = {
+	    .end = h->c.end == END_RUNNING ? END_ERROR : h->c.end,
+	    .t = h->c.t,
+	    .nt = h->c.nt,
+	    .d = h->d,
+	    .nd = h->nd,
+	    .target = h->addr,
+	    .prober = h->prober,
+	    .nprober = h->nprober,
+	};
+	struct verdict_out vo;
+	verdict_decide(&vi, &vo);
+	struct host_facts f = {
+	    .addr = h->addr,
+	    .port = h->port,
+	    .c = &h->c,
+	    .cat = s->in.cat,
+	    .v = &vo,
+	    .prober = h->prober,
+	    .nprober = h->nprober,
+	    .deliveries = h->evidence,
+	    .started = h->started,
+	    .ended = h->ended ? h->ended : now_of(s),
+	    .interrupted = interrupted,
+	};
+	json_t *o = host_json(&f);
+	size_t len;
+	char *line = o ? jsonx_line(o, &len) : NULL;
+	if (!line || fwrite(line, 1, len, s->in.out) != len || fflush(s->in.out) != 0)
+		log_msg(LOG_ERR, 0, "writing results: %s", strerror(errno));
+	free(line);
+	json_decref(o);
+	s->st.final++;
+	s->st.counts[vo.v]++;
+	if (log_enabled(LOG_INFO)) {
+		char a[ADDR_TEXT_MAX];
+		log_msg(LOG_INFO, 0, "host=%s port=%u verdict=%s accepted=%d delivered=%d",
+		        ipaddr_str(&h->addr, a, sizeof(a)), h->port, verdict_names[vo.v],
+		        vo.accepted, vo.delivered);
+	}
+	host_unlink(h);
+	host_free(h);
+	if (s->cap < s->o.concurrency)
+		s->cap++;
+}
+
+static int all_delivered(const struct host *h)
+{
+	for (int i = 0; i < h->c.nt; i++) {
+		if (h->c.t[i].outcome != OUT_ACCEPTED)
+			continue;
+		int got = 0;
+		for (int k = 0; k < h->nd && !got; k++)
+			got = h->d[k].test == i;
+		if (!got)
+			return 0;
+	}
+	return 1;
+}
+
+static double last_accept(const struct host *h)
+{
+	double t = 0;
+	for (int i = 0; i < h->c.nt; i++)
+		if (h->c.t[i].outcome == OUT_ACCEPTED && h->c.t[i].accepted_at > t)
+			t = h->c.t[i].accepted_at;
+	return t;
+}
+
+static void host_timer_cb(void *arg);
+
+static void session_done(struct host *h)
+{
+	struct scan *s = h->s;
+	if (h->io) {
+		io_free(h->io);
+		h->io = NULL;
+	}
+	h->session_done = 1;
+	h->ended = now_of(s);
+	s->inflight--;
+	if (h->in_net) {
+		netcap_dec(&s->nets, &h->addr);
+		h->in_net = 0;
+	}
+	io_timer_stop(h->timer);
+	double left = last_accept(h) + s->o.wait - now_of(s);
+	if (!all_delivered(h) && left > 0) {
+		io_timer_start(h->timer, left, 0);
+	} else {
+		finalize(h, 0);
+	}
+	launch_some(s);
+	maybe_end(s);
+}
+
+static void host_timer_cb(void *arg)
+{
+	struct host *h = arg;
+	struct scan *s = h->s;
+	if (h->session_done) { /* --wait is over */
+		finalize(h, 0);
+		launch_some(s);
+		maybe_end(s);
+		return;
+	}
+	char m[80];
+	snprintf(m, sizeof(m), "host timeout after %g s", s->o.host_timeout);
+	client_abort(&h->c, m);
+	session_done(h);
+}
+
+/* ---- connections ---- */
+
+static void host_io_cb(struct io *io, enum io_event ev, void *arg);
+
+static int is_resource_error(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM || e == EADDRNOTAVAIL ||
+	       e == EAGAIN;
+}
+
+/* 0: connecting; -1 with errno: the socket could not be made. */
+static int host_connect(struct host *h)
+{
+	struct scan *s = h->s;
+	struct sockaddr_storage ss, src;
+	socklen_t sl = ipaddr_to_sa(&h->addr, h->port, &ss), srcl = 0;
+	if (s->o.source.family)
+		srcl = ipaddr_to_sa(&s->o.source, 0, &src);
+	h->connected = 0;
+	h->io = io_connect(s->loop, (struct sockaddr *)&ss, sl, srcl ? (struct sockaddr *)&src : NULL,
+	                   srcl, 64 * 1024, 128 * 1024, host_io_cb, h);
+	if (!h->io)
+		return -1;
+	io_set_timeout(h->io, s->o.connect_timeout);
+	return 0;
+}
+
+static void handle(struct host *h, enum client_status st)
+{
+	if (st == CL_CONTINUE)
+		return;
+	if (st == CL_RECONNECT) {
+		io_free(h->io);
+		h->io = NULL;
+		if (host_connect(h) < 0) {
+			client_connect_failed(&h->c, strerror(errno));
+			session_done(h);
+		}
+		return;
+	}
+	session_done(h);
+}
+
+static void flush_out(struct host *h)
+{
+	struct buf *out = &h->c.out;
+	if (!buf_len(out))
+		return;
+	if (io_write(h->io, buf_head(out), buf_len(out)) < 0) {
+		client_abort(&h->c, "output buffer full");
+		buf_consume(out, buf_len(out));
+		session_done(h);
+		return;
+	}
+	buf_consume(out, buf_len(out));
+	io_set_timeout(h->io, h->s->o.timeout);
+}
+
+static void note_prober(struct host *h, const struct ipaddr *ip)
+{
+	if (!ip->family)
+		return;
+	for (int i = 0; i < h->nprober; i++)
+		if (ipaddr_eq(&h->prober[i], ip))
+			return;
+	if (h->nprober < PROBER_ADDRS)
+		h->prober[h->nprober++] = *ip;
+}
+
+static void host_io_cb(struct io *io, enum io_event ev, void *arg)
+{
+	struct host *h = arg;
+	struct scan *s = h->s;
+	enum client_status st = CL_CONTINUE;
+	(void)io;
+	switch (ev) {
+	case IO_CONNECTED: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		struct ipaddr local = {0};
+		uint16_t lport;
+		if (io_local_addr(h->io, &ss, &sl) == 0)
+			ipaddr_from_sa((struct sockaddr *)&ss, &local, &lport);
+		h->connected = 1;
+		note_prober(h, &local);
+		client_connected(&h->c, &local, now_of(s));
+		io_set_timeout(h->io, s->o.timeout);
+		return;
+	}
+	case IO_DATAIN: {
+		int before = h->c.ehlo_reported.family;
+		st = client_input(&h->c, io_rbuf(h->io), now_of(s));
+		if (!before && h->c.ehlo_reported.family)
+			note_prober(h, &h->c.ehlo_reported);
+		if (st == CL_CONTINUE) {
+			flush_out(h);
+			if (h->io)
+				io_read_more(h->io);
+			return;
+		}
+		break;
+	}
+	case IO_LOWAT:
+		return;
+	case IO_TIMEOUT:
+		st = h->connected ? client_timeout(&h->c, s->o.timeout)
+		                  : client_connect_failed(&h->c, "connect timeout");
+		break;
+	case IO_DISCONNECTED:
+	case IO_ERROR:
+		st = h->connected ? client_closed(&h->c, io_strerror(h->io))
+		                  : client_connect_failed(&h->c, io_strerror(h->io));
+		break;
+	}
+	handle(h, st);
+}
+
+/* ---- launching ---- */
+
+static int next_target(struct scan *s, struct target *t)
+{
+	uint64_t pos;
+	for (int i = 0; i < NEXT_SCAN_MAX; i++) {
+		if (!shard_next(&s->shard, s->space, &pos)) {
+			s->exhausted = 1;
+			return 0;
+		}
+		uint64_t e = perm_at(&s->perm, pos);
+		targets_get(s->in.targets, e / (uint64_t)s->o.nports, &t->ip);
+		t->port = s->o.ports[e % (uint64_t)s->o.nports];
+		if (s->in.exclude && targets_contains(s->in.exclude, &t->ip)) {
+			s->st.excluded++;
+			continue;
+		}
+		if (s->in.done && doneset_has(s->in.done, &t->ip, t->port)) {
+			s->st.skipped++;
+			continue;
+		}
+		return 1;
+	}
+	return 0; /* come back on the next tick */
+}
+
+/* A target whose network has room: from the pending list first, then the permutation. */
+static int pick(struct scan *s, struct target *t)
+{
+	for (int i = 0; i < s->npending; i++)
+		if (netcap_room(&s->nets, &s->pending[i].ip)) {
+			*t = s->pending[i];
+			memmove(&s->pending[i], &s->pending[i + 1],
+			        (size_t)(s->npending - i - 1) * sizeof(*t));
+			s->npending--;
+			return 1;
+		}
+	while (s->npending < PENDING_MAX && !s->exhausted) {
+		if (!next_target(s, t))
+			return 0;
+		if (netcap_room(&s->nets, &t->ip))
+			return 1;
+		s->pending[s->npending++] = *t;
+	}
+	return 0;
+}
+
+static void rfc5322_date(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+static int launch(struct scan *s, const struct target *t)
+{
+	struct host *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -1;
+	h->s = s;
+	h->addr = t->ip;
+	h->port = t->port;
+	rfc5322_date(h->date, sizeof(h->date));
+	struct client_params p = {
+	    .cat = s->in.cat,
+	    .key = s->in.key,
+	    .keylen = s->in.keylen,
+	    .scan_id = s->in.scan_id,
+	    .target = t->ip,
+	    .port = t->port,
+	    .helo = s->o.helo,
+	    .sender = s->o.sender,
+	    .contact = s->o.contact,
+	    .sink_domain = s->o.sink_domain,
+	    .sink_addr = s->o.sink_addr,
+	    .message_tmpl = s->in.message_tmpl,
+	    .date = h->date,
+	    .first_hit = s->o.first_hit,
+	    .max_reconnects = s->o.max_reconnects,
+	    .max_line = s->o.max_reply_line,
+	    .max_lines = s->o.max_reply_lines,
+	    .transcript = s->o.transcript,
+	};
+	h->evidence = json_array();
+	h->d = calloc((size_t)(s->in.cat->n ? s->in.cat->n : 1), sizeof(*h->d));
+	h->timer = io_timer_new(s->loop, host_timer_cb, h);
+	if (!h->evidence || !h->d || !h->timer || client_init(&h->c, &p) < 0) {
+		host_free(h);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (host_connect(h) < 0) {
+		int e = errno;
+		if (is_resource_error(e)) {
+			host_free(h);
+			errno = e;
+			return -1;
+		}
+		/* refused or unreachable at once: the host is final */
+		client_connect_failed(&h->c, strerror(e));
+	}
+	h->started = now_of(s);
+	size_t k = host_slot(&h->addr, h->port);
+	h->hnext = s->index[k];
+	s->index[k] = h;
+	h->next = s->hosts;
+	if (s->hosts)
+		s->hosts->prev = h;
+	s->hosts = h;
+	s->nhosts++;
+	s->inflight++;
+	s->st.launched++;
+	if (netcap_inc(&s->nets, &h->addr) == 0)
+		h->in_net = 1;
+	if (!h->io) {
+		session_done(h);
+		return 0;
+	}
+	io_timer_start(h->timer, s->o.host_timeout, 0);
+	return 0;
+}
+
+static void launch_some(struct scan *s)
+{
+	if (s->stopping || s->ended || s->launching)
+		return;
+	s->launching = 1;
+	double now = now_of(s);
+	while (s->inflight < s->cap && now >= s->backoff_until) {
+		if (bucket_wait(&s->bucket, now) > 0)
+			break;
+		struct target t;
+		if (!pick(s, &t))
+			break;
+		bucket_take(&s->bucket, now);
+		if (launch(s, &t) < 0) {
+			/* Out of sockets or ports: put it back, slow down, retry shortly. */
+			if (s->npending <= PENDING_MAX)
+				s->pending[s->npending++] = t;
+			s->cap = s->inflight > 8 ? s->inflight - 4 : s->inflight > 0 ? s->inflight : 1;
+			s->backoff_until = now + 0.2;
+			if (!s->st.backoffs++)
+				log_msg(LOG_WARN, 0, "cannot open more connections (%s): slowing down",
+				        strerror(errno));
+			break;
+		}
+		if (s->stopping || s->ended)
+			break;
+	}
+	s->launching = 0;
+}
+
+static void tick_cb(void *arg)
+{
+	struct scan *s = arg;
+	launch_some(s);
+	maybe_end(s);
+}
+
+/* ---- deliveries ---- */
+
+static json_t *evidence_json(const struct host *h, const json_t *r, int test,
+                             const struct delivery *d)
+{
+	json_t *e = json_object();
+	const struct test_result *tr = &h->c.t[test];
+	json_object_set_new(e, "test", json_string(h->s->in.cat->t[test].name));
+	json_object_set_new(e, "test_number", json_integer(test));
+	const char *keys[] = {"peer_addr", "mail_from", "rcpt",         "received",  "received_count",
+	                      "trace_ips", "subject",   "maildir_file", "unix_time", NULL};
+	for (int i = 0; keys[i]; i++) {
+		json_t *v = json_object_get(r, keys[i]);
+		if (v)
+			json_object_set(e, keys[i], v);
+	}
+	const json_t *toks = json_object_get(r, "tokens");
+	size_t i;
+	const json_t *t;
+	json_array_foreach(toks, i, t)
+	{
+		if (strcmp(json_string_value(json_object_get(t, "token")) ?: "", tr->token) == 0)
+			json_object_set(e, "found_in", json_object_get(t, "found_in"));
+	}
+	json_object_set(e, "tokens_disagree", json_object_get(r, "tokens_disagree"));
+	json_object_set_new(e, "prober_visible",
+	                    json_boolean(delivery_shows_prober(d, h->prober, h->nprober)));
+	if (tr->accepted_at > 0)
+		json_object_set_new(
+		    e, "delay",
+		    json_real(json_real_value(json_object_get(r, "unix_time")) - tr->accepted_at));
+	return e;
+}
+
+static void add_delivery(struct host *h, const json_t *r, int test)
+{
+	for (int k = 0; k < h->nd; k++)
+		if (h->d[k].test == test)
+			return; /* the same test twice (a relay retried): first one counts */
+	struct delivery *d = &h->d[h->nd];
+	memset(d, 0, sizeof(*d));
+	d->test = test;
+	ipaddr_parse(json_string_value(json_object_get(r, "peer_addr")) ?: "", &d->peer);
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(r, "trace_ips"), i, v)
+	{
+		if (d->ntrace < DELIVERY_MAX_IPS &&
+		    ipaddr_parse(json_string_value(v) ?: "", &d->trace[d->ntrace]) == 0)
+			d->ntrace++;
+	}
+	d->tokens_disagree = json_is_true(json_object_get(r, "tokens_disagree"));
+	h->nd++;
+	json_array_append_new(h->evidence, evidence_json(h, r, test, d));
+}
+
+void scan_receipt(const json_t *r, void *arg)
+{
+	struct scan *s = arg;
+	char sid[16];
+	snprintf(sid, sizeof(sid), "%08x", s->in.scan_id);
+	int matched = 0;
+	size_t i;
+	const json_t *t;
+	json_array_foreach(json_object_get(r, "tokens"), i, t)
+	{
+		const char *status = json_string_value(json_object_get(t, "status"));
+		const char *scan = json_string_value(json_object_get(t, "scan_id"));
+		const char *target = json_string_value(json_object_get(t, "target"));
+		json_int_t port = json_integer_value(json_object_get(t, "port"));
+		json_int_t test = json_integer_value(json_object_get(t, "test"));
+		struct ipaddr ip;
+		if (!status || strcmp(status, "valid") != 0 || !scan || strcmp(scan, sid) != 0 ||
+		    !target || ipaddr_parse(target, &ip) < 0 || port <= 0 || port > 65535)
+			continue;
+		struct host *h = host_find(s, &ip, (uint16_t)port);
+		matched = 1;
+		if (!h) {
+			s->st.late_deliveries++;
+			log_msg(LOG_WARN, 0, "delivery for %s port %d test %d after its host was final",
+			        target, (int)port, (int)test);
+			continue;
+		}
+		if (test < 0 || test >= h->c.nt)
+			continue;
+		add_delivery(h, r, (int)test);
+		if (h->session_done && all_delivered(h)) {
+			finalize(h, 0);
+			launch_some(s);
+			maybe_end(s);
+		}
+	}
+	if (!matched)
+		s->st.foreign_messages++;
+}
+
+/* ---- progress, lifecycle ---- */
+
+static void progress_cb(void *arg)
+{
+	struct scan *s = arg;
+	uint64_t done = s->st.final + s->st.excluded + s->st.skipped;
+	double el = now_of(s) - s->st.started;
+	double rate = el > 0 ? (double)s->st.launched / el : 0;
+	char eta[32] = "-";
+	if (rate > 0 && s->st.total > done) {
+		long sec = (long)((double)(s->st.total - done) / rate);
+		snprintf(eta, sizeof(eta), "%ldh%02ldm%02lds", sec / 3600, sec / 60 % 60, sec % 60);
+	}
+	fprintf(stderr,
+	        "\r%llu/%llu done (%.1f%%) %.0f/s, %ld active | anon %llu open %llu accepted %llu "
+	        "deferred %llu closed %llu unreach %llu | ETA %s\033[K",
+	        (unsigned long long)done, (unsigned long long)s->st.total,
+	        s->st.total ? 100.0 * (double)done / (double)s->st.total : 100.0, rate, s->nhosts,
+	        (unsigned long long)s->st.counts[V_OPEN_ANONYMOUS],
+	        (unsigned long long)s->st.counts[V_OPEN], (unsigned long long)s->st.counts[V_ACCEPTED],
+	        (unsigned long long)s->st.counts[V_DEFERRED], (unsigned long long)s->st.counts[V_CLOSED],
+	        (unsigned long long)s->st.counts[V_UNREACHABLE], eta);
+	fflush(stderr);
+}
+
+static void maybe_end(struct scan *s)
+{
+	if (s->ended || s->nhosts || (!s->stopping && (!s->exhausted || s->npending)))
+		return;
+	s->ended = 1;
+	s->st.seconds = now_of(s) - s->st.started;
+	io_timer_stop(s->tick);
+	if (s->progress) {
+		io_timer_stop(s->progress);
+		progress_cb(s);
+		fputc('\n', stderr);
+	}
+	if (s->done)
+		s->done(s->done_arg);
+}
+
+struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const struct scan_input *in,
+                      char *err, size_t errlen)
+{
+	struct scan *s = calloc(1, sizeof(*s));
+	if (!s || netcap_init(&s->nets, o->per_net, 4096) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	s->loop = loop;
+	s->o = *o;
+	s->in = *in;
+	s->space = in->targets->total * (uint64_t)o->nports;
+	perm_init(&s->perm, s->space, o->seed);
+	shard_init(&s->shard, o->shard_k, o->shard_n);
+	s->st.total = shard_size(s->space, o->shard_k, o->shard_n);
+	s->cap = o->concurrency;
+	s->tick = io_timer_new(loop, tick_cb, s);
+	if (o->progress)
+		s->progress = io_timer_new(loop, progress_cb, s);
+	if (!s->tick || (o->progress && !s->progress)) {
+		snprintf(err, errlen, "out of memory");
+		scan_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void scan_start(struct scan *s, void (*done)(void *arg), void *arg)
+{
+	s->done = done;
+	s->done_arg = arg;
+	s->st.started = now_of(s);
+	bucket_init(&s->bucket, s->o.rate, now_of(s));
+	io_timer_start(s->tick, 0, s->o.rate >= 100 ? 0.01 : 0.05);
+	if (s->progress)
+		io_timer_start(s->progress, 0.25, 0.25);
+	launch_some(s);
+	maybe_end(s);
+}
+
+void scan_interrupt(struct scan *s)
+{
+	if (s->ended || s->stopping)
+		return;
+	s->stopping = 1;
+	s->st.interrupted = 1;
+	while (s->hosts) {
+		struct host *h = s->hosts;
+		if (h->session_done) {
+			finalize(h, 1);
+		} else {
+			s->st.unfinished++;
+			s->inflight--;
+			if (h->in_net)
+				netcap_dec(&s->nets, &h->addr);
+			host_unlink(h);
+			host_free(h);
+		}
+	}
+	s->st.unfinished += (uint64_t)s->npending;
+	s->npending = 0;
+	maybe_end(s);
+}
+
+void scan_get_stats(const struct scan *s, struct scan_stats *st)
+{
+	*st = s->st;
+}
+
+json_t *scan_summary_json(const struct scan_stats *st)
+{
+	json_t *o = json_object(), *c = json_object();
+	json_object_set_new(o, "type", json_string("summary"));
+	json_object_set_new(o, "targets", json_integer((json_int_t)st->total));
+	json_object_set_new(o, "hosts", json_integer((json_int_t)st->final));
+	for (int v = 0; v < V_COUNT; v++)
+		json_object_set_new(c, verdict_names[v], json_integer((json_int_t)st->counts[v]));
+	json_object_set_new(o, "counts", c);
+	json_object_set_new(o, "excluded", json_integer((json_int_t)st->excluded));
+	json_object_set_new(o, "skipped_resume", json_integer((json_int_t)st->skipped));
+	json_object_set_new(o, "unfinished", json_integer((json_int_t)st->unfinished));
+	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)st->late_deliveries));
+	json_object_set_new(o, "foreign_messages", json_integer((json_int_t)st->foreign_messages));
+	json_object_set_new(o, "seconds", json_real(st->seconds));
+	json_object_set_new(o, "connections_per_second",
+	                    json_real(st->seconds > 0 ? (double)st->launched / st->seconds : 0));
+	json_object_set_new(o, "interrupted", json_boolean(st->interrupted));
+	return o;
+}
+
+void scan_free(struct scan *s)
+{
+	if (!s)
+		return;
+	while (s->hosts) {
+		struct host *h = s->hosts;
+		host_unlink(h);
+		host_free(h);
+	}
+	if (s->tick)
+		io_timer_free(s->tick);
+	if (s->progress)
+		io_timer_free(s->progress);
+	netcap_free(&s->nets);
+	free(s);
+}

@@ -1,0 +1,70 @@
+/* The scan engine: walks the target space in permuted order, runs one client session per
+ * (address, port) under the concurrency, rate and per-network caps, correlates what the
+ * embedded sink receives, and writes each host's line the moment it is final. */
+#ifndef RT_SCAN_H
+#define RT_SCAN_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "catalog.h"
+#include "results.h"
+#include "targets.h"
+#include "verdict.h"
+
+#define SCAN_MAX_PORTS 64
+
+struct io_loop;
+struct sink;
+
+struct scan_opts {
+	uint16_t ports[SCAN_MAX_PORTS];
+	int nports;
+	long concurrency, per_net;
+	double rate, connect_timeout, timeout, host_timeout, wait;
+	uint64_t seed, shard_k, shard_n;
+	struct ipaddr source; /* family 0: the kernel chooses */
+	const char *helo, *sender, *contact, *sink_domain;
+	struct ipaddr sink_addr; /* family 0: our address on each probing connection */
+	int first_hit, transcript, progress, max_reconnects;
+	size_t max_reply_line;
+	int max_reply_lines;
+};
+
+struct scan_input {
+	const struct targets *targets;
+	const struct targets *exclude; /* may be NULL */
+	const struct doneset *done;    /* may be NULL */
+	const struct catalog *cat;
+	const char *message_tmpl;
+	const uint8_t *key;
+	size_t keylen;
+	uint32_t scan_id;
+	FILE *out; /* results.jsonl, already holding the run line */
+};
+
+struct scan_stats {
+	uint64_t total, launched, final, excluded, skipped, unfinished;
+	uint64_t counts[V_COUNT];
+	uint64_t late_deliveries, foreign_messages, backoffs;
+	double started, seconds;
+	int interrupted;
+};
+
+struct scan;
+struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const struct scan_input *in,
+                      char *err, size_t errlen);
+/* Correlates one receipt of the embedded sink (or of a standalone sink's file). */
+void scan_receipt(const json_t *receipt, void *scan);
+/* Starts; done(arg) runs in the loop once every host is final (or after scan_interrupt). */
+void scan_start(struct scan *s, void (*done)(void *arg), void *arg);
+/* Stops launching; sessions in flight are dropped unwritten (--resume redoes them); hosts
+ * waiting for deliveries are written as they stand, flagged "interrupted". */
+void scan_interrupt(struct scan *s);
+void scan_get_stats(const struct scan *s, struct scan_stats *st);
+json_t *scan_summary_json(const struct scan_stats *st);
+void scan_free(struct scan *s);
+
+#endif

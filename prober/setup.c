@@ -1,0 +1,373 @@
+/* relaytrap set-up: catalogue, message template, key, ports, targets (with DNS), exclusions,
+ * resume; and --dry-run, which drives the client with scripted "yes" replies. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "dns.h"
+#include "message.h"
+#include "perm.h"
+#include "prober.h"
+
+#define TEXT_FILE_MAX (1024 * 1024)
+#define NAMES_MAX 100000
+
+static char *read_text(const char *path, size_t max, const char *opt, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s %s: %s", opt, path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(max + 1);
+	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+	int bad = ferror(f);
+	fclose(f);
+	if (!buf || bad || n > max) {
+		snprintf(err, errlen, "%s %s: %s", opt, path,
+		         !buf ? "out of memory" : bad ? "read error" : "file too large");
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', n)) {
+		snprintf(err, errlen, "%s %s: binary file (NUL byte)", opt, path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+const char *rt_message(const struct rt_main *m)
+{
+	return m->message_text ? m->message_text : message_default_text;
+}
+
+int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
+{
+	if (m->tests && m->tests[0] == '@') {
+		char *text = read_text(m->tests + 1, TEXT_FILE_MAX, "--tests", err, errlen);
+		if (!text)
+			return -1;
+		int rc = catalog_parse(&m->cat, text, m->tests + 1, err, errlen);
+		free(text);
+		if (rc < 0)
+			return -1;
+	} else {
+		if (catalog_parse(&m->cat, catalog_default_text, "default", err, errlen) < 0)
+			return -1;
+		if (m->tests && catalog_select(&m->cat, m->tests, err, errlen) < 0) {
+			char tmp[600];
+			snprintf(tmp, sizeof(tmp), "--tests: %s", err);
+			snprintf(err, errlen, "%s", tmp);
+			return -1;
+		}
+	}
+	if (m->cat.n == 0) {
+		snprintf(err, errlen, "--tests: no tests selected");
+		return -1;
+	}
+	if (m->message) {
+		if (!(m->message_text = read_text(m->message, MESSAGE_TMPL_MAX, "--message", err,
+		                                  errlen)))
+			return -1;
+		if (message_check(m->message_text, m->message, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void rt_print_catalog(const struct rt_main *m, FILE *out)
+{
+	for (int i = 0; i < m->cat.n; i++) {
+		const struct rtest *t = &m->cat.t[i];
+		fprintf(out, "%-22s %-29s %s", t->name, t->mail, t->rcpt);
+		if (t->helo[0])
+			fprintf(out, "  helo=%s", t->helo);
+		fputc('\n', out);
+	}
+}
+
+static int parse_ports(struct rt_main *m, char *err, size_t errlen)
+{
+	const char *p = m->ports ? m->ports : "25";
+	m->so.nports = 0;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',')) {
+			snprintf(err, errlen, "--port %s: expected PORT[,PORT...] with ports 1-65535",
+			         m->ports);
+			return -1;
+		}
+		for (int i = 0; i < m->so.nports; i++)
+			if (m->so.ports[i] == v) {
+				snprintf(err, errlen, "--port %s: port %ld given twice", m->ports, v);
+				return -1;
+			}
+		if (m->so.nports == SCAN_MAX_PORTS) {
+			snprintf(err, errlen, "--port: at most %d ports", SCAN_MAX_PORTS);
+			return -1;
+		}
+		m->so.ports[m->so.nports++] = (uint16_t)v;
+		p = *end ? end + 1 : end;
+	}
+	if (!m->so.nports) {
+		snprintf(err, errlen, "--port: no port given");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_shard(struct rt_main *m, char *err, size_t errlen)
+{
+	m->so.shard_k = m->so.shard_n = 1;
+	if (!m->shard)
+		return 0;
+	unsigned long long k, n;
+	char extra;
+	if (sscanf(m->shard, "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n ||
+	    n > 1000000) {
+		snprintf(err, errlen, "--shard %s: expected K/N with 1 <= K <= N", m->shard);
+		return -1;
+	}
+	m->so.shard_k = k;
+	m->so.shard_n = n;
+	return 0;
+}
+
+int rt_scan_opts(struct rt_main *m, char *err, size_t errlen)
+{
+	struct scan_opts *o = &m->so;
+	if (parse_ports(m, err, errlen) < 0 || parse_shard(m, err, errlen) < 0)
+		return -1;
+	if (m->source && ipaddr_parse(m->source, &o->source) < 0) {
+		snprintf(err, errlen, "--source %s: not an IP address", m->source);
+		return -1;
+	}
+	if (gethostname(m->hostname, sizeof(m->hostname) - 1) < 0 || !m->hostname[0])
+		snprintf(m->hostname, sizeof(m->hostname), "localhost");
+	if (!m->sink_listen.n)
+		strlist_add(&m->sink_listen, "0.0.0.0:25");
+	o->sink_addr.family = 0;
+	for (int i = 0; i < m->sink_listen.n; i++) {
+		struct ipaddr ip;
+		uint16_t port;
+		if (hostport_parse(m->sink_listen.v[i], 25, &ip, &port, err, errlen) < 0) {
+			char tmp[600];
+			snprintf(tmp, sizeof(tmp), "--sink-listen %s", err);
+			snprintf(err, errlen, "%s", tmp);
+			return -1;
+		}
+		static const uint8_t zero[16];
+		if (i == 0 && !m->no_sink &&
+		    memcmp(ip.a, zero, ip.family == AF_INET ? 4 : 16) != 0)
+			o->sink_addr = ip; /* a specific address: relays are sent there */
+	}
+	if (o->source.family && o->sink_addr.family == 0 && !m->sink_domain)
+		o->sink_addr = o->source;
+	o->concurrency = m->concurrency;
+	o->per_net = m->per_net;
+	o->rate = m->rate;
+	o->connect_timeout = m->connect_timeout;
+	o->timeout = m->timeout;
+	o->host_timeout = m->host_timeout;
+	o->wait = m->no_sink ? 0 : m->wait;
+	o->seed = (uint64_t)m->seed;
+	o->helo = m->helo ? m->helo : m->hostname;
+	o->sender = m->sender ? m->sender : "relaytest";
+	o->contact = m->contact ? m->contact : "(not given; see the scanning host's administrator)";
+	o->sink_domain = m->sink_domain;
+	o->first_hit = m->first_hit;
+	o->transcript = m->transcript;
+	o->progress = m->progress || (!m->quiet && isatty(2));
+	o->max_reconnects = 2;
+	o->max_reply_line = 2048;
+	o->max_reply_lines = 128;
+	return 0;
+}
+
+/* ---- targets ---- */
+
+struct names {
+	struct strlist hosts, mx;
+};
+
+static int name_cb(const char *spec, enum tspec_kind kind, void *arg)
+{
+	struct names *n = arg;
+	if (n->hosts.n + n->mx.n >= NAMES_MAX)
+		return -1;
+	return strlist_add(kind == TSPEC_MX ? &n->mx : &n->hosts, kind == TSPEC_MX ? spec + 3 : spec);
+}
+
+static int refuse_names(const char *spec, enum tspec_kind kind, void *arg)
+{
+	(void)spec;
+	(void)kind;
+	(void)arg;
+	return TARGETS_NAME_REFUSED;
+}
+
+static int add_resolved(const struct ipaddr *ip, const char *name, void *arg)
+{
+	(void)name;
+	return targets_add_addr(arg, ip);
+}
+
+static void warn_name(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "relaytrap: %s: %s (skipped)\n", name, why);
+}
+
+static int load_list(struct targets *t, const char *path, int (*cb)(const char *, enum tspec_kind,
+                                                                     void *),
+                     void *arg, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = targets_parse_file(t, strcmp(path, "-") == 0 ? "<stdin>" : path, f, cb, arg, err,
+	                            errlen);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, size_t errlen)
+{
+	struct names names = {{0}, {0}};
+	int rc = 0;
+	for (int i = 0; i < nspecs && rc == 0; i++) {
+		enum tspec_kind kind;
+		if (targets_parse(&m->targets, specs[i], &kind, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+		if (kind == TSPEC_NAME || kind == TSPEC_MX)
+			rc = name_cb(specs[i], kind, &names) < 0 ? -1 : 0;
+		else if (kind == TSPEC_FILE)
+			rc = load_list(&m->targets, specs[i] + 1, name_cb, &names, err, errlen);
+		else if (kind == TSPEC_STDIN)
+			rc = load_list(&m->targets, "-", name_cb, &names, err, errlen);
+		if (rc < 0 && !err[0])
+			snprintf(err, errlen, "'%s': too many names", specs[i]);
+	}
+	if (rc == 0 && (names.hosts.n || names.mx.n) &&
+	    dns_resolve(&names.hosts, &names.mx, m->resolver, 60, add_resolved, warn_name,
+	                &m->targets, err, errlen) < 0)
+		rc = -1;
+	strlist_free(&names.hosts);
+	strlist_free(&names.mx);
+	if (rc < 0)
+		return -1;
+	targets_finish(&m->targets);
+	if (m->targets.total == 0) {
+		snprintf(err, errlen, "no targets to scan");
+		return -1;
+	}
+	for (int i = 0; i < m->exclude.n; i++) {
+		if (load_list(&m->excl, m->exclude.v[i], refuse_names, NULL, err, errlen) < 0) {
+			char tmp[600];
+			snprintf(tmp, sizeof(tmp), "--exclude %s", err);
+			snprintf(err, errlen, "%s", tmp);
+			return -1;
+		}
+	}
+	targets_finish(&m->excl);
+	return 0;
+}
+
+int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	if (rt_scan_opts(m, err, errlen) < 0)
+		return -1;
+	if (m->secret_file) {
+		if (secret_load(m->secret_file, m->key, &m->keylen, err, errlen) < 0)
+			return -1;
+	} else if (m->no_sink && !m->dry_run) {
+		snprintf(err, errlen, "--no-sink needs --secret-file (the standalone sink verifies "
+		                      "tokens with the same key)");
+		return -1;
+	} else {
+		m->keylen = 32;
+		if (secret_random(m->key, m->keylen) < 0) {
+			snprintf(err, errlen, "cannot get random bytes for the token key");
+			return -1;
+		}
+	}
+	uint8_t sid[4];
+	if (secret_random(sid, sizeof(sid)) < 0) {
+		snprintf(err, errlen, "cannot get random bytes for the scan id");
+		return -1;
+	}
+	m->scan_id = (uint32_t)sid[0] << 24 | (uint32_t)sid[1] << 16 | (uint32_t)sid[2] << 8 | sid[3];
+	if (load_targets(m, specs, nspecs, err, errlen) < 0)
+		return -1;
+	if (m->resume) {
+		int nl;
+		if (resume_load(m->resume, &m->done, &nl, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- --dry-run ---- */
+
+void rt_dry_run(struct rt_main *m, FILE *out)
+{
+	struct perm perm;
+	struct shard sh;
+	uint64_t space = m->targets.total * (uint64_t)m->so.nports, pos;
+	perm_init(&perm, space, m->so.seed);
+	shard_init(&sh, m->so.shard_k, m->so.shard_n);
+	while (shard_next(&sh, space, &pos)) {
+		uint64_t e = perm_at(&perm, pos);
+		struct ipaddr ip, local;
+		targets_get(&m->targets, e / (uint64_t)m->so.nports, &ip);
+		uint16_t port = m->so.ports[e % (uint64_t)m->so.nports];
+		if (m->excl.n && targets_contains(&m->excl, &ip))
+			continue;
+		struct client c;
+		struct client_params p = {
+		    .cat = &m->cat, .key = m->key, .keylen = m->keylen, .scan_id = m->scan_id,
+		    .target = ip, .port = port, .helo = m->so.helo, .sender = m->so.sender,
+		    .contact = m->so.contact, .sink_domain = m->so.sink_domain,
+		    .sink_addr = m->so.sink_addr, .message_tmpl = rt_message(m),
+		    .date = "Thu, 01 Jan 1970 00:00:00 +0000", .max_reconnects = 0,
+		    .max_line = 2048, .max_lines = 128, .transcript = 1,
+		};
+		if (client_init(&c, &p) < 0)
+			return;
+		local.family = ip.family;
+		memset(local.a, 0, sizeof(local.a));
+		if (m->so.source.family)
+			local = m->so.source;
+		client_connected(&c, &local, 0);
+		struct buf in;
+		buf_init(&in, 4096);
+		buf_append(&in, "220 dry-run ESMTP\r\n", 19);
+		while (client_input(&c, &in, 0) == CL_CONTINUE) {
+			const char *o = buf_head(&c.out);
+			size_t n = buf_len(&c.out);
+			/* the reply a relay would give: 354 to DATA, 250 to the rest */
+			const char *rep = n >= 6 && memcmp(o, "DATA\r\n", 6) == 0 ? "354 go ahead\r\n"
+			                  : n >= 6 && memcmp(o, "QUIT\r\n", 6) == 0 ? "221 bye\r\n"
+			                                                            : "250 ok\r\n";
+			buf_consume(&c.out, n);
+			buf_append(&in, rep, strlen(rep));
+		}
+		char a[ADDR_TEXT_MAX];
+		fprintf(out, "== %s port %u\n", ipaddr_str(&ip, a, sizeof(a)), port);
+		fwrite(buf_head(&c.transcript), 1, buf_len(&c.transcript), out);
+		buf_free(&in);
+		client_free(&c);
+	}
+}

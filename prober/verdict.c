@@ -1,0 +1,80 @@
+#include "verdict.h"
+
+#include <string.h>
+
+const char *const verdict_names[] = {"open-anonymous", "open",          "accepted",
+                                     "deferred",       "auth-required", "closed",
+                                     "refused",        "not-smtp",      "unreachable",
+                                     "error"};
+
+int verdict_from_name(const char *s)
+{
+	for (int i = 0; i < V_COUNT; i++)
+		if (strcmp(verdict_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+int delivery_shows_prober(const struct delivery *d, const struct ipaddr *prober, int n)
+{
+	for (int i = 0; i < d->ntrace; i++)
+		for (int j = 0; j < n; j++)
+			if (ipaddr_eq(&d->trace[i], &prober[j]))
+				return 1;
+	return 0;
+}
+
+void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	int anonymous = 0, deferred = 0, auth = 0, rejected = 0;
+	for (int i = 0; i < in->nd; i++) {
+		const struct delivery *d = &in->d[i];
+		if (!delivery_shows_prober(d, in->prober, in->nprober))
+			anonymous = 1;
+		if (!ipaddr_eq(&d->peer, &in->target) && !out->multi_hop) {
+			out->multi_hop = 1;
+			out->delivered_via = d->peer;
+		}
+		out->tokens_disagree |= d->tokens_disagree;
+	}
+	for (int i = 0; i < in->nt; i++) {
+		enum outcome o = in->t[i].outcome;
+		out->accepted += o == OUT_ACCEPTED;
+		deferred += o == OUT_DEFERRED;
+		auth += o == OUT_AUTH;
+		rejected += o == OUT_REJECTED;
+		for (int k = 0; k < in->nd; k++)
+			if (in->d[k].test == in->t[i].test) {
+				out->delivered++;
+				break;
+			}
+	}
+	if (in->nd) {
+		out->v = anonymous ? V_OPEN_ANONYMOUS : V_OPEN;
+		return;
+	}
+	switch (in->end) {
+	case END_REFUSED:
+		out->v = V_REFUSED;
+		return;
+	case END_NOT_SMTP:
+		out->v = V_NOT_SMTP;
+		return;
+	case END_UNREACHABLE:
+		out->v = V_UNREACHABLE;
+		return;
+	default:
+		break;
+	}
+	if (out->accepted)
+		out->v = V_ACCEPTED;
+	else if (deferred)
+		out->v = V_DEFERRED;
+	else if (auth)
+		out->v = V_AUTH_REQUIRED;
+	else if (rejected)
+		out->v = V_CLOSED;
+	else
+		out->v = V_ERROR;
+}

@@ -1,0 +1,60 @@
+/* Per-host verdicts (DESIGN "Verdicts"): from the session's end, the tests' outcomes and the
+ * messages that reached the sink. Pure. */
+#ifndef RT_VERDICT_H
+#define RT_VERDICT_H
+
+#include "addr.h"
+#include "client.h"
+
+enum verdict {
+	V_OPEN_ANONYMOUS,
+	V_OPEN,
+	V_ACCEPTED,
+	V_DEFERRED,
+	V_AUTH_REQUIRED,
+	V_CLOSED,
+	V_REFUSED,
+	V_NOT_SMTP,
+	V_UNREACHABLE,
+	V_ERROR,
+	V_COUNT,
+};
+extern const char *const verdict_names[];
+int verdict_from_name(const char *s);
+
+#define DELIVERY_MAX_IPS 32
+
+/* One relayed message that arrived, as far as the verdict cares. */
+struct delivery {
+	int test;
+	struct ipaddr peer; /* who handed it to the sink */
+	struct ipaddr trace[DELIVERY_MAX_IPS];
+	int ntrace;
+	int tokens_disagree;
+};
+
+struct verdict_in {
+	enum session_end end;
+	const struct test_result *t;
+	int nt;
+	const struct delivery *d;
+	int nd;
+	struct ipaddr target;
+	const struct ipaddr *prober; /* our local address(es) and what the target reported */
+	int nprober;
+};
+
+struct verdict_out {
+	enum verdict v;
+	int multi_hop;
+	struct ipaddr delivered_via; /* family 0 unless multi_hop */
+	int tokens_disagree;
+	int delivered; /* tests whose message arrived */
+	int accepted;  /* tests accepted at end of data */
+};
+
+/* 1 when one of the prober's addresses appears in the delivery's trace headers. */
+int delivery_shows_prober(const struct delivery *d, const struct ipaddr *prober, int n);
+void verdict_decide(const struct verdict_in *in, struct verdict_out *out);
+
+#endif

@@ -1,0 +1,161 @@
+"""Scripted SMTP relays for the prober's integration tests (aiosmtpd), each on its own loopback
+address. Relays that "forward" really deliver to the next hop with smtplib, from their own
+address, so the sink sees who handed the message over. Loopback only."""
+import asyncio
+import email.utils
+import smtplib
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as AioSMTP
+
+
+class Relay:
+    """posture: open | strip | hide | drop | closed | greylist | auth | percent | forward
+    next_hop: (host, port) mail is handed to; forwards leave from self.addr."""
+
+    def __init__(self, posture, addr, port, next_hop=None, banner_name="relay.lab"):
+        self.posture = posture
+        self.addr = addr
+        self.port = port
+        self.next_hop = next_hop
+        self.banner_name = banner_name
+        self.forwarded = []
+        self.errors = []
+
+    # aiosmtpd handler hooks
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        p = self.posture
+        if p == "closed":
+            return "554 5.7.1 <%s>: Relay access denied" % address
+        if p == "greylist":
+            return "450 4.7.1 <%s>: Recipient address rejected: Greylisted" % address
+        if p == "auth":
+            return "530 5.7.0 Authentication required"
+        if p == "percent" and "%" not in address.split("@")[0]:
+            return "550 5.7.1 Relaying denied"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.posture != "drop":
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self._forward, session, envelope)
+        return "250 2.0.0 Ok: queued as 4F2A1"
+
+    def _forward(self, session, envelope):
+        data = envelope.original_content or envelope.content
+        if isinstance(data, str):
+            data = data.encode()
+        peer = session.peer[0]
+        if self.posture in ("open", "percent", "forward"):
+            data = (
+                "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id 4F2A1\r\n"
+                "\tfor <%s>; %s\r\n"
+                % (
+                    session.host_name or "unknown",
+                    session.host_name or "unknown",
+                    peer,
+                    self.banner_name,
+                    envelope.rcpt_tos[0],
+                    email.utils.formatdate(),
+                )
+            ).encode() + data
+        elif self.posture == "hide":
+            data = (
+                "Received: from localhost (localhost [10.255.0.1])\r\n\tby %s (Postfix) "
+                "with ESMTP id 4F2A2; %s\r\n" % (self.banner_name, email.utils.formatdate())
+            ).encode() + data
+        # "strip" adds nothing and drops any Received header already present
+        if self.posture == "strip":
+            lines = data.split(b"\r\n")
+            data = b"\r\n".join(l for l in lines if not l.lower().startswith(b"received:"))
+        rcpts = [r.replace("%", "@") if r.count("@") == 0 else r for r in envelope.rcpt_tos]
+        rcpts = [r.rsplit("@", 1)[0].replace("%", "@") if "%" in r and "@" in r else r for r in rcpts]
+        try:
+            with smtplib.SMTP(
+                self.next_hop[0], self.next_hop[1], source_address=(self.addr, 0), timeout=10
+            ) as s:
+                s.sendmail(envelope.mail_from or "", rcpts, data)
+            self.forwarded.append(rcpts)
+        except Exception as e:  # recorded, the test asserts on it
+            self.errors.append(repr(e))
+
+
+class _Server(AioSMTP):
+    pass
+
+
+def start(relays):
+    """Starts every relay (a list of Relay); returns the controllers."""
+    ctls = []
+    for r in relays:
+        c = Controller(
+            r,
+            hostname=r.addr,
+            port=r.port,
+            server_hostname=r.banner_name,
+            ident="ESMTP Postfix (Debian/GNU)",
+        )
+        c.start()
+        ctls.append(c)
+    return ctls
+
+
+def stop(ctls):
+    for c in ctls:
+        c.stop()
+
+
+class ScriptedServer:
+    """A raw TCP server that plays a script per connection, for hostile and odd servers.
+    script(conn) runs in a thread with a socket; conn.settimeout bounds every wait."""
+
+    def __init__(self, addr, port, script):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(16)
+        self.script = script
+        self.connections = 0
+        self.stopped = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.settimeout(30)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            self.script(conn)
+        except OSError:
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
+
+
+def read_cmd(conn, limit=4096):
+    """Reads one command line (bounded); '' at EOF."""
+    buf = b""
+    while not buf.endswith(b"\n") and len(buf) < limit:
+        b = conn.recv(1)
+        if not b:
+            return ""
+        buf += b
+    return buf.decode("latin-1").strip()
