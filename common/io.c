@@ -273,8 +273,15 @@ struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t sa
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
-	if (src && bind(fd, src, srclen) < 0)
-		goto fail;
+	if (src) {
+		/* Port chosen at connect() from the whole 4-tuple space, not at bind(): a scan
+		 * from one --source address is not limited to one connection per local port. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, src, srclen) < 0)
+			goto fail;
+	}
 	set_nodelay(fd);
 	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS)
 		goto fail;

@@ -515,8 +515,10 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			tr->outcome = reply_outcome(r->code, tr->r[st].text);
 			if (tr->outcome == OUT_ACCEPTED) /* an odd 2xx/3xx: not a yes */
 				tr->outcome = OUT_REJECTED;
-			if (r->code == 421)
+			if (r->code == 421) { /* closing the connection: not a relay answer */
+				tr->outcome = OUT_ERROR;
 				return lost(c, "421");
+			}
 			send_cmd(c, "RSET", NULL);
 			c->state = CS_RSET;
 			return CL_CONTINUE;

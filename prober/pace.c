@@ -25,7 +25,7 @@ static void refill(struct bucket *b, double now)
 int bucket_take(struct bucket *b, double now)
 {
 	refill(b, now);
-	if (b->tokens < 1)
+	if (b->tokens < 1 - 1e-9) /* 0.1 s at 10/s is one token, rounding aside */
 		return 0;
 	b->tokens -= 1;
 	return 1;
@@ -34,7 +34,7 @@ int bucket_take(struct bucket *b, double now)
 double bucket_wait(struct bucket *b, double now)
 {
 	refill(b, now);
-	return b->tokens >= 1 ? 0 : (1 - b->tokens) / b->rate;
+	return b->tokens >= 1 - 1e-9 ? 0 : (1 - b->tokens) / b->rate;
 }
 
 struct net_ent {

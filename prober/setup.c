@@ -58,12 +58,8 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 	} else {
 		if (catalog_parse(&m->cat, catalog_default_text, "default", err, errlen) < 0)
 			return -1;
-		if (m->tests && catalog_select(&m->cat, m->tests, err, errlen) < 0) {
-			char tmp[600];
-			snprintf(tmp, sizeof(tmp), "--tests: %s", err);
-			snprintf(err, errlen, "%s", tmp);
-			return -1;
-		}
+		if (m->tests && catalog_select(&m->cat, m->tests, err, errlen) < 0)
+			return -1; /* err names --tests */
 	}
 	if (m->cat.n == 0) {
 		snprintf(err, errlen, "--tests: no tests selected");

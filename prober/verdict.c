@@ -24,10 +24,29 @@ int delivery_shows_prober(const struct delivery *d, const struct ipaddr *prober,
 	return 0;
 }
 
+/* Refused as bad syntax (500-504, 555, or enhanced status 5.1.3, 5.1.7, 5.5.2, 5.5.4): says
+ * nothing about the relay policy. */
+static int syntax_only(const struct test_result *t)
+{
+	static const char *const enh[] = {"5.1.3", "5.1.7", "5.5.2", "5.5.4", NULL};
+	const struct kept_reply *r = NULL;
+	for (int s = 0; s < ST_COUNT; s++)
+		if (t->r[s].code)
+			r = &t->r[s];
+	if (!r)
+		return 0;
+	if ((r->code >= 500 && r->code <= 504) || r->code == 555)
+		return 1;
+	for (int i = 0; r->text && enh[i]; i++)
+		if (strncmp(r->text, enh[i], 5) == 0 && (r->text[5] == ' ' || !r->text[5]))
+			return 1;
+	return 0;
+}
+
 void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 {
 	memset(out, 0, sizeof(*out));
-	int anonymous = 0, deferred = 0, auth = 0, rejected = 0;
+	int anonymous = 0, deferred = 0, auth = 0, rejected = 0, policy = 0;
 	for (int i = 0; i < in->nd; i++) {
 		const struct delivery *d = &in->d[i];
 		if (!delivery_shows_prober(d, in->prober, in->nprober))
@@ -43,7 +62,10 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 		out->accepted += o == OUT_ACCEPTED;
 		deferred += o == OUT_DEFERRED;
 		auth += o == OUT_AUTH;
-		rejected += o == OUT_REJECTED;
+		if (o == OUT_REJECTED) {
+			rejected++;
+			policy += !syntax_only(&in->t[i]);
+		}
 		for (int k = 0; k < in->nd; k++)
 			if (in->d[k].test == in->t[i].test) {
 				out->delivered++;
@@ -69,7 +91,7 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 	}
 	if (out->accepted)
 		out->v = V_ACCEPTED;
-	else if (deferred)
+	else if (deferred && !policy && !auth) /* only 4xx answers (and syntax errors) */
 		out->v = V_DEFERRED;
 	else if (auth)
 		out->v = V_AUTH_REQUIRED;

@@ -172,6 +172,27 @@ static int sink_bind(struct sink *sk, char *err, size_t errlen)
 	return 0;
 }
 
+/* The sink keeps its own copy: the caller may free its configuration after sink_new. */
+static int config_copy(struct sink_config *dst, const struct sink_config *src)
+{
+	*dst = *src;
+	memset(&dst->listen, 0, sizeof(dst->listen));
+	memset(&dst->domains, 0, sizeof(dst->domains));
+	memset(&dst->literals, 0, sizeof(dst->literals));
+	dst->hostname = src->hostname ? strdup(src->hostname) : NULL;
+	dst->maildir = src->maildir ? strdup(src->maildir) : NULL;
+	dst->receipts = src->receipts ? strdup(src->receipts) : NULL;
+	int bad = (src->hostname && !dst->hostname) || (src->maildir && !dst->maildir) ||
+	          (src->receipts && !dst->receipts);
+	for (int i = 0; i < src->listen.n; i++)
+		bad |= strlist_add(&dst->listen, src->listen.v[i]) < 0;
+	for (int i = 0; i < src->domains.n; i++)
+		bad |= strlist_add(&dst->domains, src->domains.v[i]) < 0;
+	for (int i = 0; i < src->literals.n; i++)
+		bad |= strlist_add(&dst->literals, src->literals.v[i]) < 0;
+	return bad ? -1 : 0;
+}
+
 struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
                       size_t keylen, char *err, size_t errlen)
 {
@@ -182,7 +203,10 @@ struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const u
 		return NULL;
 	}
 	sk->loop = loop;
-	sk->cfg = *c;
+	if (config_copy(&sk->cfg, c) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (c->hostname)
 		snprintf(sk->hostname, sizeof(sk->hostname), "%s", c->hostname);
 	else if (gethostname(sk->hostname, sizeof(sk->hostname) - 1) < 0)
@@ -263,5 +287,6 @@ void sink_free(struct sink *sk)
 			sk->ipcount[i] = n;
 		}
 	free(sk->ipcount);
+	sink_config_free(&sk->cfg);
 	free(sk);
 }

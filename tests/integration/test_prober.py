@@ -1,0 +1,320 @@
+"""relaytrap against scripted relays on loopback: verdicts decided by delivery, odd and hostile
+servers, resume, dry-run, shards, errors. Every server lives on 127.0.0.0/8."""
+import json
+import resource
+import subprocess
+import time
+
+import pytest
+
+import relays
+from conftest import BUILD, MEM_SLACK, free_port
+
+RELAYTRAP = BUILD / "relaytrap"
+
+
+def scan(tmp_path, targets, *args, port=None, sink_port=None, timeout=120, name="r.jsonl"):
+    out = tmp_path / name
+    cmd = [str(RELAYTRAP), "-o", str(out), "--timeout", "5", "--connect-timeout", "2"]
+    if port:
+        cmd += ["-p", str(port)]
+    if sink_port:
+        cmd += ["--sink-listen", "127.0.0.1:%d" % sink_port]
+    cmd += list(args) + list(targets)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    p.elapsed = time.monotonic() - t0
+    lines = [json.loads(l) for l in out.read_text().splitlines()] if out.exists() else []
+    p.lines = lines
+    p.hosts = {h["addr"]: h for h in lines if h["type"] == "host"}
+    return p
+
+
+def test_postures_decided_by_delivery(tmp_path):
+    sp = free_port()
+    net = "127.61.0."
+    port = free_port(net + "2")
+    sink = ("127.0.0.1", sp)
+    rs = [
+        relays.Relay("open", net + "2", port, sink),
+        relays.Relay("strip", net + "3", port, sink),
+        relays.Relay("hide", net + "4", port, sink),
+        relays.Relay("drop", net + "5", port),
+        relays.Relay("closed", net + "6", port),
+        relays.Relay("greylist", net + "7", port),
+        relays.Relay("auth", net + "8", port),
+        relays.Relay("percent", net + "9", port, sink),
+        relays.Relay("forward", net + "10", port, (net + "11", port)),
+        relays.Relay("open", net + "11", port, sink),
+    ]
+    ctl = relays.start(rs)
+    try:
+        p = scan(tmp_path, [net + "2-" + net + "12"], "-w", "3", "-d", "sink.lab", port=port,
+                 sink_port=sp)
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1, p.stderr  # open relays found
+    v = {a: (h["verdict"], h["flags"]) for a, h in p.hosts.items()}
+    assert v == {
+        net + "2": ("open", []),
+        net + "3": ("open-anonymous", []),
+        net + "4": ("open-anonymous", []),  # Received rewritten to another address
+        net + "5": ("accepted", []),  # accepted, dropped: not called open
+        net + "6": ("closed", []),
+        net + "7": ("deferred", []),
+        net + "8": ("auth-required", []),
+        net + "9": ("open", []),
+        net + "10": ("open", ["multi_hop"]),
+        net + "11": ("open", []),
+        net + "12": ("unreachable", []),
+    }
+    assert p.hosts[net + "10"]["delivered_via"] == net + "11"
+    # the percent-only relay fell for exactly the tests whose recipient has a % and no quotes
+    pct = p.hosts[net + "9"]
+    delivered = sorted(t["name"] for t in pct["tests"] if t["delivered"])
+    assert delivered == sorted(
+        t["name"] for t in pct["tests"] if t["outcome"] == "accepted"
+    )
+    assert "percent" in delivered and "plain" not in delivered
+    op = p.hosts[net + "2"]
+    assert op["tests_accepted"] == op["tests_delivered"] > 0
+    assert op["fingerprint"] == "postfix" and op["target_host"] == "relay.lab"
+    ev = op["deliveries"][0]
+    assert ev["peer_addr"] == net + "2" and ev["prober_visible"] is True
+    assert sorted(ev["found_in"]) == ["body", "message-id", "rcpt", "subject", "x-relaytrap-token"]
+    assert p.hosts[net + "3"]["deliveries"][0]["prober_visible"] is False
+    closed = p.hosts[net + "6"]["tests"][0]
+    assert closed["outcome"] == "rejected" and closed["replies"]["rcpt"]["code"] == 554
+    assert "data" not in closed["replies"]
+    s = p.lines[-1]
+    assert s["type"] == "summary" and s["hosts"] == 11 and s["counts"]["open"] == 4
+    assert p.lines[0]["type"] == "run" and len(p.lines[0]["tests"]) == 24
+    assert "11 hosts" in p.stderr
+
+
+def script_server(addr, script):
+    port = free_port(addr)
+    return relays.ScriptedServer(addr, port, script), port
+
+
+def helo_only(conn):
+    conn.sendall(b"220-old.example.org first line\r\n220 old.example.org ready\r\n")
+    while True:
+        c = relays.read_cmd(conn)
+        if not c:
+            return
+        v = c.split()[0].upper()
+        if v == "EHLO":
+            conn.sendall(b"500 5.5.1 unrecognized command\r\n")
+        elif v == "RCPT":
+            conn.sendall(b"550 5.7.1 relaying denied\r\n")
+        elif v == "QUIT":
+            conn.sendall(b"221 bye\r\n")
+            return
+        else:
+            conn.sendall(b"250 ok\r\n")
+
+
+def drops_once(state):
+    def script(conn):
+        state["n"] += 1
+        first = state["n"] == 1
+        conn.sendall(b"220 flaky.example.org ESMTP\r\n")
+        rcpts = 0
+        while True:
+            c = relays.read_cmd(conn)
+            if not c:
+                return
+            v = c.split()[0].upper()
+            if v == "RCPT":
+                rcpts += 1
+                if first and rcpts == 2:
+                    conn.sendall(b"421 4.7.0 too busy, closing\r\n")
+                    return
+                conn.sendall(b"554 5.7.1 no relaying\r\n")
+            elif v == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+
+    return script
+
+
+def test_odd_servers(tmp_path):
+    net = "127.62.0."
+    a, pa = script_server(net + "2", helo_only)
+    state = {"n": 0}
+    b, pb = script_server(net + "3", drops_once(state))
+    try:
+        p1 = scan(tmp_path, [net + "2"], "-w", "1", port=pa, sink_port=free_port(), name="a.jsonl")
+        p2 = scan(tmp_path, [net + "3"], "-w", "1", port=pb, sink_port=free_port(), name="b.jsonl")
+    finally:
+        a.stop()
+        b.stop()
+    h = p1.hosts[net + "2"]
+    assert p1.returncode == 0, p1.stderr
+    assert h["verdict"] == "closed" and h["esmtp"] is False
+    assert h["banner"] == "old.example.org first line\nold.example.org ready"
+    assert all(t["outcome"] == "rejected" for t in h["tests"]) and len(h["tests"]) == 24
+    h = p2.hosts[net + "3"]
+    assert h["verdict"] == "closed" and h["connections"] == 2
+    outcomes = [t["outcome"] for t in h["tests"]]
+    assert outcomes[1] == "error"  # the 421: the connection closed, not a relay answer
+    assert outcomes.count("rejected") == 23  # carried on with the next test
+
+
+def endless(conn):
+    conn.sendall(b"220 x ESMTP\r\n")
+    relays.read_cmd(conn)
+    for _ in range(100000):
+        conn.sendall(b"250-more and more\r\n")
+
+
+def huge_line(conn):
+    conn.sendall(b"220 " + b"A" * (1 << 20) + b"\r\n")
+
+
+def dripping(conn):
+    for ch in b"220 slow ESMTP\r\n":
+        conn.sendall(bytes([ch]))
+        time.sleep(10)
+
+
+def garbage(conn):
+    conn.sendall(b"220 x ESMTP\r\n")
+    relays.read_cmd(conn)
+    conn.sendall(bytes(range(256)) * 64)
+
+
+def close_mid_reply(conn):
+    conn.sendall(b"220 x ESMTP\r\n")
+    relays.read_cmd(conn)
+    conn.sendall(b"250-x\r\n250-PIPEL")
+
+
+def early_reply(conn):
+    conn.sendall(b"220 x ESMTP\r\n250 who asked\r\n")
+    time.sleep(5)
+
+
+def test_hostile_servers(tmp_path):
+    net = "127.63.0."
+    port = free_port(net + "2")
+    scripts = [endless, huge_line, dripping, garbage, close_mid_reply, early_reply]
+    servers = [relays.ScriptedServer(net + str(2 + i), port, s) for i, s in enumerate(scripts)]
+    good = relays.Relay("closed", net + "20", port)
+    ctl = relays.start([good])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    try:
+        p = scan(tmp_path, [net + "2-" + net + "7", net + "20"], "-w", "1", "--timeout", "2",
+                 "--host-timeout", "6", port=port, sink_port=free_port())
+    finally:
+        for s in servers:
+            s.stop()
+        relays.stop(ctl)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert p.returncode == 0, p.stderr
+    v = {a: (h["verdict"], h["reason"]) for a, h in p.hosts.items()}
+    assert v[net + "2"][0] == "error" and "too-many-lines" in v[net + "2"][1]
+    assert v[net + "3"][0] == "not-smtp" and "line-too-long" in v[net + "3"][1]
+    assert v[net + "4"][0] == "error" and "no greeting reply within 2 s" in v[net + "4"][1]
+    assert v[net + "5"][0] == "error" and "not an SMTP reply" in v[net + "5"][1]
+    assert v[net + "6"][0] == "error" and "gave up after 2 reconnects" in v[net + "6"][1]
+    assert v[net + "7"][0] == "error" and "reply before the command" in v[net + "7"][1]
+    assert v[net + "20"][0] == "closed"  # unaffected by its neighbours
+    assert p.elapsed < 6 + 5  # every host within --host-timeout, plus start and stop
+    assert max(rss, before) < 40 * 1024 * MEM_SLACK  # KiB
+
+
+def test_resume_skips_final_hosts(tmp_path):
+    net = "127.64.0."
+    port = free_port(net + "2")
+    ctl = relays.start([relays.Relay("closed", net + str(i), port) for i in (2, 3, 4)])
+    out = tmp_path / "r.jsonl"
+    out.write_text(
+        json.dumps({"type": "run"}) + "\n"
+        + json.dumps({"type": "host", "addr": net + "3", "port": port, "verdict": "closed"})
+        + "\n" + '{"type":"host","addr":"127.64.0.4","po'  # torn by a kill
+    )
+    try:
+        p = subprocess.run(
+            [str(RELAYTRAP), "--resume", str(out), "-p", str(port), "-w", "1",
+             "--sink-listen", "127.0.0.1:%d" % free_port(), net + "2-" + net + "4"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 0, p.stderr
+    lines = out.read_text().splitlines()
+    assert lines[2] == '{"type":"host","addr":"127.64.0.4","po'  # left as it was
+    recs = [json.loads(l) for l in lines[3:]]
+    hosts = sorted(r["addr"] for r in recs if r["type"] == "host")
+    assert hosts == [net + "2", net + "4"]
+    assert recs[0]["type"] == "run" and recs[0]["resumed"] is True
+    assert recs[-1]["skipped_resume"] == 1
+
+
+def dry(*args):
+    return subprocess.run([str(RELAYTRAP), "--dry-run"] + list(args), capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_dry_run_shards_and_exclusions(tmp_path):
+    p = dry("-t", "plain", "-d", "sink.example", "192.0.2.0/28")
+    assert p.returncode == 0, p.stderr
+    heads = [l for l in p.stdout.splitlines() if l.startswith("== ")]
+    assert len(heads) == 16
+    assert p.stdout.count("> RCPT TO:<rt-") == 16 and "@sink.example>" in p.stdout
+    # deterministic order, not sequential
+    assert heads != sorted(heads, key=lambda h: int(h.split()[1].split(".")[3]))
+    again = [l for l in dry("-t", "plain", "192.0.2.0/28").stdout.splitlines() if l.startswith("== ")]
+    assert again == heads  # same seed, same order
+    other = [l for l in dry("-t", "plain", "--seed", "7", "192.0.2.0/28").stdout.splitlines() if l.startswith("== ")]
+    assert other != heads and sorted(other) == sorted(heads)
+    s1 = [l for l in dry("-t", "plain", "--shard", "1/3", "192.0.2.0/28").stdout.splitlines() if l.startswith("== ")]
+    s2 = [l for l in dry("-t", "plain", "--shard", "2/3", "192.0.2.0/28").stdout.splitlines() if l.startswith("== ")]
+    s3 = [l for l in dry("-t", "plain", "--shard", "3/3", "192.0.2.0/28").stdout.splitlines() if l.startswith("== ")]
+    assert sorted(s1 + s2 + s3) == sorted(heads) and len(s1) + len(s2) + len(s3) == 16
+    ex = tmp_path / "ex.txt"
+    ex.write_text("# never these\n192.0.2.0/30\n192.0.2.9\n")
+    p = dry("-t", "plain", "-x", str(ex), "192.0.2.0/28")
+    assert len([l for l in p.stdout.splitlines() if l.startswith("== ")]) == 11
+    p = dry("-t", "plain", "-p", "25,587", "localhost")
+    assert "== 127.0.0.1 port 25" in p.stdout and "== 127.0.0.1 port 587" in p.stdout
+
+
+def test_usage_errors(tmp_path):
+    def run(*args):
+        return subprocess.run([str(RELAYTRAP)] + list(args), capture_output=True, text=True,
+                              timeout=30)
+
+    p = run("--tests", "plain,nosuch", "192.0.2.1")
+    assert p.returncode == 2 and "--tests: no test named 'nosuch'" in p.stderr
+    p = run("--port", "0", "192.0.2.1")
+    assert p.returncode == 2 and "--port 0" in p.stderr
+    p = run("--shard", "3/2", "192.0.2.1")
+    assert p.returncode == 2 and "--shard 3/2" in p.stderr
+    bad = tmp_path / "t.txt"
+    bad.write_text("192.0.2.1\n\n300.1.2.3/8\n")
+    p = run("@" + str(bad))
+    assert p.returncode == 2 and str(bad) + ":3:" in p.stderr
+    ex = tmp_path / "ex.txt"
+    ex.write_text("mail.example.com\n")
+    p = run("-x", str(ex), "192.0.2.1")
+    assert p.returncode == 2 and "ex.txt:1: 'mail.example.com': names are not allowed here" in p.stderr
+    p = run("--no-sink", "192.0.2.1")
+    assert p.returncode == 2 and "--secret-file" in p.stderr
+    p = run()
+    assert p.returncode == 2 and "no targets" in p.stderr
+    p = run("--list-tests")
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 24
+    assert p.stdout.splitlines()[0].split()[0] == "plain"
+    p = run("--help")
+    assert p.returncode == 0 and "--sink-domain" in p.stdout and "--selftest" in p.stdout
+
+
+def test_selftest(tmp_path):
+    p = subprocess.run([str(RELAYTRAP), "--selftest", "-o", str(tmp_path / "s.jsonl")], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "selftest: passed (9 of 9 servers as expected" in p.stdout

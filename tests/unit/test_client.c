@@ -1,0 +1,405 @@
+/* The prober's SMTP client state machine, driven by scripted server replies (whole and byte by
+ * byte), without sockets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "message.h"
+
+static struct catalog cat;
+static const uint8_t key[32] = {1, 2, 3};
+
+static void params(struct client_params *p)
+{
+	char err[256];
+	memset(p, 0, sizeof(*p));
+	cat.n = 0;
+	assert_int_equal(catalog_parse(&cat,
+	                               "plain <{sender}@{sink}> <{user}@{sink}>\n"
+	                               "percent <{sender}@{target_host}> <{user}%{sink}>\n"
+	                               "helo-trick <{sender}@{sink}> <{user}@{sink}> helo=[1.2.3.4]\n",
+	                               "t", err, sizeof(err)),
+	                 0);
+	p->cat = &cat;
+	p->key = key;
+	p->keylen = sizeof(key);
+	p->scan_id = 0x01020304;
+	ipaddr_parse("192.0.2.25", &p->target);
+	p->port = 25;
+	p->helo = "prober.test";
+	p->sender = "relaytest";
+	p->contact = "noc@example.net";
+	p->sink_domain = "sink.test";
+	p->message_tmpl = message_default_text;
+	p->date = "Sat, 21 Nov 2026 10:00:00 +0000";
+	p->max_reconnects = 2;
+	p->max_line = 2048;
+	p->max_lines = 128;
+}
+
+/* Feeds replies one by one, answering whatever the client sent; the commands' verbs are
+ * logged ("MSG" for message data). Stops at the first status other than CONTINUE. */
+static enum client_status drive(struct client *c, const char *const *replies, int n, int bytewise,
+                                char *log, size_t loglen, int *used)
+{
+	struct buf in;
+	buf_init(&in, 64 * 1024);
+	log[0] = '\0';
+	enum client_status st = CL_CONTINUE;
+	int i;
+	for (i = 0; i < n && st == CL_CONTINUE; i++) {
+		const char *r = replies[i];
+		size_t len = strlen(r);
+		if (bytewise) {
+			for (size_t k = 0; k < len && st == CL_CONTINUE; k++) {
+				buf_append(&in, r + k, 1);
+				st = client_input(c, &in, 1.0 + i);
+				if (k + 1 < len)
+					assert_int_equal(buf_len(&c->out), 0); /* nothing before a reply */
+			}
+		} else {
+			buf_append(&in, r, len);
+			st = client_input(c, &in, 1.0 + i);
+		}
+		const char *o = buf_head(&c->out);
+		size_t ol = buf_len(&c->out);
+		if (ol) {
+			char verb[16];
+			size_t v = 0;
+			if (ol > 20 && memmem(o, ol, "\r\n.\r\n", 5))
+				snprintf(verb, sizeof(verb), "MSG");
+			else {
+				while (v < ol && v < 15 && o[v] != ' ' && o[v] != '\r')
+					v++;
+				snprintf(verb, sizeof(verb), "%.*s", (int)v, o);
+			}
+			if (log[0])
+				strncat(log, "|", loglen - strlen(log) - 1);
+			strncat(log, verb, loglen - strlen(log) - 1);
+			buf_consume(&c->out, ol);
+		}
+	}
+	if (used)
+		*used = i;
+	buf_free(&in);
+	return st;
+}
+
+static const char *const open_script[] = {
+    "220 mx.example.net ESMTP Postfix (Debian/GNU)\r\n",
+    "250-mx.example.net Hello prober.test [198.51.100.7]\r\n250-PIPELINING\r\n250-SIZE "
+    "10240000\r\n250 8BITMIME\r\n",
+    "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 End data with <CR><LF>.<CR><LF>\r\n",
+    "250 2.0.0 Ok: queued as 1\r\n", "250 2.0.0 Ok\r\n", /* RSET */
+    "250 2.1.0 Ok\r\n", "251 2.1.5 will forward\r\n", "354 go\r\n", "250 queued\r\n",
+    "250 Ok\r\n", /* RSET */
+    "250-mx.example.net\r\n250 8BITMIME\r\n",           /* EHLO [1.2.3.4] for helo-trick */
+    "250 Ok\r\n", "550 5.7.1 Relay access denied\r\n", /* helo-trick rejected */
+    "250 Ok\r\n",                                       /* RSET */
+    "221 2.0.0 Bye\r\n",
+};
+#define OPEN_LOG "EHLO|MAIL|RCPT|DATA|MSG|RSET|MAIL|RCPT|DATA|MSG|RSET|EHLO|MAIL|RCPT|RSET|QUIT"
+
+static void check_open(int bytewise)
+{
+	struct client_params p;
+	struct client c;
+	struct ipaddr local;
+	char log[512];
+	params(&p);
+	ipaddr_parse("10.0.0.9", &local);
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	int n = (int)(sizeof(open_script) / sizeof(open_script[0]));
+	assert_int_equal(drive(&c, open_script, n, bytewise, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, OPEN_LOG);
+	assert_int_equal(c.end, END_TESTS);
+	assert_int_equal(c.t[0].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[1].outcome, OUT_ACCEPTED); /* 251 counts */
+	assert_int_equal(c.t[2].outcome, OUT_REJECTED);
+	assert_int_equal(c.t[2].r[ST_RCPT].code, 550);
+	assert_string_equal(c.t[2].r[ST_RCPT].text, "5.7.1 Relay access denied");
+	assert_int_equal(c.t[2].r[ST_DATA].code, 0); /* no DATA after a refused RCPT */
+	assert_string_equal(c.t[2].helo, "[1.2.3.4]");
+	assert_string_equal(c.target_host, "mx.example.net");
+	assert_string_equal(c.fingerprint, "postfix");
+	assert_int_equal(c.esmtp, 1);
+	assert_int_equal(c.n_ext, 3);
+	assert_string_equal(c.ehlo_ext[1], "SIZE 10240000");
+	char a[64];
+	assert_string_equal(ipaddr_str(&c.ehlo_reported, a, sizeof(a)), "198.51.100.7");
+	/* the token names target, port and test; the recipient carries it */
+	struct token_fields f;
+	assert_int_equal(token_decode(key, sizeof(key), c.t[1].token, strlen(c.t[1].token), &f),
+	                 TOKEN_VALID);
+	assert_int_equal(f.test, 1);
+	assert_int_equal(f.port, 25);
+	assert_int_equal(f.scan_id, 0x01020304);
+	char want[128];
+	snprintf(want, sizeof(want), "<rt-%s%%sink.test>", c.t[1].token);
+	assert_string_equal(c.t[1].rcpt, want);
+	assert_string_equal(c.t[1].mail, "<relaytest@mx.example.net>");
+	client_free(&c);
+}
+
+static void test_open_whole(void **st)
+{
+	(void)st;
+	check_open(0);
+}
+
+static void test_open_bytewise(void **st)
+{
+	(void)st;
+	check_open(1);
+}
+
+static void test_helo_fallback_and_refusals(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	char log[512];
+	params(&p);
+	catalog_select(&cat, "plain,percent", log, sizeof(log));
+	const char *const script[] = {
+	    "220 old.example.org SMTP\r\n",
+	    "502 5.5.2 Error: command not recognized\r\n", /* EHLO */
+	    "250 old.example.org\r\n",                     /* HELO */
+	    "250 ok\r\n",
+	    "450 4.7.1 Greylisted\r\n",
+	    "250 ok\r\n", /* RSET */
+	    "530 5.7.0 Authentication required\r\n",
+	    "250 ok\r\n", /* RSET */
+	    "221 bye\r\n",
+	};
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	assert_int_equal(drive(&c, script, 9, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|HELO|MAIL|RCPT|RSET|MAIL|RSET|QUIT");
+	assert_int_equal(c.esmtp, 0);
+	assert_int_equal(c.t[0].outcome, OUT_DEFERRED);
+	assert_int_equal(c.t[1].outcome, OUT_AUTH);
+	assert_int_equal(c.t[1].r[ST_MAIL].code, 530);
+	client_free(&c);
+}
+
+static void test_421_reconnects_then_gives_up(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	char log[512];
+	params(&p);
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const s1[] = {"220 a.example ESMTP\r\n", "250 a.example\r\n", "250 ok\r\n",
+	                          "421 4.7.0 too many errors\r\n"};
+	assert_int_equal(drive(&c, s1, 4, 0, log, sizeof(log), NULL), CL_RECONNECT);
+	assert_int_equal(c.t[0].outcome, OUT_ERROR); /* 421 to RCPT: not a relay answer */
+	client_connected(&c, &local, 5);
+	const char *const s2[] = {"220 a.example ESMTP\r\n", "250 a.example\r\n", "250 ok\r\n"};
+	assert_int_equal(drive(&c, s2, 3, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL|RCPT"); /* carries on with test 1 */
+	assert_int_equal(client_closed(&c, "connection closed by peer"), CL_RECONNECT);
+	assert_int_equal(c.t[1].outcome, OUT_ERROR);
+	client_connected(&c, &local, 9);
+	const char *const s3[] = {"421 4.3.2 shutting down\r\n"};
+	assert_int_equal(drive(&c, s3, 1, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_int_equal(c.connects, 3);
+	/* no test was decided: the host ends in error */
+	assert_int_equal(c.end, END_ERROR);
+	assert_non_null(strstr(c.reason, "gave up after 2 reconnects"));
+	client_free(&c);
+}
+
+static void end_after_modes(const char *const *script, int n, enum session_end want,
+                            const char *reason, int modes)
+{
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	char log[512];
+	for (int bytewise = 0; bytewise < modes; bytewise++) {
+		params(&p);
+		assert_int_equal(client_init(&c, &p), 0);
+		client_connected(&c, &local, 0);
+		assert_int_equal(drive(&c, script, n, bytewise, log, sizeof(log), NULL), CL_DONE);
+		assert_int_equal(c.end, want);
+		if (!strstr(c.reason, reason))
+			fail_msg("reason '%s' lacks '%s'", c.reason, reason);
+		client_free(&c);
+	}
+}
+
+static void end_after(const char *const *script, int n, enum session_end want, const char *reason)
+{
+	end_after_modes(script, n, want, reason, 2);
+}
+
+static void test_session_ends(void **st)
+{
+	(void)st;
+	const char *const refused[] = {"554 5.7.1 go away\r\n"};
+	end_after(refused, 1, END_REFUSED, "greeting 554 5.7.1 go away");
+	const char *const ssh[] = {"SSH-2.0-OpenSSH_9.2\r\n"};
+	end_after(ssh, 1, END_NOT_SMTP, "not an SMTP reply");
+	const char *const early[] = {"220 hi\r\n250 surprise\r\n"};
+	/* only visible when both arrive together; byte by byte the 250 answers EHLO */
+	end_after_modes(early, 1, END_ERROR, "reply before the command was sent", 1);
+	const char *const garbage[] = {"220 hi\r\n", "\x01\x02\xff garbage\r\n"};
+	end_after(garbage, 2, END_ERROR, "not an SMTP reply while waiting for EHLO reply");
+	const char *const mixed[] = {"220 hi\r\n", "250-a\r\n251 b\r\n"};
+	end_after(mixed, 2, END_ERROR, "reply mixed-codes");
+	static char endless[200 * 8 + 1];
+	for (int i = 0; i < 200; i++)
+		memcpy(endless + i * 8, "250-xx\r\n", 8);
+	const char *const cont[] = {"220 hi\r\n", endless};
+	end_after(cont, 2, END_ERROR, "reply too-many-lines");
+}
+
+static void test_long_line(void **st)
+{
+	(void)st;
+	char *big = malloc(5000);
+	memcpy(big, "220 ", 4);
+	memset(big + 4, 'x', 4995);
+	big[4999] = '\0';
+	const char *const s[] = {big};
+	end_after(s, 1, END_NOT_SMTP, "reply line-too-long");
+	free(big);
+}
+
+static void test_timeouts_and_closes(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	params(&p);
+	client_init(&c, &p);
+	assert_int_equal(client_connect_failed(&c, "connect: Connection refused"), CL_DONE);
+	assert_int_equal(c.end, END_UNREACHABLE);
+	client_free(&c);
+
+	client_init(&c, &p);
+	client_connected(&c, &local, 0);
+	assert_int_equal(client_timeout(&c, 30), CL_DONE);
+	assert_int_equal(c.end, END_NOT_SMTP);
+	assert_string_equal(c.reason, "no greeting reply within 30 s");
+	client_free(&c);
+
+	client_init(&c, &p);
+	client_connected(&c, &local, 0);
+	assert_int_equal(client_closed(&c, "connection closed by peer"), CL_DONE);
+	assert_int_equal(c.end, END_NOT_SMTP);
+	client_free(&c);
+}
+
+static void test_first_hit(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	char log[512];
+	params(&p);
+	p.first_hit = 1;
+	client_init(&c, &p);
+	client_connected(&c, &local, 0);
+	assert_int_equal(drive(&c, open_script, 6, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA|MSG|QUIT");
+	assert_int_equal(c.t[1].outcome, OUT_NOTRUN);
+	client_free(&c);
+}
+
+static void test_message_sent(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local;
+	params(&p);
+	ipaddr_parse("10.0.0.9", &local);
+	client_init(&c, &p);
+	client_connected(&c, &local, 0);
+	struct buf in;
+	buf_init(&in, 4096);
+	const char *s[] = {"220 mx.example.net ESMTP\r\n", "250 mx\r\n", "250 ok\r\n", "250 ok\r\n",
+	                   "354 go\r\n"};
+	for (int i = 0; i < 5; i++) {
+		buf_consume(&c.out, buf_len(&c.out));
+		buf_append(&in, s[i], strlen(s[i]));
+		assert_int_equal(client_input(&c, &in, 0), CL_CONTINUE);
+	}
+	char *msg = strndup(buf_head(&c.out), buf_len(&c.out));
+	char want[200];
+	snprintf(want, sizeof(want), "Subject: relaytrap relay test rt-%s\r\n", c.t[0].token);
+	assert_non_null(strstr(msg, want));
+	snprintf(want, sizeof(want), "X-Relaytrap-Token: %s\r\n", c.t[0].token);
+	assert_non_null(strstr(msg, want));
+	snprintf(want, sizeof(want), "Message-ID: <rt-%s@sink.test>\r\n", c.t[0].token);
+	assert_non_null(strstr(msg, want));
+	assert_non_null(strstr(msg, "from 10.0.0.9 for relaying"));
+	assert_non_null(strstr(msg, "Scan contact: noc@example.net\r\n"));
+	size_t n = strlen(msg);
+	assert_true(n < 1024);
+	assert_string_equal(msg + n - 5, "\r\n.\r\n");
+	free(msg);
+	buf_free(&in);
+	client_free(&c);
+}
+
+static void test_helpers(void **st)
+{
+	(void)st;
+	assert_int_equal(reply_outcome(550, "5.7.1 Relay access denied"), OUT_REJECTED);
+	assert_int_equal(reply_outcome(554, "5.7.1 <x>: Relay access denied"), OUT_REJECTED);
+	assert_int_equal(reply_outcome(450, "4.7.1 Greylisted"), OUT_DEFERRED);
+	assert_int_equal(reply_outcome(530, "5.7.0 Must issue a STARTTLS command first"), OUT_AUTH);
+	assert_int_equal(reply_outcome(550, "5.7.0 Authentication needed"), OUT_AUTH);
+	assert_int_equal(reply_outcome(553, "5.7.1 <a@b>: Sender address rejected: not logged in"),
+	                 OUT_AUTH);
+	assert_int_equal(reply_outcome(451, "4.7.0 temporary failure"), OUT_DEFERRED);
+	assert_string_equal(fingerprint_of("mx ESMTP Exim 4.96", NULL), "exim");
+	assert_string_equal(fingerprint_of("mx Microsoft ESMTP MAIL Service ready", NULL),
+	                    "exchange");
+	assert_string_equal(fingerprint_of("mx ESMTP", "mx Hello\n8BITMIME"), "");
+	struct ipaddr ip;
+	char a[64];
+	assert_int_equal(reported_addr("mx Hello x [IPv6:2001:db8::7], pleased", &ip), 0);
+	assert_string_equal(ipaddr_str(&ip, a, sizeof(a)), "2001:db8::7");
+	assert_int_equal(reported_addr("mx Hello x (192.0.2.4)", &ip), 0);
+	assert_string_equal(ipaddr_str(&ip, a, sizeof(a)), "192.0.2.4");
+	assert_int_equal(reported_addr("mx Hello [not an address]", &ip), -1);
+	char h[64];
+	assert_int_equal(host_name_of("MX1.Example.NET ESMTP", h, sizeof(h)), 0);
+	assert_string_equal(h, "mx1.example.net");
+	assert_int_equal(host_name_of("localhost ESMTP", h, sizeof(h)), -1);
+	assert_int_equal(host_name_of("<script>.x ESMTP", h, sizeof(h)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_open_whole),
+	    cmocka_unit_test(test_open_bytewise),
+	    cmocka_unit_test(test_helo_fallback_and_refusals),
+	    cmocka_unit_test(test_421_reconnects_then_gives_up),
+	    cmocka_unit_test(test_session_ends),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_timeouts_and_closes),
+	    cmocka_unit_test(test_first_hit),
+	    cmocka_unit_test(test_message_sent),
+	    cmocka_unit_test(test_helpers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
