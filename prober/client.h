@@ -101,7 +101,7 @@ struct client {
 	char target_host[256];
 	struct ipaddr local;         /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
-	char cur_helo[256];
+	char cur_helo[CATALOG_FIELD * 2];
 	struct buf transcript;
 	int transcript_truncated;
 	double now;
