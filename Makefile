@@ -83,6 +83,7 @@ demo: deps all
 
 bench: deps all
 	bash bench/sink.sh $(BUILD)
+	bash bench/probe.sh $(BUILD)
 
 fmt:
 	clang-format -i common/*.[ch] sink/*.[ch] $(wildcard prober/*.[ch]) tests/unit/*.[ch]
