@@ -274,19 +274,21 @@ static void handle(struct host *h, enum client_status st)
 	session_done(h);
 }
 
-static void flush_out(struct host *h)
+/* Sends what the client queued. -1 when that ended the host (h is gone). */
+static int flush_out(struct host *h)
 {
 	struct buf *out = &h->c.out;
 	if (!buf_len(out))
-		return;
+		return 0;
 	if (io_write(h->io, buf_head(out), buf_len(out)) < 0) {
 		client_abort(&h->c, "output buffer full");
 		buf_consume(out, buf_len(out));
 		session_done(h);
-		return;
+		return -1;
 	}
 	buf_consume(out, buf_len(out));
 	io_set_timeout(h->io, h->s->o.timeout);
+	return 0;
 }
 
 static void note_prober(struct host *h, const struct ipaddr *ip)
@@ -326,8 +328,7 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 		if (!before && h->c.ehlo_reported.family)
 			note_prober(h, &h->c.ehlo_reported);
 		if (st == CL_CONTINUE) {
-			flush_out(h);
-			if (h->io)
+			if (flush_out(h) == 0)
 				io_read_more(h->io);
 			return;
 		}
