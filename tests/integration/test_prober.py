@@ -318,3 +318,24 @@ def test_selftest(tmp_path):
                        text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "selftest: passed (9 of 9 servers as expected" in p.stdout
+
+
+def test_names_and_mx_resolved_with_c_ares():
+    import fakedns
+
+    dns = fakedns.FakeDNS({
+        "lab.test": {"MX": [(10, "mx1.lab.test"), (20, "mx2.lab.test")]},
+        "mx1.lab.test": {"A": ["192.0.2.11"]},
+        "mx2.lab.test": {"A": ["192.0.2.12", "192.0.2.13"]},
+        "www.lab.test": {"A": ["192.0.2.80"]},
+    })
+    try:
+        p = dry("-t", "plain", "--resolver", "127.0.0.1:%d" % dns.port, "mx:lab.test",
+                "www.lab.test", "nosuch.lab.test")
+    finally:
+        dns.stop()
+    assert p.returncode == 0, p.stderr
+    heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
+    assert heads == ["== 192.0.2.%d port 25" % i for i in (11, 12, 13, 80)]
+    assert "nosuch.lab.test" in p.stderr and "(skipped)" in p.stderr
+    assert ("lab.test", 15) in dns.queries
