@@ -169,3 +169,12 @@ int hostport_parse(const char *s, int defport, struct ipaddr *ip, uint16_t *port
 	}
 	return 0;
 }
+
+uint64_t ipaddr_hash(const struct ipaddr *ip, size_t n, uint64_t seed)
+{
+	size_t len = ip->family == AF_INET ? 4 : 16;
+	uint64_t h = 1469598103934665603ull ^ seed ^ ((uint64_t)ip->family << 32);
+	for (size_t i = 0; i < n && i < len; i++)
+		h = (h ^ ip->a[i]) * 1099511628211ull;
+	return h;
+}

@@ -24,6 +24,10 @@ char *ipaddr_literal(const struct ipaddr *ip, char *buf, size_t len);
 /* Parses an address literal (brackets included, "IPv6:" tag case-insensitive). */
 int ipaddr_parse_literal(const char *s, size_t n, struct ipaddr *out);
 
+/* FNV-1a over the first n bytes of the address (at most its length), mixed with seed: for
+ * hash tables keyed by address and port, or by network prefix. Pure. */
+uint64_t ipaddr_hash(const struct ipaddr *ip, size_t n, uint64_t seed);
+
 void ipaddr_from_sa(const struct sockaddr *sa, struct ipaddr *ip, uint16_t *port);
 socklen_t ipaddr_to_sa(const struct ipaddr *ip, uint16_t port, struct sockaddr_storage *ss);
 

@@ -25,8 +25,8 @@ enum {
 	CS_QUIT,
 	CS_DONE,
 };
-static const char *const state_cmd[] = {"greeting", "EHLO", "HELO", "EHLO", "MAIL",
-                                        "RCPT",     "DATA", ".",    "RSET", "QUIT", "-"};
+static const char *const state_cmd[] = {"greeting", "EHLO", "HELO", "EHLO", "MAIL", "RCPT",
+                                        "DATA",     ".",    "RSET", "QUIT", "-"};
 
 /* ---- pure helpers ---- */
 
@@ -37,9 +37,12 @@ static int has_word(const char *text, const char *w)
 
 enum outcome reply_outcome(int code, const char *text)
 {
-	static const char *const auth_words[] = {"authentication required", "must authenticate",
-	                                         "authenticate first", "auth required",
-	                                         "not logged in", "authentication is required",
+	static const char *const auth_words[] = {"authentication required",
+	                                         "must authenticate",
+	                                         "authenticate first",
+	                                         "auth required",
+	                                         "not logged in",
+	                                         "authentication is required",
 	                                         NULL};
 	if (code >= 200 && code < 400)
 		return OUT_ACCEPTED;
@@ -212,26 +215,42 @@ static void next_test(struct client *c)
 	start_test(c);
 }
 
+/* The per-test names the catalogue and the message template share. */
+struct test_names {
+	char user[TOKEN_MAX + 8], sinklit[ADDR_TEXT_MAX], tlit[ADDR_TEXT_MAX];
+	const char *sink, *host, *domain;
+};
+
+static void test_names(const struct client *c, const struct test_result *tr, struct test_names *n)
+{
+	snprintf(n->user, sizeof(n->user), TOKEN_PREFIX "%s", tr->token);
+	ipaddr_literal(c->p.sink_addr.family ? &c->p.sink_addr : &c->local, n->sinklit,
+	               sizeof(n->sinklit));
+	ipaddr_literal(&c->p.target, n->tlit, sizeof(n->tlit));
+	n->sink = c->p.sink_domain ? c->p.sink_domain : n->sinklit;
+	n->host = c->target_host[0] ? c->target_host : n->tlit;
+	n->domain = catalog_domain_of(n->host);
+}
+
 static void expand_test(struct client *c, struct test_result *tr, char *mail, char *rcpt,
                         char *helo, size_t len)
 {
 	const struct rtest *rt = &c->p.cat->t[tr->test];
-	char user[TOKEN_MAX + 8], sinklit[ADDR_TEXT_MAX], tlit[ADDR_TEXT_MAX];
-	struct token_fields f = {.scan_id = c->p.scan_id, .target = c->p.target,
-	                         .port = c->p.port, .test = (uint8_t)tr->test};
+	struct token_fields f = {.scan_id = c->p.scan_id,
+	                         .target = c->p.target,
+	                         .port = c->p.port,
+	                         .test = (uint8_t)tr->test};
 	if (token_encode(c->p.key, c->p.keylen, &f, tr->token) < 0)
 		tr->token[0] = '\0';
-	snprintf(user, sizeof(user), TOKEN_PREFIX "%s", tr->token);
-	ipaddr_literal(c->p.sink_addr.family ? &c->p.sink_addr : &c->local, sinklit,
-	               sizeof(sinklit));
-	ipaddr_literal(&c->p.target, tlit, sizeof(tlit));
+	struct test_names n;
+	test_names(c, tr, &n);
 	struct macros m = {
-	    .user = user,
-	    .sink = c->p.sink_domain ? c->p.sink_domain : sinklit,
-	    .sink_literal = sinklit,
-	    .target_literal = tlit,
-	    .target_host = c->target_host[0] ? c->target_host : tlit,
-	    .target_domain = catalog_domain_of(c->target_host[0] ? c->target_host : tlit),
+	    .user = n.user,
+	    .sink = n.sink,
+	    .sink_literal = n.sinklit,
+	    .target_literal = n.tlit,
+	    .target_host = n.host,
+	    .target_domain = n.domain,
 	    .sender = c->p.sender,
 	    .helo = c->p.helo,
 	};
@@ -279,23 +298,19 @@ static void send_message(struct client *c)
 {
 	struct test_result *tr = &c->t[c->cur];
 	const struct rtest *rt = &c->p.cat->t[tr->test];
-	char user[TOKEN_MAX + 8], sinklit[ADDR_TEXT_MAX], tlit[ADDR_TEXT_MAX], port[8],
-	    prober[ADDR_TEXT_MAX];
-	snprintf(user, sizeof(user), TOKEN_PREFIX "%s", tr->token);
-	ipaddr_literal(c->p.sink_addr.family ? &c->p.sink_addr : &c->local, sinklit,
-	               sizeof(sinklit));
-	ipaddr_literal(&c->p.target, tlit, sizeof(tlit));
+	char port[8], prober[ADDR_TEXT_MAX];
+	struct test_names n;
+	test_names(c, tr, &n);
 	ipaddr_str(&c->local, prober, sizeof(prober));
 	snprintf(port, sizeof(port), "%u", c->p.port);
-	const char *th = c->target_host[0] ? c->target_host : tlit;
 	struct kv vars[] = {
-	    {"user", user},
+	    {"user", n.user},
 	    {"token", tr->token},
-	    {"sink", c->p.sink_domain ? c->p.sink_domain : sinklit},
-	    {"sink_literal", sinklit},
-	    {"target_literal", tlit},
-	    {"target_host", th},
-	    {"target_domain", catalog_domain_of(th)},
+	    {"sink", n.sink},
+	    {"sink_literal", n.sinklit},
+	    {"target_literal", n.tlit},
+	    {"target_host", n.host},
+	    {"target_domain", n.domain},
 	    {"sender", c->p.sender},
 	    {"helo", c->p.helo},
 	    {"date", c->p.date},
@@ -311,8 +326,8 @@ static void send_message(struct client *c)
 		buf_append(&c->out, "\r\n.\r\n", 5);
 	}
 	char what[64];
-	int n = snprintf(what, sizeof(what), "(message, %zu bytes)", buf_len(&c->out) - before);
-	note(c, "> ", what, (size_t)n);
+	int wl = snprintf(what, sizeof(what), "(message, %zu bytes)", buf_len(&c->out) - before);
+	note(c, "> ", what, (size_t)wl);
 	c->state = CS_BODY;
 }
 
@@ -508,7 +523,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		                : c->state == CS_DATA ? ST_DATA
 		                                      : ST_END;
 		keep(&tr->r[st], r);
-		int ok = st == ST_DATA ? r->code == 354
+		int ok = st == ST_DATA   ? r->code == 354
 		         : st == ST_RCPT ? r->code == 250 || r->code == 251
 		                         : r->code == 250;
 		if (!ok) {

@@ -151,8 +151,8 @@ int dns_resolve(const struct strlist *names, const struct strlist *mx_domains, c
 	if (rc == ARES_SUCCESS && server)
 		rc = ares_set_servers_ports_csv(d.ch, server);
 	if (rc != ARES_SUCCESS) {
-		snprintf(err, errlen, "DNS resolver%s%s: %s", server ? " " : "", server ? server : "",
-		         ares_strerror(rc));
+		snprintf(err, errlen, "DNS resolver%s%s: %s", server ? " " : "",
+		         server ? server : "", ares_strerror(rc));
 		return -1;
 	}
 	struct timespec now;

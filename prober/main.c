@@ -27,8 +27,7 @@ static const struct opt options[] = {
     {"sink-listen", 0, OPT_LIST, O(sink_listen), "ADDR:PORT",
      "embedded sink address (repeatable; default 0.0.0.0:25)", 0, 0, NULL},
     {"no-sink", 0, OPT_FLAG, O(no_sink), NULL,
-     "don't run the embedded sink (split deployment; correlate later with --report)", 0, 0,
-     NULL},
+     "don't run the embedded sink (split deployment; correlate later with --report)", 0, 0, NULL},
     {"sink-dir", 0, OPT_STR, O(sink_dir), "DIR",
      "embedded sink's Maildir and receipts.jsonl (default: OUTPUT.sink)", 0, 0, NULL},
     {"secret-file", 0, OPT_STR, O(secret_file), "FILE",
@@ -55,14 +54,14 @@ static const struct opt options[] = {
      "wait for relayed mail after a host's last acceptance (default 120)", 0, 86400, NULL},
     {"output", 'o', OPT_STR, O(output), "FILE", "results.jsonl path (default results.jsonl)", 0, 0,
      NULL},
-    {"exclude", 'x', OPT_LIST, O(exclude), "FILE",
-     "addresses/networks never to touch (repeatable)", 0, 0, NULL},
-    {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)",
+    {"exclude", 'x', OPT_LIST, O(exclude), "FILE", "addresses/networks never to touch (repeatable)",
      0, 0, NULL},
+    {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)", 0,
+     0, NULL},
     {"seed", 0, OPT_INT, O(seed), "N", "seed of the pseudo-random target order (default 1)", 0,
      9007199254740991.0, NULL},
-    {"resume", 0, OPT_STR, O(resume), "FILE",
-     "skip targets already final in FILE and append to it", 0, 0, NULL},
+    {"resume", 0, OPT_STR, O(resume), "FILE", "skip targets already final in FILE and append to it",
+     0, 0, NULL},
     {"source", 0, OPT_STR, O(source), "ADDR", "local address to probe from", 0, 0, NULL},
     {"helo", 0, OPT_STR, O(helo), "NAME", "name announced in EHLO/HELO (default: this host's)", 0,
      0, NULL},
@@ -74,8 +73,8 @@ static const struct opt options[] = {
      "DNS server for names and mx: (default: /etc/resolv.conf)", 0, 0, NULL},
     {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,
      0, NULL},
-    {"transcript", 0, OPT_FLAG, O(transcript), NULL, "keep each host's SMTP dialogue in the results",
-     0, 0, NULL},
+    {"transcript", 0, OPT_FLAG, O(transcript), NULL,
+     "keep each host's SMTP dialogue in the results", 0, 0, NULL},
     {"dry-run", 0, OPT_FLAG, O(dry_run), NULL, "print each dialogue without connecting", 0, 0,
      NULL},
     {"list-tests", 0, OPT_FLAG, O(list_tests), NULL, "print the relay-test catalogue", 0, 0, NULL},
@@ -93,11 +92,12 @@ static const struct opt options[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: relaytrap [OPTIONS] TARGET...\n"
-	             "Finds open mail relays; a host is open only when its relayed test message "
-	             "arrives.\n"
-	             "TARGET: IP | CIDR | a.b.c.d-e.f.g.h | a.b.c-d.* | hostname | mx:DOMAIN | @FILE "
-	             "| -\n\n");
+	fprintf(out,
+	        "usage: relaytrap [OPTIONS] TARGET...\n"
+	        "Finds open mail relays; a host is open only when its relayed test message "
+	        "arrives.\n"
+	        "TARGET: IP | CIDR | a.b.c.d-e.f.g.h | a.b.c-d.* | hostname | mx:DOMAIN | @FILE "
+	        "| -\n\n");
 	opt_usage(out, options);
 	fprintf(out, "\nExit status: 0 no open relay, 1 open relay found, 2 usage or configuration "
 	             "error, 3 runtime failure.\n");
@@ -107,8 +107,8 @@ static void main_free(struct rt_main *m)
 {
 	strlist_free(&m->sink_listen);
 	strlist_free(&m->exclude);
-	char **strs[] = {&m->sink_domain, &m->sink_dir, &m->secret_file, &m->ports, &m->tests,
-	                 &m->message,     &m->output,   &m->shard,       &m->resume, &m->source,
+	char **strs[] = {&m->sink_domain, &m->sink_dir, &m->secret_file, &m->ports,   &m->tests,
+	                 &m->message,     &m->output,   &m->shard,       &m->resume,  &m->source,
 	                 &m->helo,        &m->sender,   &m->contact,     &m->resolver};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);

@@ -24,9 +24,9 @@ const char message_default_text[] =
     "Token: {user}\n";
 
 const char *const message_macros[] = {
-    "user",   "token",          "sink",        "sink_literal", "target_literal",
-    "target_host", "target_domain", "sender",  "helo",         "date",
-    "port",   "test",           "prober",      "contact",      NULL,
+    "user",        "token",         "sink",   "sink_literal", "target_literal",
+    "target_host", "target_domain", "sender", "helo",         "date",
+    "port",        "test",          "prober", "contact",      NULL,
 };
 
 static int known(const char *name, size_t n)
@@ -41,7 +41,8 @@ int message_check(const char *tmpl, const char *origin, char *err, size_t errlen
 {
 	size_t len = strlen(tmpl);
 	if (len > MESSAGE_TMPL_MAX) {
-		snprintf(err, errlen, "%s: template larger than %d bytes", origin, MESSAGE_TMPL_MAX);
+		snprintf(err, errlen, "%s: template larger than %d bytes", origin,
+		         MESSAGE_TMPL_MAX);
 		return -1;
 	}
 	int lineno = 1, in_header = 1, fields = 0;
@@ -72,8 +73,8 @@ int message_check(const char *tmpl, const char *origin, char *err, size_t errlen
 		} else if (in_header) {
 			const char *colon = memchr(l, ':', n);
 			if (!colon || colon == l) {
-				snprintf(err, errlen, "%s:%d: header line without \"Name:\"", origin,
-				         lineno);
+				snprintf(err, errlen, "%s:%d: header line without \"Name:\"",
+				         origin, lineno);
 				return -1;
 			}
 			fields++;
@@ -105,7 +106,8 @@ static int put_line(const char *l, size_t n, const struct kv *vars, int nvars, s
 		size_t vl = 1;
 		if (l[i] == '{') {
 			const char *close = memchr(l + i, '}', n - i);
-			if (!close || !(v = lookup(vars, nvars, l + i + 1, (size_t)(close - l - i - 1))))
+			if (!close ||
+			    !(v = lookup(vars, nvars, l + i + 1, (size_t)(close - l - i - 1))))
 				return -1;
 			vl = strlen(v);
 			i = (size_t)(close - l);

@@ -50,14 +50,6 @@ static void net_key(const struct ipaddr *ip, uint8_t key[9])
 	memcpy(key + 1, ip->a, ip->family == AF_INET ? 3 : 8);
 }
 
-static size_t net_hash(const uint8_t key[9], size_t nb)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (int i = 0; i < 9; i++)
-		h = (h ^ key[i]) * 1099511628211ull;
-	return (size_t)(h % nb);
-}
-
 int netcap_init(struct netcap *nc, long cap, size_t buckets)
 {
 	memset(nc, 0, sizeof(*nc));
@@ -71,7 +63,8 @@ static struct net_ent **find(const struct netcap *nc, const struct ipaddr *ip)
 {
 	uint8_t key[9];
 	net_key(ip, key);
-	struct net_ent **pp = &nc->b[net_hash(key, nc->nb)];
+	size_t prefix = ip->family == AF_INET ? 3 : 8; /* /24 or /64 */
+	struct net_ent **pp = &nc->b[ipaddr_hash(ip, prefix, 0) % nc->nb];
 	while (*pp && memcmp((*pp)->key, key, 9) != 0)
 		pp = &(*pp)->next;
 	return pp;

@@ -24,8 +24,8 @@ struct rt_main {
 	struct strlist sink_listen, exclude;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
-	int no_sink, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet,
-	    verbose, help, version;
+	int no_sink, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet, verbose,
+	    help, version;
 	/* derived */
 	struct catalog cat;
 	char *message_text; /* NULL: the compiled-in default */

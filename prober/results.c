@@ -72,8 +72,8 @@ json_t *host_json(const struct host_facts *h)
 		json_array_append_new(flags, json_string("interrupted"));
 	json_object_set_new(o, "flags", flags);
 	if (h->v->multi_hop)
-		json_object_set_new(o, "delivered_via", json_string(ipaddr_str(
-		                                            &h->v->delivered_via, a, sizeof(a))));
+		json_object_set_new(o, "delivered_via",
+		                    json_string(ipaddr_str(&h->v->delivered_via, a, sizeof(a))));
 	json_object_set_new(o, "reason", jsonx_str(c->reason));
 	json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
 	json_object_set_new(o, "banner", jsonx_str(c->banner ? c->banner : ""));
@@ -130,10 +130,7 @@ struct done_ent {
 
 static size_t done_hash(const struct ipaddr *ip, uint16_t port, size_t nb)
 {
-	uint64_t h = 1469598103934665603ull ^ port;
-	for (int i = 0; i < (ip->family == AF_INET ? 4 : 16); i++)
-		h = (h ^ ip->a[i]) * 1099511628211ull;
-	return (size_t)(h & (nb - 1));
+	return (size_t)(ipaddr_hash(ip, 16, port) & (nb - 1));
 }
 
 int doneset_has(const struct doneset *d, const struct ipaddr *ip, uint16_t port)
@@ -189,8 +186,7 @@ void doneset_free(struct doneset *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err,
-                size_t errlen)
+int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err, size_t errlen)
 {
 	*needs_newline = 0;
 	FILE *f = fopen(path, "r");

@@ -40,7 +40,6 @@ void doneset_free(struct doneset *d);
 /* Reads an earlier results.jsonl: every host line goes into d. A torn last line (the run was
  * killed while writing it) is ignored. Errors name FILE:LINE. *needs_newline is set when
  * the file does not end with a line break. */
-int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err,
-                size_t errlen);
+int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err, size_t errlen);
 
 #endif

@@ -106,7 +106,8 @@ static struct sink *start_sink(struct rt_main *m, struct io_loop *loop, const ch
 
 static json_t *run_json(struct rt_main *m, int argc, char **argv)
 {
-	json_t *o = json_object(), *args = json_array(), *sink = json_object(), *ports = json_array();
+	json_t *o = json_object(), *args = json_array(), *sink = json_object(),
+	       *ports = json_array();
 	char ts[64], sid[16];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -125,7 +126,8 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	json_object_set_new(o, "scan_id", json_string(sid));
 	json_object_set_new(o, "prober_host", jsonx_str(m->hostname));
 	json_object_set_new(sink, "embedded", json_boolean(!m->no_sink));
-	json_object_set_new(sink, "domain", m->sink_domain ? jsonx_str(m->sink_domain) : json_null());
+	json_object_set_new(sink, "domain",
+	                    m->sink_domain ? jsonx_str(m->sink_domain) : json_null());
 	json_t *ls = json_array();
 	for (int i = 0; i < m->sink_listen.n && !m->no_sink; i++)
 		json_array_append_new(ls, jsonx_str(m->sink_listen.v[i]));
@@ -161,8 +163,8 @@ static void print_summary(const struct scan_stats *st, const char *output)
 	int any = 0;
 	for (int v = 0; v < V_COUNT; v++)
 		if (st->counts[v]) {
-			fprintf(stderr, "%s %llu %s", any ? "," : "", (unsigned long long)st->counts[v],
-			        verdict_names[v]);
+			fprintf(stderr, "%s %llu %s", any ? "," : "",
+			        (unsigned long long)st->counts[v], verdict_names[v]);
 			any = 1;
 		}
 	fprintf(stderr, "%s; results in %s\n", any ? "" : " none", output);

@@ -71,10 +71,7 @@ static double now_of(struct scan *s)
 
 static size_t host_slot(const struct ipaddr *ip, uint16_t port)
 {
-	uint64_t h = 1469598103934665603ull ^ port;
-	for (int i = 0; i < (ip->family == AF_INET ? 4 : 16); i++)
-		h = (h ^ ip->a[i]) * 1099511628211ull;
-	return (size_t)(h % HOST_BUCKETS);
+	return (size_t)(ipaddr_hash(ip, 16, port) % HOST_BUCKETS);
 }
 
 static struct host *host_find(struct scan *s, const struct ipaddr *ip, uint16_t port)
@@ -250,8 +247,9 @@ static int host_connect(struct host *h)
 	if (s->o.source.family)
 		srcl = ipaddr_to_sa(&s->o.source, 0, &src);
 	h->connected = 0;
-	h->io = io_connect(s->loop, (struct sockaddr *)&ss, sl, srcl ? (struct sockaddr *)&src : NULL,
-	                   srcl, 64 * 1024, 128 * 1024, host_io_cb, h);
+	h->io =
+	    io_connect(s->loop, (struct sockaddr *)&ss, sl, srcl ? (struct sockaddr *)&src : NULL,
+	               srcl, 64 * 1024, 128 * 1024, host_io_cb, h);
 	if (!h->io)
 		return -1;
 	io_set_timeout(h->io, s->o.connect_timeout);
@@ -396,6 +394,32 @@ static int pick(struct scan *s, struct target *t)
 	return 0;
 }
 
+void scan_client_params(const struct scan_opts *o, const struct scan_input *in,
+                        const struct ipaddr *ip, uint16_t port, const char *date,
+                        struct client_params *p)
+{
+	*p = (struct client_params){
+	    .cat = in->cat,
+	    .key = in->key,
+	    .keylen = in->keylen,
+	    .scan_id = in->scan_id,
+	    .target = *ip,
+	    .port = port,
+	    .helo = o->helo,
+	    .sender = o->sender,
+	    .contact = o->contact,
+	    .sink_domain = o->sink_domain,
+	    .sink_addr = o->sink_addr,
+	    .message_tmpl = in->message_tmpl,
+	    .date = date,
+	    .first_hit = o->first_hit,
+	    .max_reconnects = o->max_reconnects,
+	    .max_line = o->max_reply_line,
+	    .max_lines = o->max_reply_lines,
+	    .transcript = o->transcript,
+	};
+}
+
 static void rfc5322_date(char *buf, size_t len)
 {
 	time_t now = time(NULL);
@@ -413,26 +437,8 @@ static int launch(struct scan *s, const struct target *t)
 	h->addr = t->ip;
 	h->port = t->port;
 	rfc5322_date(h->date, sizeof(h->date));
-	struct client_params p = {
-	    .cat = s->in.cat,
-	    .key = s->in.key,
-	    .keylen = s->in.keylen,
-	    .scan_id = s->in.scan_id,
-	    .target = t->ip,
-	    .port = t->port,
-	    .helo = s->o.helo,
-	    .sender = s->o.sender,
-	    .contact = s->o.contact,
-	    .sink_domain = s->o.sink_domain,
-	    .sink_addr = s->o.sink_addr,
-	    .message_tmpl = s->in.message_tmpl,
-	    .date = h->date,
-	    .first_hit = s->o.first_hit,
-	    .max_reconnects = s->o.max_reconnects,
-	    .max_line = s->o.max_reply_line,
-	    .max_lines = s->o.max_reply_lines,
-	    .transcript = s->o.transcript,
-	};
+	struct client_params p;
+	scan_client_params(&s->o, &s->in, &t->ip, t->port, h->date, &p);
 	h->evidence = json_array();
 	h->d = calloc((size_t)(s->in.cat->n ? s->in.cat->n : 1), sizeof(*h->d));
 	h->timer = io_timer_new(s->loop, host_timer_cb, h);
@@ -489,10 +495,13 @@ static void launch_some(struct scan *s)
 			/* Out of sockets or ports: put it back, slow down, retry shortly. */
 			if (s->npending <= PENDING_MAX)
 				s->pending[s->npending++] = t;
-			s->cap = s->inflight > 8 ? s->inflight - 4 : s->inflight > 0 ? s->inflight : 1;
+			s->cap = s->inflight > 8   ? s->inflight - 4
+			         : s->inflight > 0 ? s->inflight
+			                           : 1;
 			s->backoff_until = now + 0.2;
 			if (!s->st.backoffs++)
-				log_msg(LOG_WARN, 0, "cannot open more connections (%s): slowing down",
+				log_msg(LOG_WARN, 0,
+				        "cannot open more connections (%s): slowing down",
 				        strerror(errno));
 			break;
 		}
@@ -518,8 +527,9 @@ static json_t *evidence_json(const struct host *h, const json_t *r, int test,
 	const struct test_result *tr = &h->c.t[test];
 	json_object_set_new(e, "test", json_string(h->s->in.cat->t[test].name));
 	json_object_set_new(e, "test_number", json_integer(test));
-	const char *keys[] = {"peer_addr", "mail_from", "rcpt",         "received",  "received_count",
-	                      "trace_ips", "subject",   "maildir_file", "unix_time", NULL};
+	const char *keys[] = {"peer_addr",      "mail_from", "rcpt",    "received",
+	                      "received_count", "trace_ips", "subject", "maildir_file",
+	                      "unix_time",      NULL};
 	for (int i = 0; keys[i]; i++) {
 		json_t *v = json_object_get(r, keys[i]);
 		if (v)
@@ -588,8 +598,9 @@ void scan_receipt(const json_t *r, void *arg)
 		matched = 1;
 		if (!h) {
 			s->st.late_deliveries++;
-			log_msg(LOG_WARN, 0, "delivery for %s port %d test %d after its host was final",
-			        target, (int)port, (int)test);
+			log_msg(LOG_WARN, 0,
+			        "delivery for %s port %d test %d after its host was final", target,
+			        (int)port, (int)test);
 			continue;
 		}
 		if (test < 0 || test >= h->c.nt)
@@ -624,8 +635,10 @@ static void progress_cb(void *arg)
 	        (unsigned long long)done, (unsigned long long)s->st.total,
 	        s->st.total ? 100.0 * (double)done / (double)s->st.total : 100.0, rate, s->nhosts,
 	        (unsigned long long)s->st.counts[V_OPEN_ANONYMOUS],
-	        (unsigned long long)s->st.counts[V_OPEN], (unsigned long long)s->st.counts[V_ACCEPTED],
-	        (unsigned long long)s->st.counts[V_DEFERRED], (unsigned long long)s->st.counts[V_CLOSED],
+	        (unsigned long long)s->st.counts[V_OPEN],
+	        (unsigned long long)s->st.counts[V_ACCEPTED],
+	        (unsigned long long)s->st.counts[V_DEFERRED],
+	        (unsigned long long)s->st.counts[V_CLOSED],
 	        (unsigned long long)s->st.counts[V_UNREACHABLE], eta);
 	fflush(stderr);
 }

@@ -53,6 +53,12 @@ struct scan_stats {
 	int interrupted;
 };
 
+struct client_params;
+/* What one host's client session gets from the scan (also for --dry-run). */
+void scan_client_params(const struct scan_opts *o, const struct scan_input *in,
+                        const struct ipaddr *ip, uint16_t port, const char *date,
+                        struct client_params *p);
+
 struct scan;
 struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const struct scan_input *in,
                       char *err, size_t errlen);

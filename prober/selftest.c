@@ -44,7 +44,7 @@ static struct {
 	uint16_t port, sink_port;
 	struct ipaddr sink_ip;
 	int forwards_failed;
-	struct fwd *fwds;      /* live forwards, freed at the end */
+	struct fwd *fwds;       /* live forwards, freed at the end */
 	struct fsess *sessions; /* live relay sessions */
 } st;
 
@@ -300,7 +300,8 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 		snprintf(s->helo, sizeof(s->helo), "%.*s", (int)(c.arglen < 100 ? c.arglen : 100),
 		         c.arg);
 		if (c.verb == SMTP_EHLO)
-			io_printf(s->io, "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+			io_printf(s->io,
+			          "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
 			          s->fk->addr, s->helo, ipaddr_str(&s->peer, peer, sizeof(peer)));
 		else
 			io_printf(s->io, "250 %s\r\n", s->fk->addr);

@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "dns.h"
+#include "log.h"
 #include "message.h"
 #include "perm.h"
 #include "prober.h"
@@ -27,7 +28,9 @@ static char *read_text(const char *path, size_t max, const char *opt, char *err,
 	fclose(f);
 	if (!buf || bad || n > max) {
 		snprintf(err, errlen, "%s %s: %s", opt, path,
-		         !buf ? "out of memory" : bad ? "read error" : "file too large");
+		         !buf  ? "out of memory"
+		         : bad ? "read error"
+		               : "file too large");
 		free(buf);
 		return NULL;
 	}
@@ -66,8 +69,8 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 		return -1;
 	}
 	if (m->message) {
-		if (!(m->message_text = read_text(m->message, MESSAGE_TMPL_MAX, "--message", err,
-		                                  errlen)))
+		if (!(m->message_text =
+		          read_text(m->message, MESSAGE_TMPL_MAX, "--message", err, errlen)))
 			return -1;
 		if (message_check(m->message_text, m->message, err, errlen) < 0)
 			return -1;
@@ -95,13 +98,14 @@ static int parse_ports(struct rt_main *m, char *err, size_t errlen)
 		errno = 0;
 		long v = strtol(p, &end, 10);
 		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',')) {
-			snprintf(err, errlen, "--port %s: expected PORT[,PORT...] with ports 1-65535",
-			         m->ports);
+			snprintf(err, errlen,
+			         "--port %s: expected PORT[,PORT...] with ports 1-65535", m->ports);
 			return -1;
 		}
 		for (int i = 0; i < m->so.nports; i++)
 			if (m->so.ports[i] == v) {
-				snprintf(err, errlen, "--port %s: port %ld given twice", m->ports, v);
+				snprintf(err, errlen, "--port %s: port %ld given twice", m->ports,
+				         v);
 				return -1;
 			}
 		if (m->so.nports == SCAN_MAX_PORTS) {
@@ -159,8 +163,7 @@ int rt_scan_opts(struct rt_main *m, char *err, size_t errlen)
 			return -1;
 		}
 		static const uint8_t zero[16];
-		if (i == 0 && !m->no_sink &&
-		    memcmp(ip.a, zero, ip.family == AF_INET ? 4 : 16) != 0)
+		if (i == 0 && !m->no_sink && memcmp(ip.a, zero, ip.family == AF_INET ? 4 : 16) != 0)
 			o->sink_addr = ip; /* a specific address: relays are sent there */
 	}
 	if (o->source.family && o->sink_addr.family == 0 && !m->sink_domain)
@@ -197,7 +200,8 @@ static int name_cb(const char *spec, enum tspec_kind kind, void *arg)
 	struct names *n = arg;
 	if (n->hosts.n + n->mx.n >= NAMES_MAX)
 		return -1;
-	return strlist_add(kind == TSPEC_MX ? &n->mx : &n->hosts, kind == TSPEC_MX ? spec + 3 : spec);
+	return strlist_add(kind == TSPEC_MX ? &n->mx : &n->hosts,
+	                   kind == TSPEC_MX ? spec + 3 : spec);
 }
 
 static int refuse_names(const char *spec, enum tspec_kind kind, void *arg)
@@ -217,12 +221,14 @@ static int add_resolved(const struct ipaddr *ip, const char *name, void *arg)
 static void warn_name(const char *name, const char *why, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "relaytrap: %s: %s (skipped)\n", name, why);
+	char esc[300]; /* names from MX answers come from the network */
+	fprintf(stderr, "relaytrap: %s: %s (skipped)\n",
+	        log_escape(esc, sizeof(esc), name, strlen(name)), why);
 }
 
-static int load_list(struct targets *t, const char *path, int (*cb)(const char *, enum tspec_kind,
-                                                                     void *),
-                     void *arg, char *err, size_t errlen)
+static int load_list(struct targets *t, const char *path,
+                     int (*cb)(const char *, enum tspec_kind, void *), void *arg, char *err,
+                     size_t errlen)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!f) {
@@ -289,8 +295,9 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 		if (secret_load(m->secret_file, m->key, &m->keylen, err, errlen) < 0)
 			return -1;
 	} else if (m->no_sink && !m->dry_run) {
-		snprintf(err, errlen, "--no-sink needs --secret-file (the standalone sink verifies "
-		                      "tokens with the same key)");
+		snprintf(err, errlen,
+		         "--no-sink needs --secret-file (the standalone sink verifies "
+		         "tokens with the same key)");
 		return -1;
 	} else {
 		m->keylen = 32;
@@ -304,7 +311,8 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 		snprintf(err, errlen, "cannot get random bytes for the scan id");
 		return -1;
 	}
-	m->scan_id = (uint32_t)sid[0] << 24 | (uint32_t)sid[1] << 16 | (uint32_t)sid[2] << 8 | sid[3];
+	m->scan_id =
+	    (uint32_t)sid[0] << 24 | (uint32_t)sid[1] << 16 | (uint32_t)sid[2] << 8 | sid[3];
 	if (load_targets(m, specs, nspecs, err, errlen) < 0)
 		return -1;
 	if (m->resume) {
@@ -322,6 +330,11 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 	struct perm perm;
 	struct shard sh;
 	uint64_t space = m->targets.total * (uint64_t)m->so.nports, pos;
+	struct scan_input si = {.cat = &m->cat,
+	                        .message_tmpl = rt_message(m),
+	                        .key = m->key,
+	                        .keylen = m->keylen,
+	                        .scan_id = m->scan_id};
 	perm_init(&perm, space, m->so.seed);
 	shard_init(&sh, m->so.shard_k, m->so.shard_n);
 	while (shard_next(&sh, space, &pos)) {
@@ -332,14 +345,10 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 		if (m->excl.n && targets_contains(&m->excl, &ip))
 			continue;
 		struct client c;
-		struct client_params p = {
-		    .cat = &m->cat, .key = m->key, .keylen = m->keylen, .scan_id = m->scan_id,
-		    .target = ip, .port = port, .helo = m->so.helo, .sender = m->so.sender,
-		    .contact = m->so.contact, .sink_domain = m->so.sink_domain,
-		    .sink_addr = m->so.sink_addr, .message_tmpl = rt_message(m),
-		    .date = "Thu, 01 Jan 1970 00:00:00 +0000", .max_reconnects = 0,
-		    .max_line = 2048, .max_lines = 128, .transcript = 1,
-		};
+		struct client_params p;
+		scan_client_params(&m->so, &si, &ip, port, "Thu, 01 Jan 1970 00:00:00 +0000", &p);
+		p.max_reconnects = 0;
+		p.transcript = 1;
 		if (client_init(&c, &p) < 0)
 			return;
 		local.family = ip.family;
@@ -354,7 +363,8 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 			const char *o = buf_head(&c.out);
 			size_t n = buf_len(&c.out);
 			/* the reply a relay would give: 354 to DATA, 250 to the rest */
-			const char *rep = n >= 6 && memcmp(o, "DATA\r\n", 6) == 0 ? "354 go ahead\r\n"
+			const char *rep = n >= 6 && memcmp(o, "DATA\r\n", 6) == 0
+			                      ? "354 go ahead\r\n"
 			                  : n >= 6 && memcmp(o, "QUIT\r\n", 6) == 0 ? "221 bye\r\n"
 			                                                            : "250 ok\r\n";
 			buf_consume(&c.out, n);

@@ -2,10 +2,9 @@
 
 #include <string.h>
 
-const char *const verdict_names[] = {"open-anonymous", "open",          "accepted",
-                                     "deferred",       "auth-required", "closed",
-                                     "refused",        "not-smtp",      "unreachable",
-                                     "error"};
+const char *const verdict_names[] = {"open-anonymous", "open",   "accepted", "deferred",
+                                     "auth-required",  "closed", "refused",  "not-smtp",
+                                     "unreachable",    "error"};
 
 int verdict_from_name(const char *s)
 {

@@ -20,12 +20,13 @@ static void params(struct client_params *p)
 	char err[256];
 	memset(p, 0, sizeof(*p));
 	cat.n = 0;
-	assert_int_equal(catalog_parse(&cat,
-	                               "plain <{sender}@{sink}> <{user}@{sink}>\n"
-	                               "percent <{sender}@{target_host}> <{user}%{sink}>\n"
-	                               "helo-trick <{sender}@{sink}> <{user}@{sink}> helo=[1.2.3.4]\n",
-	                               "t", err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	    catalog_parse(&cat,
+	                  "plain <{sender}@{sink}> <{user}@{sink}>\n"
+	                  "percent <{sender}@{target_host}> <{user}%{sink}>\n"
+	                  "helo-trick <{sender}@{sink}> <{user}@{sink}> helo=[1.2.3.4]\n",
+	                  "t", err, sizeof(err)),
+	    0);
 	p->cat = &cat;
 	p->key = key;
 	p->keylen = sizeof(key);
@@ -61,7 +62,8 @@ static enum client_status drive(struct client *c, const char *const *replies, in
 				buf_append(&in, r + k, 1);
 				st = client_input(c, &in, 1.0 + i);
 				if (k + 1 < len)
-					assert_int_equal(buf_len(&c->out), 0); /* nothing before a reply */
+					assert_int_equal(buf_len(&c->out),
+					                 0); /* nothing before a reply */
 			}
 		} else {
 			buf_append(&in, r, len);
@@ -95,13 +97,20 @@ static const char *const open_script[] = {
     "220 mx.example.net ESMTP Postfix (Debian/GNU)\r\n",
     "250-mx.example.net Hello prober.test [198.51.100.7]\r\n250-PIPELINING\r\n250-SIZE "
     "10240000\r\n250 8BITMIME\r\n",
-    "250 2.1.0 Ok\r\n", "250 2.1.5 Ok\r\n", "354 End data with <CR><LF>.<CR><LF>\r\n",
-    "250 2.0.0 Ok: queued as 1\r\n", "250 2.0.0 Ok\r\n", /* RSET */
-    "250 2.1.0 Ok\r\n", "251 2.1.5 will forward\r\n", "354 go\r\n", "250 queued\r\n",
-    "250 Ok\r\n", /* RSET */
-    "250-mx.example.net\r\n250 8BITMIME\r\n",           /* EHLO [1.2.3.4] for helo-trick */
-    "250 Ok\r\n", "550 5.7.1 Relay access denied\r\n", /* helo-trick rejected */
-    "250 Ok\r\n",                                       /* RSET */
+    "250 2.1.0 Ok\r\n",
+    "250 2.1.5 Ok\r\n",
+    "354 End data with <CR><LF>.<CR><LF>\r\n",
+    "250 2.0.0 Ok: queued as 1\r\n",
+    "250 2.0.0 Ok\r\n", /* RSET */
+    "250 2.1.0 Ok\r\n",
+    "251 2.1.5 will forward\r\n",
+    "354 go\r\n",
+    "250 queued\r\n",
+    "250 Ok\r\n",                             /* RSET */
+    "250-mx.example.net\r\n250 8BITMIME\r\n", /* EHLO [1.2.3.4] for helo-trick */
+    "250 Ok\r\n",
+    "550 5.7.1 Relay access denied\r\n", /* helo-trick rejected */
+    "250 Ok\r\n",                        /* RSET */
     "221 2.0.0 Bye\r\n",
 };
 #define OPEN_LOG "EHLO|MAIL|RCPT|DATA|MSG|RSET|MAIL|RCPT|DATA|MSG|RSET|EHLO|MAIL|RCPT|RSET|QUIT"

@@ -32,8 +32,14 @@ static enum verdict decide(enum session_end end, const enum outcome *o, int nt,
 		t[i].r[ST_RCPT].code = rcpt_codes ? rcpt_codes[i] : 0;
 	}
 	struct ipaddr prober[2] = {ip("198.51.100.7"), ip("203.0.113.9")};
-	struct verdict_in in = {.end = end, .t = t, .nt = nt, .d = d, .nd = nd,
-	                        .target = ip("192.0.2.25"), .prober = prober, .nprober = 2};
+	struct verdict_in in = {.end = end,
+	                        .t = t,
+	                        .nt = nt,
+	                        .d = d,
+	                        .nd = nd,
+	                        .target = ip("192.0.2.25"),
+	                        .prober = prober,
+	                        .nprober = 2};
 	verdict_decide(&in, out);
 	return out->v;
 }
@@ -116,7 +122,8 @@ static void test_message(void **st)
 	(void)st;
 	struct kv v[] = {{"user", "rt-abc"}, {"sink", "s.test"}, {"test", "evil\r\n.\r\nQUIT"}};
 	char *s = render("To: <{user}@{sink}>\n\n.hidden\nx {test}\n..\n", v, 3);
-	assert_string_equal(s, "To: <rt-abc@s.test>\r\n\r\n..hidden\r\nx evil  .  QUIT\r\n...\r\n.\r\n");
+	assert_string_equal(
+	    s, "To: <rt-abc@s.test>\r\n\r\n..hidden\r\nx evil  .  QUIT\r\n...\r\n.\r\n");
 	free(s);
 	s = render("A: b\r\n\r\nno final newline", v, 3);
 	assert_string_equal(s, "A: b\r\n\r\nno final newline\r\n.\r\n");
@@ -131,12 +138,14 @@ static void test_message(void **st)
 
 	char err[256];
 	assert_int_equal(message_check(message_default_text, "default", err, sizeof(err)), 0);
-	assert_int_equal(message_check("A: b\nC: {bogus}\n\nbody\n", "m.txt", err, sizeof(err)), -1);
-	assert_string_equal(err, "m.txt:2: unknown {macro} or unbalanced brace");
-	assert_int_equal(message_check("A: b\nno colon here\n\nbody\n", "m.txt", err, sizeof(err)), -1);
-	assert_string_equal(err, "m.txt:2: header line without \"Name:\"");
-	assert_int_equal(message_check("A: b\nbody without blank line\n", "m.txt", err, sizeof(err)),
+	assert_int_equal(message_check("A: b\nC: {bogus}\n\nbody\n", "m.txt", err, sizeof(err)),
 	                 -1);
+	assert_string_equal(err, "m.txt:2: unknown {macro} or unbalanced brace");
+	assert_int_equal(message_check("A: b\nno colon here\n\nbody\n", "m.txt", err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "m.txt:2: header line without \"Name:\"");
+	assert_int_equal(
+	    message_check("A: b\nbody without blank line\n", "m.txt", err, sizeof(err)), -1);
 	assert_int_equal(message_check(" folded: first\n\nb\n", "m.txt", err, sizeof(err)), -1);
 	assert_string_equal(err, "m.txt:1: continuation line before any field");
 }
@@ -185,7 +194,8 @@ static void test_netcap(void **st)
 	assert_int_equal(netcap_room(&nc, &c), 1);
 	netcap_dec(&nc, &a);
 	assert_int_equal(netcap_room(&nc, &b), 1);
-	struct ipaddr x = ip("2001:db8:0:1::1"), y = ip("2001:db8:0:1:ffff::9"), z = ip("2001:db8:0:2::1");
+	struct ipaddr x = ip("2001:db8:0:1::1"), y = ip("2001:db8:0:1:ffff::9"),
+	              z = ip("2001:db8:0:2::1");
 	netcap_inc(&nc, &x);
 	netcap_inc(&nc, &y);
 	assert_int_equal(netcap_room(&nc, &x), 0); /* same /64 */
