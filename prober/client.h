@@ -33,6 +33,7 @@ enum session_end {
 	END_UNREACHABLE, /* TCP connect failed */
 	END_ERROR,       /* broke before any test outcome */
 };
+extern const char *const session_end_names[];
 
 #define REPLY_TEXT_MAX 512
 #define EHLO_EXT_MAX 32

@@ -54,6 +54,13 @@ static const struct opt options[] = {
      "wait for relayed mail after a host's last acceptance (default 120)", 0, 86400, NULL},
     {"output", 'o', OPT_STR, O(output), "FILE", "results.jsonl path (default results.jsonl)", 0, 0,
      NULL},
+    {"html", 0, OPT_STR, O(html), "FILE", "also write a self-contained HTML report", 0, 0, NULL},
+    {"csv", 0, OPT_STR, O(csv), "FILE", "also write a CSV table, one row per host", 0, 0, NULL},
+    {"report", 0, OPT_STR, O(report), "FILE",
+     "render/merge earlier results (FILE and any further files given) instead of scanning", 0, 0,
+     NULL},
+    {"receipts", 0, OPT_LIST, O(receipts), "FILE",
+     "with --report: a standalone sink's receipts.jsonl to correlate (repeatable)", 0, 0, NULL},
     {"exclude", 'x', OPT_LIST, O(exclude), "FILE", "addresses/networks never to touch (repeatable)",
      0, 0, NULL},
     {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)", 0,
@@ -94,6 +101,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: relaytrap [OPTIONS] TARGET...\n"
+	        "       relaytrap --report RESULTS.jsonl [MORE.jsonl...] [--receipts FILE] "
+	        "[--html F] [--csv F] [-o MERGED.jsonl]\n"
 	        "Finds open mail relays; a host is open only when its relayed test message "
 	        "arrives.\n"
 	        "TARGET: IP | CIDR | a.b.c.d-e.f.g.h | a.b.c-d.* | hostname | mx:DOMAIN | @FILE "
@@ -107,9 +116,11 @@ static void main_free(struct rt_main *m)
 {
 	strlist_free(&m->sink_listen);
 	strlist_free(&m->exclude);
-	char **strs[] = {&m->sink_domain, &m->sink_dir, &m->secret_file, &m->ports,   &m->tests,
-	                 &m->message,     &m->output,   &m->shard,       &m->resume,  &m->source,
-	                 &m->helo,        &m->sender,   &m->contact,     &m->resolver};
+	strlist_free(&m->receipts);
+	char **strs[] = {&m->sink_domain, &m->sink_dir, &m->secret_file, &m->ports,    &m->tests,
+	                 &m->message,     &m->output,   &m->shard,       &m->resume,   &m->source,
+	                 &m->helo,        &m->sender,   &m->contact,     &m->resolver, &m->report,
+	                 &m->html,        &m->csv};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 	targets_free(&m->targets);
@@ -172,6 +183,19 @@ int main(int argc, char **argv)
 		rt_print_catalog(&m, stdout);
 		return rt_fail(&m, 0, NULL);
 	}
+	if (m.report) {
+		char **files = calloc((size_t)nargs + 1, sizeof(*files));
+		if (!files)
+			return rt_fail(&m, 3, "out of memory");
+		files[0] = m.report;
+		for (int i = 0; i < nargs; i++)
+			files[i + 1] = argv[1 + i];
+		int rc = rt_report(&m, files, nargs + 1);
+		free(files);
+		return rt_fail(&m, rc, NULL);
+	}
+	if (m.receipts.n)
+		return rt_fail(&m, 2, "--receipts goes with --report");
 	if (m.selftest) {
 		int rc = rt_selftest(&m);
 		return rt_fail(&m, rc, NULL);

@@ -20,8 +20,8 @@
 struct rt_main {
 	/* options */
 	char *sink_domain, *sink_dir, *secret_file, *ports, *tests, *message, *output, *shard,
-	    *resume, *source, *helo, *sender, *contact, *resolver;
-	struct strlist sink_listen, exclude;
+	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
+	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
 	int no_sink, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet, verbose,
@@ -51,6 +51,8 @@ struct io_loop;
 int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
                struct scan_stats *out_stats);
 int rt_selftest(struct rt_main *m);
+/* --report: merges results files, correlates --receipts, renders; returns the exit status. */
+int rt_report(struct rt_main *m, char **files, int nfiles);
 const char *rt_message(const struct rt_main *m);
 
 #endif

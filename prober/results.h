@@ -15,6 +15,7 @@
 struct host_facts {
 	struct ipaddr addr;
 	uint16_t port;
+	const char *scan_id; /* 8 hex digits */
 	const struct client *c;
 	const struct catalog *cat;
 	const struct verdict_out *v;
@@ -27,6 +28,13 @@ struct host_facts {
 
 json_t *host_json(const struct host_facts *h);
 json_t *catalog_json(const struct catalog *cat);
+
+/* What the verdict needs of a delivered message, from a sink receipt or an evidence object
+ * (peer_addr, trace_ips, tokens_disagree). */
+void delivery_from_json(const json_t *r, int test, struct delivery *d);
+/* The host line's evidence for one delivered test, from the sink's receipt r. */
+json_t *evidence_json(const json_t *r, const char *test_name, const struct test_result *t,
+                      const struct delivery *d, const struct ipaddr *prober, int nprober);
 
 /* (address, port) pairs already final. */
 struct doneset {

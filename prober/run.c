@@ -12,6 +12,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "prober.h"
+#include "report.h"
 #include "sink.h"
 
 struct run {
@@ -141,7 +142,8 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	snprintf(shard, sizeof(shard), "%llu/%llu", (unsigned long long)m->so.shard_k,
 	         (unsigned long long)m->so.shard_n);
 	json_object_set_new(o, "shard", json_string(shard));
-	json_object_set_new(o, "wait", json_real(m->so.wait));
+	/* the window for deliveries: also what --report applies to a --no-sink run */
+	json_object_set_new(o, "wait", json_real(m->wait));
 	json_object_set_new(o, "resumed", json_boolean(m->resume != NULL));
 	return o;
 }
@@ -154,6 +156,11 @@ static int write_json_line(FILE *f, json_t *o)
 	free(line);
 	json_decref(o);
 	return rc;
+}
+
+static void report_on_host(const json_t *host, void *arg)
+{
+	report_host(arg, host);
 }
 
 static void print_summary(const struct scan_stats *st, const char *output)
@@ -198,8 +205,19 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		fclose(f);
 		return 3;
 	}
-	if (write_json_line(f, run_json(m, argc, argv)) < 0) {
-		fprintf(stderr, "relaytrap: writing %s: %s\n", output, strerror(errno));
+	struct report_opts ro = {.html = m->html,
+	                         .csv = m->csv,
+	                         .text = m->quiet ? NULL : stdout,
+	                         .version = RT_VERSION};
+	struct report *rep = report_new(&ro, err, sizeof(err));
+	json_t *run = run_json(m, argc, argv);
+	if (rep)
+		report_run(rep, run);
+	else
+		json_decref(run);
+	if (!rep || write_json_line(f, run) < 0) {
+		fprintf(stderr, "relaytrap: %s\n", rep ? strerror(errno) : err);
+		report_free(rep);
 		fclose(f);
 		if (r.sink)
 			sink_free(r.sink);
@@ -215,10 +233,13 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	    .keylen = m->keylen,
 	    .scan_id = m->scan_id,
 	    .out = f,
+	    .on_host = report_on_host,
+	    .on_host_arg = rep,
 	};
 	r.scan = scan_new(loop, &m->so, &in, err, sizeof(err));
 	if (!r.scan) {
 		fprintf(stderr, "relaytrap: %s\n", err);
+		report_free(rep);
 		fclose(f);
 		if (r.sink)
 			sink_free(r.sink);
@@ -234,11 +255,18 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		scan_interrupt(r.scan);
 	struct scan_stats st;
 	scan_get_stats(r.scan, &st);
-	int rc = write_json_line(f, scan_summary_json(&st));
+	json_t *sum = scan_summary_json(&st);
+	report_run_summary(rep, sum);
+	int rc = write_json_line(f, sum);
 	if (fclose(f) != 0 || rc < 0) {
 		fprintf(stderr, "relaytrap: writing %s: %s\n", output, strerror(errno));
 		rc = 3;
 	}
+	if (report_finish(rep, err, sizeof(err)) < 0) {
+		fprintf(stderr, "relaytrap: %s\n", err);
+		rc = 3;
+	}
+	report_free(rep);
 	if (!m->quiet)
 		print_summary(&st, output);
 	io_signal_free(sint);

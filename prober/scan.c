@@ -128,9 +128,12 @@ static void finalize(struct host *h, int interrupted)
 	};
 	struct verdict_out vo;
 	verdict_decide(&vi, &vo);
+	char sid[16];
+	snprintf(sid, sizeof(sid), "%08x", s->in.scan_id);
 	struct host_facts f = {
 	    .addr = h->addr,
 	    .port = h->port,
+	    .scan_id = sid,
 	    .c = &h->c,
 	    .cat = s->in.cat,
 	    .v = &vo,
@@ -146,6 +149,8 @@ static void finalize(struct host *h, int interrupted)
 	char *line = o ? jsonx_line(o, &len) : NULL;
 	if (!line || fwrite(line, 1, len, s->in.out) != len || fflush(s->in.out) != 0)
 		log_msg(LOG_ERR, 0, "writing results: %s", strerror(errno));
+	if (o && s->in.on_host)
+		s->in.on_host(o, s->in.on_host_arg);
 	free(line);
 	json_decref(o);
 	s->st.final++;
@@ -520,59 +525,15 @@ static void tick_cb(void *arg)
 
 /* ---- deliveries ---- */
 
-static json_t *evidence_json(const struct host *h, const json_t *r, int test,
-                             const struct delivery *d)
-{
-	json_t *e = json_object();
-	const struct test_result *tr = &h->c.t[test];
-	json_object_set_new(e, "test", json_string(h->s->in.cat->t[test].name));
-	json_object_set_new(e, "test_number", json_integer(test));
-	const char *keys[] = {"peer_addr",      "mail_from", "rcpt",    "received",
-	                      "received_count", "trace_ips", "subject", "maildir_file",
-	                      "unix_time",      NULL};
-	for (int i = 0; keys[i]; i++) {
-		json_t *v = json_object_get(r, keys[i]);
-		if (v)
-			json_object_set(e, keys[i], v);
-	}
-	const json_t *toks = json_object_get(r, "tokens");
-	size_t i;
-	const json_t *t;
-	json_array_foreach(toks, i, t)
-	{
-		if (strcmp(json_string_value(json_object_get(t, "token")) ?: "", tr->token) == 0)
-			json_object_set(e, "found_in", json_object_get(t, "found_in"));
-	}
-	json_object_set(e, "tokens_disagree", json_object_get(r, "tokens_disagree"));
-	json_object_set_new(e, "prober_visible",
-	                    json_boolean(delivery_shows_prober(d, h->prober, h->nprober)));
-	if (tr->accepted_at > 0)
-		json_object_set_new(
-		    e, "delay",
-		    json_real(json_real_value(json_object_get(r, "unix_time")) - tr->accepted_at));
-	return e;
-}
-
 static void add_delivery(struct host *h, const json_t *r, int test)
 {
 	for (int k = 0; k < h->nd; k++)
 		if (h->d[k].test == test)
 			return; /* the same test twice (a relay retried): first one counts */
-	struct delivery *d = &h->d[h->nd];
-	memset(d, 0, sizeof(*d));
-	d->test = test;
-	ipaddr_parse(json_string_value(json_object_get(r, "peer_addr")) ?: "", &d->peer);
-	size_t i;
-	const json_t *v;
-	json_array_foreach(json_object_get(r, "trace_ips"), i, v)
-	{
-		if (d->ntrace < DELIVERY_MAX_IPS &&
-		    ipaddr_parse(json_string_value(v) ?: "", &d->trace[d->ntrace]) == 0)
-			d->ntrace++;
-	}
-	d->tokens_disagree = json_is_true(json_object_get(r, "tokens_disagree"));
-	h->nd++;
-	json_array_append_new(h->evidence, evidence_json(h, r, test, d));
+	struct delivery *d = &h->d[h->nd++];
+	delivery_from_json(r, test, d);
+	json_array_append_new(h->evidence, evidence_json(r, h->s->in.cat->t[test].name,
+	                                                 &h->c.t[test], d, h->prober, h->nprober));
 }
 
 void scan_receipt(const json_t *r, void *arg)

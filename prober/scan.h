@@ -43,6 +43,9 @@ struct scan_input {
 	size_t keylen;
 	uint32_t scan_id;
 	FILE *out; /* results.jsonl, already holding the run line */
+	/* Called with each host line once it is written (reports); may be NULL. */
+	void (*on_host)(const json_t *host, void *arg);
+	void *on_host_arg;
 };
 
 struct scan_stats {

@@ -1,0 +1,460 @@
+/* relaytrap --report: merges results files (shards from several machines, resumed runs) and,
+ * for --no-sink scans, correlates them with a standalone sink's receipts, deciding every
+ * verdict again with the same rules (and the same --wait window) as an embedded run. Host
+ * lines are streamed; only the receipts' index and the (address, port) set stay in memory. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "prober.h"
+#include "report.h"
+
+#define RECEIPT_BUCKETS 16384
+#define LINE_MAX_BYTES (16u << 20)
+
+struct rcpt_ent {
+	struct rcpt_ent *next;
+	char scan_id[9];
+	struct ipaddr ip;
+	uint16_t port;
+	int test;
+	json_t *receipt;
+};
+
+struct merge {
+	struct rcpt_ent *b[RECEIPT_BUCKETS];
+	uint64_t receipts, tokens, used, late, duplicates, hosts;
+	struct doneset seen;
+	FILE *out;
+	struct report *rep;
+	/* the run line in force while reading a file */
+	char scan_id[9];
+	double wait;
+	/* scratch for one host */
+	struct test_result t[CATALOG_MAX];
+	struct delivery d[CATALOG_MAX];
+	struct ipaddr prober[8];
+};
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static size_t slot(const char *sid, const struct ipaddr *ip, uint16_t port)
+{
+	uint64_t seed = strtoul(sid, NULL, 16) ^ ((uint64_t)port << 32);
+	return (size_t)(ipaddr_hash(ip, 16, seed) & (RECEIPT_BUCKETS - 1));
+}
+
+static void index_receipt(struct merge *mg, json_t *r)
+{
+	size_t i;
+	const json_t *tk;
+	json_array_foreach(json_object_get(r, "tokens"), i, tk)
+	{
+		const char *sid = str(tk, "scan_id");
+		json_int_t port = json_integer_value(json_object_get(tk, "port"));
+		json_int_t test = json_integer_value(json_object_get(tk, "test"));
+		struct ipaddr ip;
+		if (strcmp(str(tk, "status"), "valid") != 0 || strlen(sid) != 8 ||
+		    ipaddr_parse(str(tk, "target"), &ip) < 0 || port <= 0 || port > 65535 ||
+		    test < 0 || test >= CATALOG_MAX)
+			continue;
+		struct rcpt_ent *e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		memcpy(e->scan_id, sid, 9);
+		e->ip = ip;
+		e->port = (uint16_t)port;
+		e->test = (int)test;
+		e->receipt = json_incref(r);
+		size_t k = slot(sid, &ip, e->port);
+		e->next = mg->b[k];
+		mg->b[k] = e;
+		mg->tokens++;
+	}
+}
+
+/* Calls fn for every complete JSON line of path; a torn last line is tolerated. */
+static int each_line(const char *path, const char *what, int (*fn)(struct merge *, json_t *),
+                     struct merge *mg, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		if ((size_t)n > LINE_MAX_BYTES) {
+			snprintf(err, errlen, "%s:%d: line longer than %u bytes", path, lineno,
+			         LINE_MAX_BYTES);
+			rc = -1;
+			break;
+		}
+		if (n == 1 && line[0] == '\n')
+			continue;
+		json_error_t je;
+		json_t *o = json_loadb(line, (size_t)n, 0, &je);
+		if (!o || !json_is_object(o)) {
+			json_decref(o);
+			if (line[n - 1] != '\n') {
+				fprintf(stderr, "relaytrap: %s:%d: torn last line ignored\n", path,
+				        lineno);
+				break;
+			}
+			snprintf(err, errlen, "%s:%d: not a JSON object%s%s", path, lineno,
+			         o ? "" : ": ", o ? "" : je.text);
+			rc = -1;
+			break;
+		}
+		rc = fn(mg, o);
+		if (rc < 0)
+			snprintf(err, errlen, "%s:%d: %s", path, lineno,
+			         rc == -2 ? "host line without a valid addr/port"
+			                  : "out of memory");
+		json_decref(o);
+	}
+	if (ferror(f) && rc == 0) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc < 0 ? -1 : 0;
+}
+
+static int on_receipt(struct merge *mg, json_t *o)
+{
+	if (strcmp(str(o, "type"), "receipt") == 0) {
+		mg->receipts++;
+		index_receipt(mg, o);
+	}
+	return 0;
+}
+
+static int write_line(struct merge *mg, const json_t *o)
+{
+	if (!mg->out)
+		return 0;
+	size_t len;
+	char *line = jsonx_line(o, &len);
+	int rc = line && fwrite(line, 1, len, mg->out) == len ? 0 : -1;
+	free(line);
+	return rc;
+}
+
+/* ---- one host ---- */
+
+static enum session_end end_of(const json_t *h, int ntests)
+{
+	const char *e = str(h, "session_end");
+	for (int i = 1; i <= END_ERROR; i++)
+		if (strcmp(e, session_end_names[i]) == 0)
+			return (enum session_end)i;
+	switch (verdict_from_name(str(h, "verdict"))) { /* a line from before session_end */
+	case V_REFUSED:
+		return END_REFUSED;
+	case V_NOT_SMTP:
+		return END_NOT_SMTP;
+	case V_UNREACHABLE:
+		return END_UNREACHABLE;
+	default:
+		return ntests ? END_TESTS : END_ERROR;
+	}
+}
+
+static int outcome_of(const char *name)
+{
+	for (int i = 0; i <= OUT_ERROR; i++)
+		if (strcmp(name, outcome_names[i]) == 0)
+			return i;
+	return OUT_ERROR;
+}
+
+/* The tests as the verdict sees them; texts are borrowed from the JSON. */
+static int load_tests(struct merge *mg, const json_t *tests, double *last_accept)
+{
+	int nt = 0;
+	size_t i;
+	const json_t *j;
+	*last_accept = 0;
+	json_array_foreach(tests, i, j)
+	{
+		if (nt >= CATALOG_MAX)
+			break;
+		struct test_result *t = &mg->t[nt++];
+		memset(t, 0, sizeof(*t));
+		t->test = (int)json_integer_value(json_object_get(j, "test_number"));
+		t->outcome = (enum outcome)outcome_of(str(j, "outcome"));
+		snprintf(t->token, sizeof(t->token), "%s", str(j, "token"));
+		t->accepted_at = json_number_value(json_object_get(j, "accepted_at"));
+		if (t->outcome == OUT_ACCEPTED && t->accepted_at > *last_accept)
+			*last_accept = t->accepted_at;
+		const json_t *rep = json_object_get(j, "replies");
+		for (int s = 0; s < ST_COUNT; s++) {
+			const json_t *r = json_object_get(rep, stage_names[s]);
+			t->r[s].code = (int)json_integer_value(json_object_get(r, "code"));
+			t->r[s].text = (char *)(uintptr_t)str(r, "text");
+		}
+	}
+	return nt;
+}
+
+static const struct test_result *test_by_number(const struct merge *mg, int nt, int test)
+{
+	for (int i = 0; i < nt; i++)
+		if (mg->t[i].test == test)
+			return &mg->t[i];
+	return NULL;
+}
+
+static void update_host(json_t *h, const struct verdict_out *vo, const struct delivery *d, int nd)
+{
+	char a[ADDR_TEXT_MAX];
+	json_object_set_new(h, "verdict", json_string(verdict_names[vo->v]));
+	json_t *flags = json_array();
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(h, "flags"), i, f)
+	{
+		const char *s = json_string_value(f);
+		if (s && strcmp(s, "multi_hop") != 0 && strcmp(s, "tokens_disagree") != 0)
+			json_array_append(flags, f);
+	}
+	if (vo->multi_hop)
+		json_array_append_new(flags, json_string("multi_hop"));
+	if (vo->tokens_disagree)
+		json_array_append_new(flags, json_string("tokens_disagree"));
+	json_object_set_new(h, "flags", flags);
+	if (vo->multi_hop)
+		json_object_set_new(h, "delivered_via",
+		                    json_string(ipaddr_str(&vo->delivered_via, a, sizeof(a))));
+	else
+		json_object_del(h, "delivered_via");
+	json_object_set_new(h, "tests_accepted", json_integer(vo->accepted));
+	json_object_set_new(h, "tests_delivered", json_integer(vo->delivered));
+	json_t *t;
+	json_array_foreach(json_object_get(h, "tests"), i, t)
+	{
+		int n = (int)json_integer_value(json_object_get(t, "test_number")), got = 0;
+		for (int k = 0; k < nd && !got; k++)
+			got = d[k].test == n;
+		json_object_set_new(t, "delivered", json_boolean(got));
+	}
+}
+
+static int on_host(struct merge *mg, json_t *h)
+{
+	struct ipaddr addr;
+	json_int_t port = json_integer_value(json_object_get(h, "port"));
+	if (ipaddr_parse(str(h, "addr"), &addr) < 0 || port <= 0 || port > 65535)
+		return -2;
+	if (doneset_has(&mg->seen, &addr, (uint16_t)port)) {
+		mg->duplicates++;
+		return 0;
+	}
+	if (doneset_add(&mg->seen, &addr, (uint16_t)port) < 0)
+		return -1;
+	mg->hosts++;
+	const char *sid = *str(h, "scan_id") ? str(h, "scan_id") : mg->scan_id;
+	double last_accept;
+	int nt = load_tests(mg, json_object_get(h, "tests"), &last_accept);
+	int np = 0;
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(h, "prober_addrs"), i, v)
+	{
+		if (np < 8 && ipaddr_parse(json_string_value(v) ?: "", &mg->prober[np]) == 0)
+			np++;
+	}
+	if (np < 8 && ipaddr_parse(str(h, "ehlo_reported"), &mg->prober[np]) == 0)
+		np++;
+	json_t *ev = json_object_get(h, "deliveries");
+	if (!json_is_array(ev)) {
+		ev = json_array();
+		json_object_set_new(h, "deliveries", ev);
+	}
+	int nd = 0;
+	json_array_foreach(ev, i, v)
+	{
+		if (nd < CATALOG_MAX) {
+			int tn = (int)json_integer_value(json_object_get(v, "test_number"));
+			delivery_from_json(v, tn, &mg->d[nd++]);
+		}
+	}
+	/* the same window as an embedded run: until the session ended or --wait after the
+	 * last acceptance, whichever is later */
+	double ended = json_number_value(json_object_get(h, "started")) +
+	               json_number_value(json_object_get(h, "seconds"));
+	double deadline = last_accept + mg->wait > ended ? last_accept + mg->wait : ended;
+	for (struct rcpt_ent *e = mg->b[slot(sid, &addr, (uint16_t)port)]; e; e = e->next) {
+		if (e->port != port || !ipaddr_eq(&e->ip, &addr) || strcmp(e->scan_id, sid) != 0)
+			continue;
+		const struct test_result *t = test_by_number(mg, nt, e->test);
+		int dup = 0;
+		for (int k = 0; k < nd && !dup; k++)
+			dup = mg->d[k].test == e->test;
+		if (!t || dup || nd >= CATALOG_MAX)
+			continue;
+		if (json_number_value(json_object_get(e->receipt, "unix_time")) > deadline) {
+			mg->late++;
+			continue;
+		}
+		struct delivery *d = &mg->d[nd++];
+		delivery_from_json(e->receipt, e->test, d);
+		const char *name = "";
+		json_array_foreach(json_object_get(h, "tests"), i, v)
+		{
+			if (json_integer_value(json_object_get(v, "test_number")) == e->test)
+				name = str(v, "name");
+		}
+		json_array_append_new(ev, evidence_json(e->receipt, name, t, d, mg->prober, np));
+		mg->used++;
+	}
+	struct verdict_in vi = {
+	    .end = end_of(h, nt),
+	    .t = mg->t,
+	    .nt = nt,
+	    .d = mg->d,
+	    .nd = nd,
+	    .target = addr,
+	    .prober = mg->prober,
+	    .nprober = np,
+	};
+	struct verdict_out vo;
+	verdict_decide(&vi, &vo);
+	update_host(h, &vo, mg->d, nd);
+	report_host(mg->rep, h);
+	return write_line(mg, h);
+}
+
+static int on_result(struct merge *mg, json_t *o)
+{
+	const char *type = str(o, "type");
+	if (strcmp(type, "run") == 0) {
+		snprintf(mg->scan_id, sizeof(mg->scan_id), "%s", str(o, "scan_id"));
+		mg->wait = json_number_value(json_object_get(o, "wait"));
+		report_run(mg->rep, o);
+		return write_line(mg, o);
+	}
+	if (strcmp(type, "summary") == 0) {
+		report_run_summary(mg->rep, o);
+		return 0;
+	}
+	if (strcmp(type, "host") == 0)
+		return on_host(mg, o);
+	return 0;
+}
+
+static json_t *merged_summary(const struct merge *mg, const uint64_t *counts)
+{
+	json_t *o = json_object(), *c = json_object();
+	json_object_set_new(o, "type", json_string("summary"));
+	json_object_set_new(o, "merged", json_true());
+	json_object_set_new(o, "hosts", json_integer((json_int_t)mg->hosts));
+	for (int v = 0; v < V_COUNT; v++)
+		json_object_set_new(c, verdict_names[v], json_integer((json_int_t)counts[v]));
+	json_object_set_new(o, "counts", c);
+	json_object_set_new(o, "duplicates", json_integer((json_int_t)mg->duplicates));
+	json_object_set_new(o, "receipts", json_integer((json_int_t)mg->receipts));
+	json_object_set_new(o, "receipts_used", json_integer((json_int_t)mg->used));
+	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)mg->late));
+	return o;
+}
+
+static void merge_free(struct merge *mg)
+{
+	for (size_t i = 0; i < RECEIPT_BUCKETS; i++)
+		for (struct rcpt_ent *e = mg->b[i], *nx; e; e = nx) {
+			nx = e->next;
+			json_decref(e->receipt);
+			free(e);
+		}
+	doneset_free(&mg->seen);
+	report_free(mg->rep);
+	if (mg->out)
+		fclose(mg->out);
+	free(mg);
+}
+
+int rt_report(struct rt_main *m, char **files, int nfiles)
+{
+	char err[700];
+	struct merge *mg = calloc(1, sizeof(*mg));
+	if (!mg) {
+		fprintf(stderr, "relaytrap: out of memory\n");
+		return 3;
+	}
+	int rc = 0;
+	for (int i = 0; i < m->receipts.n && !rc; i++)
+		rc = each_line(m->receipts.v[i], "--receipts", on_receipt, mg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "relaytrap: %s\n", err);
+		merge_free(mg);
+		return 2;
+	}
+	struct report_opts ro = {.html = m->html,
+	                         .csv = m->csv,
+	                         .text = m->quiet ? NULL : stdout,
+	                         .version = RT_VERSION};
+	if (!(mg->rep = report_new(&ro, err, sizeof(err)))) {
+		fprintf(stderr, "relaytrap: %s\n", err);
+		merge_free(mg);
+		return 3;
+	}
+	if (m->output && !(mg->out = fopen(m->output, "w"))) {
+		fprintf(stderr, "relaytrap: --output %s: %s\n", m->output, strerror(errno));
+		merge_free(mg);
+		return 3;
+	}
+	for (int i = 0; i < nfiles && !rc; i++) {
+		mg->scan_id[0] = '\0';
+		mg->wait = m->wait;
+		rc = each_line(files[i], "--report", on_result, mg, err, sizeof(err));
+	}
+	if (rc) {
+		fprintf(stderr, "relaytrap: %s\n", err);
+		merge_free(mg);
+		return 2;
+	}
+	const uint64_t *counts = report_counts(mg->rep);
+	json_t *sum = merged_summary(mg, counts);
+	rc = write_line(mg, sum);
+	json_decref(sum);
+	if (mg->out) {
+		if (fclose(mg->out) != 0)
+			rc = -1;
+		mg->out = NULL;
+		if (rc < 0)
+			fprintf(stderr, "relaytrap: --output %s: %s\n", m->output, strerror(errno));
+	}
+	if (report_finish(mg->rep, err, sizeof(err)) < 0) {
+		fprintf(stderr, "relaytrap: %s\n", err);
+		rc = -1;
+	}
+	if (!m->quiet) {
+		if (mg->duplicates)
+			fprintf(stderr,
+			        "relaytrap: %llu duplicate host lines ignored (first kept)\n",
+			        (unsigned long long)mg->duplicates);
+		if (m->receipts.n)
+			fprintf(
+			    stderr,
+			    "relaytrap: %llu receipts, %llu deliveries matched, %llu after their "
+			    "host's --wait window (not counted)\n",
+			    (unsigned long long)mg->receipts, (unsigned long long)mg->used,
+			    (unsigned long long)mg->late);
+	}
+	int open = counts[V_OPEN] || counts[V_OPEN_ANONYMOUS];
+	merge_free(mg);
+	return rc < 0 ? 3 : open ? 1 : 0;
+}

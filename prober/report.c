@@ -1,0 +1,262 @@
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escape.h"
+#include "html.h"
+#include "log.h"
+
+/* The verdicts the text summary lists host by host, with the heading of each list. */
+static const struct {
+	enum verdict v;
+	const char *title;
+} listed[] = {
+    {V_OPEN_ANONYMOUS, "anonymous open relays (relayed mail arrived without the prober's "
+                       "address in its trace headers)"},
+    {V_OPEN, "open relays (relayed mail arrived)"},
+    {V_ACCEPTED, "accepted relay tests, but nothing arrived within --wait"},
+};
+#define NLISTED (sizeof(listed) / sizeof(listed[0]))
+
+struct report {
+	struct report_opts o;
+	struct html *html;
+	FILE *csv;
+	json_t *runs, *summaries;
+	uint64_t counts[V_COUNT];
+	char *lines[NLISTED][REPORT_LIST_MAX];
+	int nlines[NLISTED];
+};
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+struct report *report_new(const struct report_opts *o, char *err, size_t errlen)
+{
+	struct report *r = calloc(1, sizeof(*r));
+	if (!r || !(r->runs = json_array()) || !(r->summaries = json_array())) {
+		snprintf(err, errlen, "out of memory");
+		report_free(r);
+		return NULL;
+	}
+	r->o = *o;
+	if (o->html && !(r->html = html_new(o->html, err, errlen))) {
+		report_free(r);
+		return NULL;
+	}
+	if (o->csv) {
+		if (!(r->csv = fopen(o->csv, "w"))) {
+			snprintf(err, errlen, "--csv %s: %s", o->csv, strerror(errno));
+			report_free(r);
+			return NULL;
+		}
+		report_csv_header(r->csv);
+	}
+	return r;
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	html_free(r->html);
+	if (r->csv)
+		fclose(r->csv);
+	json_decref(r->runs);
+	json_decref(r->summaries);
+	for (size_t k = 0; k < NLISTED; k++)
+		for (int i = 0; i < r->nlines[k] && i < REPORT_LIST_MAX; i++)
+			free(r->lines[k][i]);
+	free(r);
+}
+
+const uint64_t *report_counts(const struct report *r)
+{
+	return r->counts;
+}
+
+void report_run(struct report *r, const json_t *run)
+{
+	if (json_array_size(r->runs) >= REPORT_RUNS_MAX)
+		return;
+	json_t *c = json_deep_copy(run);
+	json_object_del(c, "argv");
+	json_array_append_new(r->runs, c);
+	json_array_append_new(r->summaries, json_null());
+}
+
+void report_run_summary(struct report *r, const json_t *summary)
+{
+	size_t n = json_array_size(r->runs);
+	if (n && n <= REPORT_RUNS_MAX)
+		json_array_set_new(r->summaries, n - 1, json_deep_copy(summary));
+}
+
+/* ---- CSV ---- */
+
+void report_csv_header(FILE *f)
+{
+	fputs(
+	    "address,port,verdict,flags,fingerprint,first_accepted_test,delivered_tests,banner\r\n",
+	    f);
+}
+
+static const char *first_accepted(const json_t *host)
+{
+	size_t i;
+	const json_t *t;
+	json_array_foreach(json_object_get(host, "tests"), i, t)
+	{
+		if (strcmp(str(t, "outcome"), "accepted") == 0)
+			return str(t, "name");
+	}
+	return "";
+}
+
+void report_csv_row(FILE *f, const json_t *h)
+{
+	esc_csv(f, str(h, "addr"));
+	fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(h, "port")));
+	esc_csv(f, str(h, "verdict"));
+	fputc(',', f);
+	char flags[256] = "";
+	size_t i, o = 0;
+	const json_t *v;
+	json_array_foreach(json_object_get(h, "flags"), i, v)
+	{
+		int n = snprintf(flags + o, sizeof(flags) - o, "%s%s", i ? " " : "",
+		                 json_string_value(v) ? json_string_value(v) : "");
+		if (n < 0 || (size_t)n >= sizeof(flags) - o)
+			break;
+		o += (size_t)n;
+	}
+	esc_csv(f, flags);
+	fputc(',', f);
+	esc_csv(f, str(h, "fingerprint"));
+	fputc(',', f);
+	esc_csv(f, first_accepted(h));
+	fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(h, "tests_delivered")));
+	esc_csv(f, str(h, "banner"));
+	fputs("\r\n", f);
+}
+
+/* ---- text summary ---- */
+
+/* "ADDR port P [name] via X: fell for a, b (2 delivered of 3 accepted)" */
+void report_text_line(FILE *f, const json_t *h)
+{
+	int open = verdict_from_name(str(h, "verdict")) <= V_OPEN;
+	fprintf(f, "  %s port %lld", str(h, "addr"),
+	        (long long)json_integer_value(json_object_get(h, "port")));
+	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0)
+		fprintf(f, " (%s)", str(h, "target_host"));
+	if (*str(h, "fingerprint") && strcmp(str(h, "fingerprint"), "unknown") != 0)
+		fprintf(f, " [%s]", str(h, "fingerprint"));
+	if (*str(h, "delivered_via"))
+		fprintf(f, " via %s", str(h, "delivered_via"));
+	fputs(": fell for ", f);
+	const json_t *tests = json_object_get(h, "tests"), *t;
+	size_t i, hits = 0;
+	json_array_foreach(tests, i, t) hits += open ? json_is_true(json_object_get(t, "delivered"))
+	                                             : strcmp(str(t, "outcome"), "accepted") == 0;
+	if (hits > 3 && hits == json_array_size(tests)) {
+		fprintf(f, "all %zu tests", hits);
+	} else {
+		int n = 0;
+		json_array_foreach(tests, i, t)
+		{
+			int hit = open ? json_is_true(json_object_get(t, "delivered"))
+			               : strcmp(str(t, "outcome"), "accepted") == 0;
+			if (hit)
+				fprintf(f, "%s%s", n++ ? ", " : "", str(t, "name"));
+		}
+	}
+	fprintf(f, " (%lld delivered of %lld accepted)\n",
+	        (long long)json_integer_value(json_object_get(h, "tests_delivered")),
+	        (long long)json_integer_value(json_object_get(h, "tests_accepted")));
+}
+
+static void keep_line(struct report *r, size_t k, const json_t *h)
+{
+	if (r->nlines[k] < REPORT_LIST_MAX) {
+		char *p = NULL;
+		size_t n = 0;
+		FILE *m = open_memstream(&p, &n);
+		if (!m)
+			return;
+		report_text_line(m, h);
+		fclose(m);
+		/* The line goes to a terminal: no escape sequences from the network. */
+		char e[1024];
+		log_escape(e, sizeof(e), p ? p : "", p && n ? n - 1 : 0);
+		free(p);
+		if (!(r->lines[k][r->nlines[k]] = strdup(e)))
+			return;
+	}
+	r->nlines[k]++;
+}
+
+void report_host(struct report *r, const json_t *h)
+{
+	int v = verdict_from_name(str(h, "verdict"));
+	if (v < 0)
+		v = V_ERROR;
+	r->counts[v]++;
+	if (r->html)
+		html_host(r->html, h);
+	if (r->csv)
+		report_csv_row(r->csv, h);
+	for (size_t k = 0; k < NLISTED && r->o.text; k++)
+		if (listed[k].v == (enum verdict)v)
+			keep_line(r, k, h);
+}
+
+static void text_summary(struct report *r, FILE *f)
+{
+	uint64_t total = 0;
+	for (int v = 0; v < V_COUNT; v++)
+		total += r->counts[v];
+	fprintf(f, "relaytrap: %llu host%s\n", (unsigned long long)total, total == 1 ? "" : "s");
+	for (int v = 0; v < V_COUNT; v++)
+		if (r->counts[v])
+			fprintf(f, "  %-15s %llu\n", verdict_names[v],
+			        (unsigned long long)r->counts[v]);
+	for (size_t k = 0; k < NLISTED; k++) {
+		if (!r->nlines[k])
+			continue;
+		fprintf(f, "%s:\n", listed[k].title);
+		for (int i = 0; i < r->nlines[k] && i < REPORT_LIST_MAX; i++)
+			fprintf(f, "%s\n", r->lines[k][i]);
+		if (r->nlines[k] > REPORT_LIST_MAX)
+			fprintf(f, "  ... and %d more (see the results file)\n",
+			        r->nlines[k] - REPORT_LIST_MAX);
+	}
+	if (!r->counts[V_OPEN] && !r->counts[V_OPEN_ANONYMOUS])
+		fputs("no open relay found\n", f);
+}
+
+int report_finish(struct report *r, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (r->html && html_finish(r->html, r->runs, r->summaries, r->o.version, err, errlen) < 0)
+		rc = -1;
+	if (r->csv) {
+		int bad = ferror(r->csv);
+		if (fclose(r->csv) != 0 || bad) {
+			if (!rc)
+				snprintf(err, errlen, "--csv %s: %s", r->o.csv, strerror(errno));
+			rc = -1;
+		}
+		r->csv = NULL;
+	}
+	if (r->o.text) {
+		text_summary(r, r->o.text);
+		fflush(r->o.text);
+	}
+	return rc;
+}
