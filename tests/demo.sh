@@ -8,7 +8,8 @@ BUILD=${1:-build}
 OUT=demo-out
 rm -rf "$OUT" && mkdir -p "$OUT"
 echo "== relaytrap --selftest (results: $OUT/selftest.jsonl)"
-"$BUILD/relaytrap" --selftest -o "$OUT/selftest.jsonl" --transcript
+"$BUILD/relaytrap" --selftest -o "$OUT/selftest.jsonl" --transcript --html "$OUT/report.html" \
+  --csv "$OUT/report.csv"
 echo "== one host line, abridged:"
 /usr/bin/python3 - "$OUT/selftest.jsonl" <<'PY'
 import json, sys
@@ -21,3 +22,7 @@ for line in open(sys.argv[1]):
         print("first delivery: test %s, found in %s, trace IPs %s, prober visible: %s"
               % (d["test"], d["found_in"], d["trace_ips"], d["prober_visible"]))
 PY
+echo "== the same scan as a report:"
+"$BUILD/relaytrap" --report "$OUT/selftest.jsonl" --receipts "$OUT/selftest.sink/receipts.jsonl" \
+  -q --html "$OUT/report.html" --csv "$OUT/report.csv" || [ $? = 1 ]
+echo "HTML report: $(pwd)/$OUT/report.html (CSV: $OUT/report.csv)"

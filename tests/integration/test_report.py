@@ -1,0 +1,277 @@
+"""Reports: HTML/CSV/text from recorded runs (hostile banners included), checked structurally
+and in headless Chromium; --report merging shards; the split deployment (--no-sink plus a
+standalone relaytrap-sink, correlated by --report) against the embedded run. Loopback only."""
+import csv
+import html.parser
+import io
+import json
+import re
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+import relays
+from conftest import BUILD, free_port
+
+RELAYTRAP = BUILD / "relaytrap"
+ARTIFACTS = BUILD / "artifacts"
+
+HOSTILE = [
+    b"<script>alert(1)</script>",
+    b'"><img src=x onerror=alert(2)>',
+    b"=HYPERLINK(\"http://x\"),a,\"b\" </td></tr></table><iframe src=x>",
+    b"\xe2\x80\xaeevil\x1b[2J <style>body{display:none}</style>",
+]
+
+
+def hostile_server(banner):
+    def script(conn):
+        conn.sendall(b"220 " + banner + b"\r\n")
+        while True:
+            c = relays.read_cmd(conn)
+            if not c:
+                return
+            v = c.split()[0].upper()
+            if v == "EHLO":
+                conn.sendall(b"250-x\r\n250 <b onmouseover=alert(3)>PIPELINING</b>\r\n")
+            elif v == "RCPT":
+                conn.sendall(b"550 5.7.1 <svg onload=alert(4)> denied\r\n")
+            elif v == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+    return script
+
+
+class Tags(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+        self.hosts = 0
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        a = dict(attrs)
+        for k in a:
+            assert not k.startswith("on"), (tag, attrs)  # no event handler from the network
+        if tag == "tbody" and a.get("class") == "h":
+            self.hosts += 1
+        if tag == "script":
+            self.scripts += 1
+
+
+ALLOWED = {"html", "head", "meta", "title", "style", "body", "h1", "h4", "div", "table",
+           "thead", "tbody", "tr", "th", "td", "span", "label", "input", "br", "b", "small",
+           "code", "details", "summary", "dl", "dt", "dd", "p", "ol", "li", "pre", "script"}
+
+
+def run(*args, timeout=120):
+    return subprocess.run([str(RELAYTRAP), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    """A recorded run: four hostile banners, one closed Postfix-like relay, one dead port."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    net = "127.66.0."
+    port = free_port(net + "2")
+    servers = [relays.ScriptedServer(net + str(2 + i), port, hostile_server(b))
+               for i, b in enumerate(HOSTILE)]
+    closed = relays.start([relays.Relay("closed", net + "6", port)])
+    out = tmp / "r.jsonl"
+    try:
+        p = run("-o", out, "-p", port, "-t", "plain,percent", "--timeout", "5",
+                "--sink-listen", "127.0.0.1:%d" % free_port(),
+                "--connect-timeout", "2", "--transcript", "--html", tmp / "r.html",
+                "--csv", tmp / "r.csv", net + "2-" + net + "7")
+    finally:
+        for s in servers:
+            s.stop()
+        relays.stop(closed)
+    assert p.returncode == 0, p.stderr
+    return tmp, p
+
+
+def test_html_escapes_hostile_text(hostile_run):
+    tmp, p = hostile_run
+    page = (tmp / "r.html").read_text()
+    t = Tags()
+    t.feed(page)
+    assert t.hosts == 6 and t.scripts == 1
+    assert set(t.tags) <= ALLOWED, set(t.tags) - ALLOWED
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "&lt;svg onload=alert(4)&gt; denied" in page  # reply texts too
+    assert "\\u202eevil\\x1b[2J &lt;style&gt;" in page
+    assert page.count("<style>") == 1 and "http" not in page.split("<body>")[0].lower()
+    # self-contained: no external reference of any kind
+    for needle in ("src=\"http", "href=", "@import", "url("):
+        assert needle not in page.replace("src=x", "")
+
+
+def test_csv_rows_and_text_summary(hostile_run):
+    tmp, p = hostile_run
+    raw = (tmp / "r.csv").read_bytes()
+    assert raw.startswith(b"address,port,verdict,flags,fingerprint,first_accepted_test,"
+                          b"delivered_tests,banner\r\n")
+    rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
+    assert len(rows) == 7 and all(len(r) == 8 for r in rows)
+    by = {r[0]: r for r in rows[1:]}
+    assert by["127.66.0.2"][2] == "closed" and by["127.66.0.2"][7] == "<script>alert(1)</script>"
+    assert by["127.66.0.4"][7].startswith("'=HYPERLINK(")  # not a formula in a spreadsheet
+    assert by["127.66.0.4"][7][1:] == HOSTILE[2].decode()
+    assert by["127.66.0.7"][2] == "unreachable" and by["127.66.0.7"][6] == "0"
+    # the plain-text summary on stdout
+    assert p.stdout.splitlines()[:4] == ["relaytrap: 6 hosts", "  closed          5",
+                                         "  unreachable     1", "no open relay found"]
+
+
+def test_html_in_headless_chromium(hostile_run):
+    tmp, _ = hostile_run
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.fail("chromium is not installed (make deps installs it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    url = (tmp / "r.html").as_uri()
+    with tempfile.TemporaryDirectory() as prof:
+        dom = subprocess.run([chromium, *flags, "--user-data-dir=" + prof, "--dump-dom", url],
+                             capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    t = Tags()
+    t.feed(dom.stdout)
+    assert t.hosts == 6 and t.scripts == 1, dom.stdout[:2000]
+    for bad in ("img", "iframe", "svg", "b onmouseover"):
+        assert bad not in t.tags
+    assert set(t.tags) <= ALLOWED
+    # the page's script ran: hosts sorted by verdict (closed before unreachable)
+    order = re.findall(r'<tbody class="h" data-v="([^"]+)"', dom.stdout)
+    assert order == ["closed"] * 5 + ["unreachable"]
+    shot = ARTIFACTS / "report.png"
+    with tempfile.TemporaryDirectory() as prof:
+        s = subprocess.run([chromium, *flags, "--user-data-dir=" + prof,
+                            "--window-size=1200,900", "--screenshot=" + str(shot), url],
+                           capture_output=True, text=True, timeout=120)
+    assert s.returncode == 0 and shot.stat().st_size > 10000, s.stderr[-2000:]
+
+
+def test_report_merges_shards(tmp_path):
+    """Two shards of a dead /28 merged: every address once; a file given twice adds nothing;
+    a torn last line is tolerated; a broken middle line names file:line."""
+    port = free_port("127.67.0.1")
+    files = []
+    for k in (1, 2):
+        f = tmp_path / f"s{k}.jsonl"
+        p = run("-o", f, "-p", port, "--shard", f"{k}/2", "--connect-timeout", "1",
+                "127.67.0.0/28")
+        assert p.returncode == 0, p.stderr
+        files.append(f)
+    merged = tmp_path / "m.jsonl"
+    p = run("--report", files[0], files[1], files[0], "-o", merged, "--csv", tmp_path / "m.csv")
+    assert p.returncode == 0, p.stderr
+    lines = [json.loads(l) for l in merged.read_text().splitlines()]
+    hosts = [h["addr"] for h in lines if h["type"] == "host"]
+    assert sorted(hosts) == sorted("127.67.0.%d" % i for i in range(16))
+    assert [l["type"] for l in lines].count("run") == 3
+    first = [l for l in files[0].read_text().splitlines() if '"type":"host"' in l]
+    assert lines[-1]["type"] == "summary" and lines[-1]["duplicates"] == len(first) > 0
+    assert lines[-1]["counts"]["unreachable"] == 16
+    assert "relaytrap: 16 hosts" in p.stdout and "duplicate host lines ignored" in p.stderr
+    assert len((tmp_path / "m.csv").read_text().splitlines()) == 17
+    torn = tmp_path / "torn.jsonl"
+    torn.write_text(files[0].read_text() + '{"type":"host","addr":"127.')
+    p = run("--report", torn, "-q")
+    assert p.returncode == 0 and "torn last line ignored" in p.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type":"run"}\nnot json\n{"type":"summary"}\n')
+    p = run("--report", bad)
+    assert p.returncode == 2 and f"{bad}:2: not a JSON object" in p.stderr
+    p = run("--report", tmp_path / "missing.jsonl")
+    assert p.returncode == 2 and "missing.jsonl" in p.stderr
+    p = run("--receipts", bad, "127.0.0.1")
+    assert p.returncode == 2 and "--receipts goes with --report" in p.stderr
+
+
+POSTURES = ["open", "strip", "drop", "closed", "percent", "forward", "open"]
+
+
+def relay_set(net, port, sink):
+    rs = []
+    for i, posture in enumerate(POSTURES):
+        addr = net + str(2 + i)
+        hop = (net + "8", port) if posture == "forward" else sink
+        rs.append(relays.Relay(posture, addr, port, hop if posture != "closed" else None))
+    return rs
+
+
+def verdicts(lines):
+    return {h["addr"].rsplit(".", 1)[1]: (h["verdict"], h["flags"], h["tests_delivered"])
+            for h in lines if h["type"] == "host"}
+
+
+def test_split_deployment_equals_embedded(tmp_path, sink_factory):
+    key = tmp_path / "key"
+    key.write_bytes(os.urandom(32))
+    sink = sink_factory("--secret-file", str(key))
+    tests = "plain,null-sender,percent,bang,quoted"
+    # split: the relays deliver to the standalone sink
+    net_a, net_b = "127.68.0.", "127.69.0."
+    port = free_port(net_a + "2")
+    split = tmp_path / "split.jsonl"
+    ctl = relays.start(relay_set(net_a, port, ("127.0.0.1", sink.port)))
+    try:
+        p = run("--no-sink", "--secret-file", key, "-d", "sink.lab", "-o", split, "-p", port,
+                "-t", tests, "-w", "3", "--timeout", "5", net_a + "2-" + net_a + "8")
+        assert p.returncode == 0, p.stderr  # nothing can be called open without the sink
+        raw = verdicts(json.loads(l) for l in split.read_text().splitlines())
+        assert raw["2"][0] == "accepted" and raw["5"][0] == "closed"
+        assert len(sink.wait_receipts(21)) == 21
+    finally:
+        relays.stop(ctl)
+    merged = tmp_path / "merged.jsonl"
+    r = run("--report", split, "--receipts", sink.receipts, "-o", merged, "--html",
+            tmp_path / "split.html")
+    assert r.returncode == 1, r.stderr
+    # embedded: the same postures on other addresses, delivering to the embedded sink
+    sp = free_port()
+    emb = tmp_path / "emb.jsonl"
+    ctl = relays.start(relay_set(net_b, port, ("127.0.0.1", sp)))
+    try:
+        e = run("-d", "sink.lab", "--sink-listen", "127.0.0.1:%d" % sp, "-o", emb, "-p", port,
+                "-t", tests, "-w", "3", "--timeout", "5", net_b + "2-" + net_b + "8")
+    finally:
+        relays.stop(ctl)
+    assert e.returncode == 1, e.stderr
+    got = verdicts(json.loads(l) for l in merged.read_text().splitlines())
+    want = verdicts(json.loads(l) for l in emb.read_text().splitlines())
+    assert got == want
+    assert got == {
+        "2": ("open", [], 5), "3": ("open-anonymous", [], 5), "4": ("accepted", [], 0),
+        "5": ("closed", [], 0), "6": ("open", [], 1), "7": ("open", ["multi_hop"], 5),
+        "8": ("open", [], 5)}
+    m = [json.loads(l) for l in merged.read_text().splitlines()]
+    h7 = [h for h in m if h["type"] == "host" and h["addr"] == net_a + "7"][0]
+    assert h7["delivered_via"] == net_a + "8"
+    ev = h7["deliveries"][0]
+    assert ev["peer_addr"] == net_a + "8" and "subject" in ev["found_in"]
+    assert m[-1]["receipts_used"] == 21 and m[-1]["late_deliveries"] == 0
+    assert "open relays (relayed mail arrived):" in r.stdout
+    # receipts from after each host's --wait window do not count, as in an embedded run
+    late = tmp_path / "late-receipts.jsonl"
+    with open(late, "w") as f:
+        for rc in sink.receipts_list():
+            rc["unix_time"] += 3600
+            f.write(json.dumps(rc) + "\n")
+    r = run("--report", split, "--receipts", late, "-o", tmp_path / "late.jsonl")
+    assert r.returncode == 0, r.stderr
+    assert "21 receipts, 0 deliveries matched, 21 after" in r.stderr
+    assert verdicts(json.loads(l) for l in (tmp_path / "late.jsonl").read_text().splitlines()) \
+        == raw
