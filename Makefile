@@ -10,7 +10,7 @@ LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 LIBS    := -lev -lpcre2-8 -ljansson -lcrypto -lcares -lpthread
 
 DEB_BUILD := build-essential pkg-config libev-dev libpcre2-dev libjansson-dev libssl-dev libc-ares-dev
-DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium
+DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc
 STAMP     := $(BUILD)/.deps-ok
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -30,7 +30,7 @@ BINS += $(BUILD)/relaytrap
 endif
 
 .SECONDARY:
-.PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps
+.PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps install uninstall
 all: $(BINS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -84,6 +84,41 @@ demo: deps all
 bench: deps all
 	bash bench/sink.sh $(BUILD)
 	bash bench/probe.sh $(BUILD)
+
+# make install PREFIX=/usr/local DESTDIR= : programs, man pages, conf/ examples (to
+# $(PREFIX)/share/relaytrap, and to $(SYSCONFDIR)/relaytrap only where absent), systemd unit.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+BINDIR     := $(PREFIX)/bin
+MANDIR     := $(PREFIX)/share/man
+SHAREDIR   := $(PREFIX)/share/relaytrap
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+CONF_FILES := conf/relaytrap.conf conf/relaytrap-sink.conf conf/tests.conf conf/message.txt
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(SYSCONFDIR)/relaytrap \
+	  $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 docs/relaytrap.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/relaytrap.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 docs/relaytrap-sink.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 $(CONF_FILES) $(DESTDIR)$(SHAREDIR)/
+	@for f in relaytrap.conf relaytrap-sink.conf; do \
+	  if [ -e $(DESTDIR)$(SYSCONFDIR)/relaytrap/$$f ]; then \
+	    echo "kept $(DESTDIR)$(SYSCONFDIR)/relaytrap/$$f (the new one is in $(SHAREDIR))"; \
+	  else install -m 644 conf/$$f $(DESTDIR)$(SYSCONFDIR)/relaytrap/$$f; fi; done
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  conf/relaytrap-sink.service.in > $(DESTDIR)$(UNITDIR)/relaytrap-sink.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/relaytrap-sink.service
+
+# Leaves $(SYSCONFDIR)/relaytrap alone: it holds the administrator's settings (and key).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/relaytrap $(DESTDIR)$(BINDIR)/relaytrap-sink \
+	  $(DESTDIR)$(MANDIR)/man1/relaytrap.1 $(DESTDIR)$(MANDIR)/man5/relaytrap.conf.5 \
+	  $(DESTDIR)$(MANDIR)/man8/relaytrap-sink.8 $(DESTDIR)$(UNITDIR)/relaytrap-sink.service
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	@echo "left $(DESTDIR)$(SYSCONFDIR)/relaytrap in place (your configuration)"
 
 fmt:
 	clang-format -i common/*.[ch] sink/*.[ch] $(wildcard prober/*.[ch]) tests/unit/*.[ch]
