@@ -30,7 +30,8 @@ BINS += $(BUILD)/relaytrap
 endif
 
 .SECONDARY:
-.PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps install uninstall
+.PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps install uninstall \
+	fuzz fuzz-build
 all: $(BINS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -46,6 +47,14 @@ $(BUILD)/relaytrap: $(BUILD)/prober/main.o $(PROBER_OBJ) $(SINK_OBJ) $(COMMON_OB
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PROBER_OBJ) $(SINK_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang in build-fuzz by `make fuzz`.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROBER_OBJ) $(SINK_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< $(PROBER_OBJ) $(SINK_OBJ) $(COMMON_OBJ) \
+	  $(LDFLAGS) $(LIBS)
 
 # Installs missing Debian packages (non-interactive) when root; prints the command otherwise.
 deps: $(STAMP)
@@ -84,6 +93,27 @@ demo: deps all
 bench: deps all
 	bash bench/sink.sh $(BUILD)
 	bash bench/probe.sh $(BUILD)
+
+# make fuzz FUZZ_SECONDS=N: every target for N seconds from its committed seeds
+# (tests/fuzz/corpus/NAME, read only) plus a working corpus in build-fuzz/corpus/NAME; a crash
+# is saved in build-fuzz/crashes/ and fails the run.
+FUZZ_SECONDS ?= 30
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+fuzz-build: deps
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -gline-tables-only" SAN="$(FUZZ_SAN)" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" $(patsubst tests/fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRC))
+fuzz: fuzz-build
+	@set -e; mkdir -p build-fuzz/crashes; for src in $(FUZZ_SRC); do \
+	  t=$$(basename $$src .c); mkdir -p build-fuzz/corpus/$$t; \
+	  dict=""; [ -f tests/fuzz/$$t.dict ] && dict="-dict=tests/fuzz/$$t.dict"; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$t- $$dict \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1 \
+	    || { tail -40 build-fuzz/$$t.log; echo "FUZZ FAILED: $$t"; exit 1; }; \
+	  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|DONE" build-fuzz/$$t.log | tr '\n' ' '; echo; \
+	done
 
 # make install PREFIX=/usr/local DESTDIR= : programs, man pages, conf/ examples (to
 # $(PREFIX)/share/relaytrap, and to $(SYSCONFDIR)/relaytrap only where absent), systemd unit.
@@ -124,6 +154,6 @@ fmt:
 	clang-format -i common/*.[ch] sink/*.[ch] $(wildcard prober/*.[ch]) tests/unit/*.[ch]
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -48,7 +48,7 @@ int message_check(const char *tmpl, const char *origin, char *err, size_t errlen
 	int lineno = 1, in_header = 1, fields = 0;
 	for (const char *l = tmpl; *l; lineno++) {
 		const char *e = strchr(l, '\n');
-		size_t n = e ? (size_t)(e - l) : strlen(l);
+		size_t raw = e ? (size_t)(e - l) : strlen(l), n = raw;
 		if (n && l[n - 1] == '\r')
 			n--;
 		for (const char *p = l; p < l + n; p++) {
@@ -79,7 +79,7 @@ int message_check(const char *tmpl, const char *origin, char *err, size_t errlen
 			}
 			fields++;
 		}
-		l = e ? e + 1 : l + n;
+		l = e ? e + 1 : l + raw; /* not l + n: a last line ending in CR alone */
 	}
 	if (in_header) {
 		snprintf(err, errlen, "%s: no blank line between header and body", origin);

@@ -148,6 +148,10 @@ static void test_message(void **st)
 	    message_check("A: b\nbody without blank line\n", "m.txt", err, sizeof(err)), -1);
 	assert_int_equal(message_check(" folded: first\n\nb\n", "m.txt", err, sizeof(err)), -1);
 	assert_string_equal(err, "m.txt:1: continuation line before any field");
+	/* found by fuzz_catalog: a last line ending in a lone CR looped for ever */
+	assert_int_equal(message_check("A: b\n\nbody\r", "m.txt", err, sizeof(err)), 0);
+	assert_int_equal(message_check("A: b\r", "m.txt", err, sizeof(err)), -1);
+	assert_string_equal(err, "m.txt: no blank line between header and body");
 }
 
 static void test_shipped_message_matches_default(void **st)
