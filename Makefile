@@ -10,7 +10,7 @@ LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 LIBS    := -lev -lpcre2-8 -ljansson -lcrypto -lcares -lpthread
 
 DEB_BUILD := build-essential pkg-config libev-dev libpcre2-dev libjansson-dev libssl-dev libc-ares-dev
-DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc
+DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc nmap clang valgrind
 STAMP     := $(BUILD)/.deps-ok
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -31,7 +31,7 @@ endif
 
 .SECONDARY:
 .PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps install uninstall \
-	fuzz fuzz-build
+	fuzz fuzz-build valgrind
 all: $(BINS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -86,6 +86,10 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  RELAYTRAP_ASAN=1 test-unit test-py
+
+# The integration smoke test under valgrind memcheck (tests/valgrind.sh).
+valgrind: deps all
+	sh tests/valgrind.sh $(BUILD)
 
 demo: deps all
 	@sh tests/demo.sh $(BUILD)

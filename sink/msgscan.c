@@ -135,8 +135,10 @@ struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max
 		msgscan_free(ms);
 		return NULL;
 	}
-	pcre2_jit_compile(ms->tok, PCRE2_JIT_COMPLETE);
-	pcre2_jit_compile(ms->bare, PCRE2_JIT_COMPLETE);
+	if (received_jit_wanted()) {
+		pcre2_jit_compile(ms->tok, PCRE2_JIT_COMPLETE);
+		pcre2_jit_compile(ms->bare, PCRE2_JIT_COMPLETE);
+	}
 	return ms;
 }
 
@@ -182,15 +184,18 @@ static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s
 	}
 }
 
-int msgscan_has_token(struct msgscan *ms, const char *text, size_t len)
+int msgscan_has_token(struct msgscan *ms, const char *text, size_t len, struct token_fields *out)
 {
 	size_t start = 0;
 	while (start < len &&
 	       pcre2_match(ms->tok, (PCRE2_SPTR)text, len, start, 0, ms->md, NULL) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ms->md);
 		struct token_fields f;
-		if (token_decode(NULL, 0, text + ov[2], ov[3] - ov[2], &f) != TOKEN_MALFORMED)
+		if (token_decode(NULL, 0, text + ov[2], ov[3] - ov[2], &f) != TOKEN_MALFORMED) {
+			if (out)
+				*out = f;
 			return 1;
+		}
 		start = ov[1];
 	}
 	return 0;

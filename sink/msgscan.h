@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "opt.h"
+#include "token.h"
 
 #define WHERE_RCPT 0x01
 #define WHERE_SUBJECT 0x02
@@ -37,7 +38,8 @@ void msgscan_free(struct msgscan *ms);
 /* Returns a new object: tokens[], tokens_disagree, received[], trace_ips[], subject,
  * message_id, header_bytes, headers_truncated. */
 json_t *msgscan_run(struct msgscan *ms, const char *msg, size_t len, const struct strlist *rcpts);
-/* 1 if text contains something shaped like a token (for accepting a recipient). */
-int msgscan_has_token(struct msgscan *ms, const char *text, size_t len);
+/* 1 if text contains something shaped like a token (for accepting a recipient); its fields go
+ * to *out when out is not NULL. */
+int msgscan_has_token(struct msgscan *ms, const char *text, size_t len, struct token_fields *out);
 
 #endif

@@ -23,6 +23,9 @@ struct received {
 
 struct received_parser;
 
+/* 0 when RELAYTRAP_NO_JIT=1 asks for the PCRE2 interpreter only (valgrind runs). */
+int received_jit_wanted(void);
+
 struct received_parser *received_parser_new(char *err, size_t errlen);
 void received_parser_free(struct received_parser *rp);
 /* 0 when a pattern matched (out->family set), -1 when nothing could be made of it. */

@@ -201,13 +201,37 @@ static int domain_is_ours(struct session *s, const char *d, size_t n)
 	return 0;
 }
 
+static int is_own_address(struct session *s, const struct ipaddr *ip)
+{
+	if (ipaddr_eq(ip, &s->local))
+		return 1;
+	for (int i = 0; i < s->sk->cfg.literals.n; i++) {
+		struct ipaddr a;
+		if (ipaddr_parse(s->sk->cfg.literals.v[i], &a) == 0 && ipaddr_eq(&a, ip))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1: accept; 0: refuse. A recipient carrying a token whose target is this sink itself is a
+ * relay test of the sink (relaytrap scanning its own host), not a delivery: refused, so that
+ * the sink is never reported as a relay of its own mail. */
 static int rcpt_is_ours(struct session *s, const struct smtp_path *p)
 {
+	struct token_fields f;
+	int tok = msgscan_has_token(s->sk->scan, p->addr, p->addrlen, &f);
+	if (tok && is_own_address(s, &f.target))
+		return 0;
+	/* the sink has no users: a local part with routing syntax (percent hack, bang path, an
+	 * inner @ or quotes) at our own domain is a relay test unless it carries a token */
+	int routing = 0;
+	for (size_t i = 0; i < p->locallen; i++)
+		routing |= strchr("%!@\"", p->local[i]) != NULL && p->local[i];
 	if (p->domainlen && domain_is_ours(s, p->domain, p->domainlen))
-		return 1;
+		return tok || !routing;
 	if (!p->domainlen && p->locallen == 10 && strncasecmp(p->local, "postmaster", 10) == 0)
 		return 1;
-	return msgscan_has_token(s->sk->scan, p->addr, p->addrlen);
+	return tok;
 }
 
 static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)

@@ -67,9 +67,19 @@ static int open_dir(const char *maildir, const char *sub)
 	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* Opens for appending; a torn last line (the sink was killed while writing it, before that
+ * message was acknowledged) is ended first, so the next receipt starts on a line of its own. */
 static int open_receipts(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	struct stat sb;
+	char last;
+	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+	    pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n' && write(fd, "\n", 1) != 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int write_all(int fd, const char *p, size_t n)

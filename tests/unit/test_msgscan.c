@@ -122,10 +122,10 @@ static void test_disagree_and_forged(void **st)
 	    json_object_get(json_array_get(json_object_get(r, "tokens"), 0), "status"));
 	assert_true(!strcmp(s, "forged") || !strcmp(s, "malformed"));
 	json_decref(r);
-	assert_true(msgscan_has_token(ms, b, 0) == 0);
+	assert_true(msgscan_has_token(ms, b, 0, NULL) == 0);
 	char addr[80];
 	snprintf(addr, sizeof(addr), "sink.lab!rt-%s", b);
-	assert_true(msgscan_has_token(ms, addr, strlen(addr)));
+	assert_true(msgscan_has_token(ms, addr, strlen(addr), NULL));
 	msgscan_free(ms);
 }
 
