@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "escape.h"
 
 struct html {
-	char *path;
+	char *path, *tmp;
+	FILE *page; /* PATH.tmp, opened at the start so that a bad path fails before the scan */
 	FILE *rows[V_COUNT];
 	uint64_t nrows[V_COUNT];
 };
@@ -36,6 +38,18 @@ struct html *html_new(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	size_t plen = strlen(path) + 5;
+	if (!(h->tmp = malloc(plen))) {
+		snprintf(err, errlen, "out of memory");
+		html_free(h);
+		return NULL;
+	}
+	snprintf(h->tmp, plen, "%s.tmp", path);
+	if (!(h->page = fopen(h->tmp, "w"))) {
+		snprintf(err, errlen, "--html %s: %s", h->tmp, strerror(errno));
+		html_free(h);
+		return NULL;
+	}
 	for (int v = 0; v < V_COUNT; v++)
 		if (!(h->rows[v] = tmpfile())) {
 			snprintf(err, errlen, "--html %s: temporary file: %s", path,
@@ -53,6 +67,11 @@ void html_free(struct html *h)
 	for (int v = 0; v < V_COUNT; v++)
 		if (h->rows[v])
 			fclose(h->rows[v]);
+	if (h->page) { /* not finished: no half page left behind */
+		fclose(h->page);
+		unlink(h->tmp);
+	}
+	free(h->tmp);
 	free(h->path);
 	free(h);
 }
@@ -391,19 +410,8 @@ static int copy_rows(FILE *dst, FILE *src)
 int html_finish(struct html *h, const json_t *runs, const json_t *summaries, const char *version,
                 char *err, size_t errlen)
 {
-	size_t plen = strlen(h->path) + 5;
-	char *tmp = malloc(plen);
-	if (!tmp) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(tmp, plen, "%s.tmp", h->path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(err, errlen, "--html %s: %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
+	FILE *f = h->page;
+	h->page = NULL;
 	uint64_t total = 0;
 	for (int v = 0; v < V_COUNT; v++)
 		total += h->nrows[v];
@@ -460,16 +468,15 @@ int html_finish(struct html *h, const json_t *runs, const json_t *summaries, con
 	        "received, escaped.</small></p>\n<script>%s</script></body></html>\n",
 	        version, js);
 	if (rc < 0 || ferror(f)) {
-		snprintf(err, errlen, "--html %s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "--html %s: %s", h->tmp, strerror(errno));
 		fclose(f);
-		free(tmp);
+		unlink(h->tmp);
 		return -1;
 	}
-	if (fclose(f) != 0 || rename(tmp, h->path) < 0) {
+	if (fclose(f) != 0 || rename(h->tmp, h->path) < 0) {
 		snprintf(err, errlen, "--html %s: %s", h->path, strerror(errno));
-		free(tmp);
+		unlink(h->tmp);
 		return -1;
 	}
-	free(tmp);
 	return 0;
 }

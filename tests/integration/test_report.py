@@ -194,6 +194,10 @@ def test_report_merges_shards(tmp_path):
     bad.write_text('{"type":"run"}\nnot json\n{"type":"summary"}\n')
     p = run("--report", bad)
     assert p.returncode == 2 and f"{bad}:2: not a JSON object" in p.stderr
+    p = run("--report", files[0], "--html", tmp_path / "no" / "dir.html")
+    assert p.returncode == 3 and "--html" in p.stderr and "dir.html.tmp" in p.stderr
+    p = run("--html", tmp_path / "no" / "dir.html", "-p", port, "127.67.0.1")
+    assert p.returncode == 3 and "--html" in p.stderr  # before any connection is made
     p = run("--report", tmp_path / "missing.jsonl")
     assert p.returncode == 2 and "missing.jsonl" in p.stderr
     p = run("--receipts", bad, "127.0.0.1")
