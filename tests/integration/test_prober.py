@@ -1,7 +1,6 @@
 """relaytrap against scripted relays on loopback: verdicts decided by delivery, odd and hostile
 servers, resume, dry-run, shards, errors. Every server lives on 127.0.0.0/8."""
 import json
-import os
 import subprocess
 import threading
 import time
@@ -19,19 +18,35 @@ class Ran:
 
 
 def run_measured(cmd, timeout, out_path, err_path):
-    """Runs cmd; returncode, stdout, stderr and maxrss (KiB, this process alone, from wait4)."""
+    """Runs cmd: returncode, stdout, stderr, and maxrss, the process's own peak RSS (KiB) read
+    from /proc/PID/status VmHWM while it runs. (wait4's ru_maxrss would include the forking
+    pytest process's RSS, which survives exec.)"""
+    peak = [0]
     with open(out_path, "w") as o, open(err_path, "w") as e:
         proc = subprocess.Popen(cmd, stdout=o, stderr=e)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
+
+        def watch():
+            while proc.poll() is None:
+                try:
+                    for line in open(f"/proc/{proc.pid}/status"):
+                        if line.startswith("VmHWM:"):
+                            peak[0] = max(peak[0], int(line.split()[1]))
+                except (OSError, ValueError):
+                    pass
+                time.sleep(0.02)
+
+        w = threading.Thread(target=watch)
+        w.start()
         try:
-            _, status, ru = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        w.join()
     r = Ran()
-    r.returncode = os.waitstatus_to_exitcode(status)
+    r.returncode = proc.returncode
     r.stdout, r.stderr = out_path.read_text(), err_path.read_text()
-    r.maxrss = ru.ru_maxrss
+    r.maxrss = peak[0]
     return r
 
 
@@ -244,7 +259,7 @@ def test_hostile_servers(tmp_path):
     assert v[net + "7"][0] == "error" and "reply before the command" in v[net + "7"][1]
     assert v[net + "20"][0] == "closed"  # unaffected by its neighbours
     assert p.elapsed < 6 + 5  # every host within --host-timeout, plus start and stop
-    assert p.maxrss < 40 * 1024 * MEM_SLACK  # KiB, relaytrap alone
+    assert 0 < p.maxrss < 16 * 1024 * MEM_SLACK  # KiB, relaytrap alone
 
 
 def test_resume_skips_final_hosts(tmp_path):
