@@ -447,8 +447,8 @@ int html_finish(struct html *h, const json_t *runs, const json_t *summaries, con
 			fprintf(
 			    f,
 			    "<label class=\"lg\"><input type=\"checkbox\" data-v=\"%s\" checked> "
-			    "<span class=\"sw v-%s\"></span> %s <b id=\"n-%s\">%llu</b></label>",
-			    verdict_names[v], verdict_names[v], verdict_names[v], verdict_names[v],
+			    "<span class=\"sw v-%s\"></span> %s <b>%llu</b></label>",
+			    verdict_names[v], verdict_names[v], verdict_names[v],
 			    (unsigned long long)h->nrows[v]);
 	fprintf(f,
 	        "<br><input id=\"q\" type=\"search\" placeholder=\"filter: address, name, "

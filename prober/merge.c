@@ -11,7 +11,6 @@
 #include "report.h"
 
 #define RECEIPT_BUCKETS 16384
-#define LINE_MAX_BYTES (16u << 20)
 
 struct rcpt_ent {
 	struct rcpt_ent *next;
@@ -78,57 +77,50 @@ static void index_receipt(struct merge *mg, json_t *r)
 	}
 }
 
-/* Calls fn for every complete JSON line of path; a torn last line is tolerated. */
+/* Calls fn for every JSON line of path; a torn last line is tolerated. */
 static int each_line(const char *path, const char *what, int (*fn)(struct merge *, json_t *),
                      struct merge *mg, char *err, size_t errlen)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	if (!f) {
+	struct jsonl r = {.f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r")};
+	if (!r.f) {
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int lineno = 0, rc = 0;
-	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if ((size_t)n > LINE_MAX_BYTES) {
-			snprintf(err, errlen, "%s:%d: line longer than %u bytes", path, lineno,
-			         LINE_MAX_BYTES);
+	int rc = 0;
+	json_t *o;
+	enum jsonl_status st;
+	while (rc == 0 && (st = jsonl_next(&r, &o)) != JSONL_END) {
+		if (st == JSONL_TORN) {
+			fprintf(stderr, "relaytrap: %s:%d: torn last line ignored\n", path,
+			        r.lineno);
+			break;
+		}
+		if (st == JSONL_TOO_LONG) {
+			snprintf(err, errlen, "%s:%d: line longer than %u bytes", path, r.lineno,
+			         JSONL_LINE_MAX);
 			rc = -1;
 			break;
 		}
-		if (n == 1 && line[0] == '\n')
-			continue;
-		json_error_t je;
-		json_t *o = json_loadb(line, (size_t)n, 0, &je);
-		if (!o || !json_is_object(o)) {
-			json_decref(o);
-			if (line[n - 1] != '\n') {
-				fprintf(stderr, "relaytrap: %s:%d: torn last line ignored\n", path,
-				        lineno);
-				break;
-			}
-			snprintf(err, errlen, "%s:%d: not a JSON object%s%s", path, lineno,
-			         o ? "" : ": ", o ? "" : je.text);
+		if (st == JSONL_BAD) {
+			snprintf(err, errlen, "%s:%d: not a JSON object: %s", path, r.lineno,
+			         r.je.text);
 			rc = -1;
 			break;
 		}
 		rc = fn(mg, o);
 		if (rc < 0)
-			snprintf(err, errlen, "%s:%d: %s", path, lineno,
+			snprintf(err, errlen, "%s:%d: %s", path, r.lineno,
 			         rc == -2 ? "host line without a valid addr/port"
 			                  : "out of memory");
 		json_decref(o);
 	}
-	if (ferror(f) && rc == 0) {
+	if (ferror(r.f) && rc == 0) {
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		rc = -1;
 	}
-	free(line);
-	if (f != stdin)
-		fclose(f);
+	jsonl_free(&r);
+	if (r.f != stdin)
+		fclose(r.f);
 	return rc < 0 ? -1 : 0;
 }
 

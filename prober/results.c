@@ -241,35 +241,86 @@ void doneset_free(struct doneset *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err, size_t errlen)
+/* ---- JSON-lines files ---- */
+
+/* Reads one line (terminator kept) into r->line, growing it to at most JSONL_LINE_MAX bytes.
+ * Returns its length, 0 at the end, -1 when it is longer (the rest of it is skipped). */
+static long read_line(struct jsonl *r)
 {
-	*needs_newline = 0;
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	size_t n = 0;
+	for (;;) {
+		if (r->cap - n < 2) {
+			if (r->cap >= JSONL_LINE_MAX) {
+				int c;
+				while ((c = getc(r->f)) != EOF && c != '\n')
+					;
+				return -1;
+			}
+			size_t ncap = r->cap ? r->cap * 2 : 4096;
+			char *b = realloc(r->line, ncap > JSONL_LINE_MAX ? JSONL_LINE_MAX : ncap);
+			if (!b)
+				return -1;
+			r->line = b;
+			r->cap = ncap > JSONL_LINE_MAX ? JSONL_LINE_MAX : ncap;
+		}
+		if (!fgets(r->line + n, (int)(r->cap - n), r->f))
+			return (long)n;
+		n += strlen(r->line + n);
+		if (n && r->line[n - 1] == '\n')
+			return (long)n;
+	}
+}
+
+enum jsonl_status jsonl_next(struct jsonl *r, json_t **o)
+{
+	*o = NULL;
+	for (;;) {
+		long n = read_line(r);
+		if (n == 0)
+			return JSONL_END;
+		r->lineno++;
+		if (n < 0)
+			return JSONL_TOO_LONG;
+		if (n == 1 && r->line[0] == '\n')
+			continue;
+		int complete = r->line[n - 1] == '\n';
+		*o = json_loadb(r->line, (size_t)n, 0, &r->je);
+		if (*o && json_is_object(*o))
+			return JSONL_OBJECT;
+		if (*o)
+			snprintf(r->je.text, sizeof(r->je.text), "not an object");
+		json_decref(*o);
+		*o = NULL;
+		return complete ? JSONL_BAD : JSONL_TORN;
+	}
+}
+
+void jsonl_free(struct jsonl *r)
+{
+	free(r->line);
+	r->line = NULL;
+	r->cap = 0;
+}
+
+int resume_load(const char *path, struct doneset *d, char *err, size_t errlen)
+{
+	struct jsonl r = {.f = fopen(path, "r")};
+	if (!r.f) {
 		if (errno == ENOENT)
 			return 0; /* nothing to resume: start the file */
 		snprintf(err, errlen, "--resume %s: %s", path, strerror(errno));
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int lineno = 0, rc = 0;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		int complete = line[n - 1] == '\n';
-		json_error_t je;
-		json_t *o = json_loadb(line, (size_t)n, 0, &je);
-		if (!o) {
-			if (!complete) { /* torn last line */
-				*needs_newline = 1;
-				break;
-			}
-			snprintf(err, errlen, "%s:%d: not JSON: %s", path, lineno, je.text);
+	int rc = 0;
+	json_t *o;
+	enum jsonl_status st;
+	while (rc == 0 && (st = jsonl_next(&r, &o)) != JSONL_END && st != JSONL_TORN) {
+		if (st == JSONL_TOO_LONG || st == JSONL_BAD) {
+			snprintf(err, errlen, "%s:%d: %s", path, r.lineno,
+			         st == JSONL_TOO_LONG ? "line too long" : "not a JSON object");
 			rc = -1;
 			break;
 		}
-		*needs_newline = !complete;
 		const char *type = json_string_value(json_object_get(o, "type"));
 		if (type && strcmp(type, "host") == 0) {
 			struct ipaddr ip;
@@ -277,18 +328,16 @@ int resume_load(const char *path, struct doneset *d, int *needs_newline, char *e
 			json_int_t port = json_integer_value(json_object_get(o, "port"));
 			if (!a || ipaddr_parse(a, &ip) < 0 || port <= 0 || port > 65535) {
 				snprintf(err, errlen, "%s:%d: host line without a valid addr/port",
-				         path, lineno);
+				         path, r.lineno);
 				rc = -1;
 			} else if (doneset_add(d, &ip, (uint16_t)port) < 0) {
-				snprintf(err, errlen, "%s:%d: out of memory", path, lineno);
+				snprintf(err, errlen, "%s:%d: out of memory", path, r.lineno);
 				rc = -1;
 			}
 		}
 		json_decref(o);
-		if (rc)
-			break;
 	}
-	free(line);
-	fclose(f);
+	jsonl_free(&r);
+	fclose(r.f);
 	return rc;
 }

@@ -45,9 +45,28 @@ int doneset_add(struct doneset *d, const struct ipaddr *ip, uint16_t port);
 int doneset_has(const struct doneset *d, const struct ipaddr *ip, uint16_t port);
 void doneset_free(struct doneset *d);
 
+/* A JSON-lines file read line by line, each line at most JSONL_LINE_MAX bytes. */
+#define JSONL_LINE_MAX (16u << 20)
+struct jsonl {
+	FILE *f;
+	char *line;
+	size_t cap;
+	int lineno;      /* of the line last returned */
+	json_error_t je; /* why a line was JSONL_BAD */
+};
+enum jsonl_status {
+	JSONL_OBJECT,   /* *o set: the caller owns it */
+	JSONL_END,      /* no more lines */
+	JSONL_TORN,     /* a last line without a line break that is not JSON: a killed writer */
+	JSONL_BAD,      /* a whole line that is not a JSON object */
+	JSONL_TOO_LONG, /* over JSONL_LINE_MAX; the line was skipped */
+};
+/* The next non-blank line. */
+enum jsonl_status jsonl_next(struct jsonl *r, json_t **o);
+void jsonl_free(struct jsonl *r);
+
 /* Reads an earlier results.jsonl: every host line goes into d. A torn last line (the run was
- * killed while writing it) is ignored. Errors name FILE:LINE. *needs_newline is set when
- * the file does not end with a line break. */
-int resume_load(const char *path, struct doneset *d, int *needs_newline, char *err, size_t errlen);
+ * killed while writing it) is ignored. Errors name FILE:LINE. */
+int resume_load(const char *path, struct doneset *d, char *err, size_t errlen);
 
 #endif

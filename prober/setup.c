@@ -316,8 +316,7 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 	if (load_targets(m, specs, nspecs, err, errlen) < 0)
 		return -1;
 	if (m->resume) {
-		int nl;
-		if (resume_load(m->resume, &m->done, &nl, err, errlen) < 0)
+		if (resume_load(m->resume, &m->done, err, errlen) < 0)
 			return -1;
 	}
 	return 0;

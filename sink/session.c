@@ -176,31 +176,6 @@ static void cmd_mail(struct session *s, const struct smtp_cmd *c)
 	reply(s, "250 2.1.0 Ok");
 }
 
-static int domain_is_ours(struct session *s, const char *d, size_t n)
-{
-	struct ipaddr lit;
-	if (n && d[n - 1] == '.')
-		n--;
-	if (n && d[0] == '[') {
-		if (ipaddr_parse_literal(d, n, &lit) < 0)
-			return 0;
-		if (ipaddr_eq(&lit, &s->local))
-			return 1;
-		for (int i = 0; i < s->sk->cfg.literals.n; i++) {
-			struct ipaddr a;
-			if (ipaddr_parse(s->sk->cfg.literals.v[i], &a) == 0 && ipaddr_eq(&a, &lit))
-				return 1;
-		}
-		return 0;
-	}
-	for (int i = 0; i < s->sk->cfg.domains.n; i++) {
-		const char *dom = s->sk->cfg.domains.v[i];
-		if (strlen(dom) == n && strncasecmp(dom, d, n) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static int is_own_address(struct session *s, const struct ipaddr *ip)
 {
 	if (ipaddr_eq(ip, &s->local))
@@ -208,6 +183,21 @@ static int is_own_address(struct session *s, const struct ipaddr *ip)
 	for (int i = 0; i < s->sk->cfg.literals.n; i++) {
 		struct ipaddr a;
 		if (ipaddr_parse(s->sk->cfg.literals.v[i], &a) == 0 && ipaddr_eq(&a, ip))
+			return 1;
+	}
+	return 0;
+}
+
+static int domain_is_ours(struct session *s, const char *d, size_t n)
+{
+	struct ipaddr lit;
+	if (n && d[n - 1] == '.')
+		n--;
+	if (n && d[0] == '[')
+		return ipaddr_parse_literal(d, n, &lit) == 0 && is_own_address(s, &lit);
+	for (int i = 0; i < s->sk->cfg.domains.n; i++) {
+		const char *dom = s->sk->cfg.domains.v[i];
+		if (strlen(dom) == n && strncasecmp(dom, d, n) == 0)
 			return 1;
 	}
 	return 0;

@@ -159,3 +159,23 @@ def read_cmd(conn, limit=4096):
             return ""
         buf += b
     return buf.decode("latin-1").strip()
+
+
+def serve(conn, greeting, replies):
+    """Plays one SMTP session: sends greeting, then answers each command by its verb from
+    replies (bytes, or a function of the command returning bytes, or None to hang up);
+    QUIT gets 221 and ends, any other verb 250. Ends at EOF."""
+    conn.sendall(greeting)
+    while True:
+        c = read_cmd(conn)
+        if not c:
+            return
+        verb = c.split()[0].upper()
+        if verb == "QUIT":
+            conn.sendall(b"221 bye\r\n")
+            return
+        r = replies.get(verb, b"250 ok\r\n")
+        r = r(c) if callable(r) else r
+        if r is None:
+            return
+        conn.sendall(r)

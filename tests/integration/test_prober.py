@@ -135,45 +135,25 @@ def script_server(addr, script):
 
 
 def helo_only(conn):
-    conn.sendall(b"220-old.example.org first line\r\n220 old.example.org ready\r\n")
-    while True:
-        c = relays.read_cmd(conn)
-        if not c:
-            return
-        v = c.split()[0].upper()
-        if v == "EHLO":
-            conn.sendall(b"500 5.5.1 unrecognized command\r\n")
-        elif v == "RCPT":
-            conn.sendall(b"550 5.7.1 relaying denied\r\n")
-        elif v == "QUIT":
-            conn.sendall(b"221 bye\r\n")
-            return
-        else:
-            conn.sendall(b"250 ok\r\n")
+    relays.serve(conn, b"220-old.example.org first line\r\n220 old.example.org ready\r\n",
+                 {"EHLO": b"500 5.5.1 unrecognized command\r\n",
+                  "RCPT": b"550 5.7.1 relaying denied\r\n"})
 
 
 def drops_once(state):
     def script(conn):
         state["n"] += 1
         first = state["n"] == 1
-        conn.sendall(b"220 flaky.example.org ESMTP\r\n")
-        rcpts = 0
-        while True:
-            c = relays.read_cmd(conn)
-            if not c:
-                return
-            v = c.split()[0].upper()
-            if v == "RCPT":
-                rcpts += 1
-                if first and rcpts == 2:
-                    conn.sendall(b"421 4.7.0 too busy, closing\r\n")
-                    return
-                conn.sendall(b"554 5.7.1 no relaying\r\n")
-            elif v == "QUIT":
-                conn.sendall(b"221 bye\r\n")
-                return
-            else:
-                conn.sendall(b"250 ok\r\n")
+        rcpts = [0]
+
+        def rcpt(_):
+            rcpts[0] += 1
+            if first and rcpts[0] == 2:
+                conn.sendall(b"421 4.7.0 too busy, closing\r\n")
+                return None
+            return b"554 5.7.1 no relaying\r\n"
+
+        relays.serve(conn, b"220 flaky.example.org ESMTP\r\n", {"RCPT": rcpt})
 
     return script
 

@@ -30,21 +30,9 @@ HOSTILE = [
 
 def hostile_server(banner):
     def script(conn):
-        conn.sendall(b"220 " + banner + b"\r\n")
-        while True:
-            c = relays.read_cmd(conn)
-            if not c:
-                return
-            v = c.split()[0].upper()
-            if v == "EHLO":
-                conn.sendall(b"250-x\r\n250 <b onmouseover=alert(3)>PIPELINING</b>\r\n")
-            elif v == "RCPT":
-                conn.sendall(b"550 5.7.1 <svg onload=alert(4)> denied\r\n")
-            elif v == "QUIT":
-                conn.sendall(b"221 bye\r\n")
-                return
-            else:
-                conn.sendall(b"250 ok\r\n")
+        relays.serve(conn, b"220 " + banner + b"\r\n",
+                     {"EHLO": b"250-x\r\n250 <b onmouseover=alert(3)>PIPELINING</b>\r\n",
+                      "RCPT": b"550 5.7.1 <svg onload=alert(4)> denied\r\n"})
     return script
 
 
@@ -198,6 +186,12 @@ def test_report_merges_shards(tmp_path):
     assert p.returncode == 3 and "--html" in p.stderr and "dir.html.tmp" in p.stderr
     p = run("--html", tmp_path / "no" / "dir.html", "-p", port, "127.67.0.1")
     assert p.returncode == 3 and "--html" in p.stderr  # before any connection is made
+    huge = tmp_path / "huge.jsonl"
+    huge.write_text('{"type":"run"}\n{"banner":"' + "x" * (16 << 20) + '"}\n')
+    p = run("--report", huge)
+    assert p.returncode == 2 and f"{huge}:2: line longer than 16777216 bytes" in p.stderr
+    p = run("--resume", huge, "-p", port, "127.67.0.1")
+    assert p.returncode == 2 and f"{huge}:2: line too long" in p.stderr
     p = run("--report", tmp_path / "missing.jsonl")
     assert p.returncode == 2 and "missing.jsonl" in p.stderr
     p = run("--receipts", bad, "127.0.0.1")
