@@ -10,7 +10,7 @@ LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 LIBS    := -lev -lpcre2-8 -ljansson -lcrypto -lcares -lpthread
 
 DEB_BUILD := build-essential pkg-config libev-dev libpcre2-dev libjansson-dev libssl-dev libc-ares-dev
-DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc nmap clang valgrind
+DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc nmap clang valgrind openssl libidn12 util-linux
 STAMP     := $(BUILD)/.deps-ok
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -158,6 +158,6 @@ fmt:
 	clang-format -i common/*.[ch] sink/*.[ch] $(wildcard prober/*.[ch]) tests/unit/*.[ch]
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-lab
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""relaytrap's lab: real mail servers on loopback addresses, each in a known posture.
+
+    tests/lab/lab.py up   [--dir DIR] [--sink ADDR:PORT]   start every server
+    tests/lab/lab.py down [--dir DIR]                      stop them, remove DIR and the addresses
+    tests/lab/lab.py list                                  servers, addresses, expected verdicts
+
+Postfix runs as several instances (shared/LAB-NOTES.md). Exim and OpenSMTPD conflict with
+Postfix as packages, so their .debs are fetched with `apt-get download` and unpacked with
+`dpkg -x` into build-lab/root, and run from there: Exim with its own configuration (-C),
+spool and pid file; OpenSMTPD, whose spool and control socket paths are compiled in, in a
+private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run).
+Every server relays only to the sink's address ([127.0.0.1]:PORT by default), never
+anywhere else: no DNS, no MX lookups. Needs root; fails loudly otherwise."""
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+CACHE = pathlib.Path(os.environ.get("RELAYTRAP_LAB_CACHE", HERE.parents[1] / "build-lab"))
+ROOT = CACHE / "root"
+EXIM = ROOT / "usr/sbin/exim4"
+SMTPD = ROOT / "usr/sbin/smtpd"
+DEBS = ("exim4-daemon-light", "opensmtpd")
+MAIN_CF = pathlib.Path("/etc/postfix/main.cf")
+SINK_DOMAIN = "sink.lab"
+PROBER_SOURCE = "127.70.9.1"  # the prober binds this, so prober and target differ
+DEFAULT_DIR = pathlib.Path("/tmp/relaytrap-lab")
+
+# name, MTA, address, posture, expected verdict, expected flags, delivered via
+SERVERS = [
+    ("pf-open", "postfix", "127.70.0.2", "open relay", "open", [], None),
+    ("pf-closed", "postfix", "127.70.0.3", "closed (relays for itself only)", "closed", [], None),
+    ("pf-strip", "postfix", "127.70.0.4", "open relay, header_checks IGNORE every Received",
+     "open-anonymous", [], None),
+    ("pf-hide", "postfix", "127.70.0.5", "open relay, header_checks REPLACE hides the client",
+     "open-anonymous", [], None),
+    ("pf-discard", "postfix", "127.70.0.6", "open relay that discards (transport discard:)",
+     "accepted", [], None),
+    ("pf-defer", "postfix", "127.70.0.7", "defer_unauth_destination (4xx)", "deferred", [], None),
+    ("pf-smarthost", "postfix", "127.70.0.8", "open relay behind a smarthost (pf-hub)", "open",
+     ["multi_hop"], "127.70.0.9"),
+    ("pf-hub", "postfix", "127.70.0.9", "smarthost: relays for pf-smarthost only", "closed", [],
+     None),
+    ("pf-submit", "postfix", "127.70.0.10", "submission: TLS then AUTH required (encrypt)",
+     "auth-required", [], None),
+    ("exim-open", "exim", "127.70.1.2", "open relay", "open", [], None),
+    ("exim-closed", "exim", "127.70.1.3", "closed (relays for itself only)", "closed", [], None),
+    ("smtpd-open", "opensmtpd", "127.70.2.2", "open relay", "open", [], None),
+    ("smtpd-closed", "opensmtpd", "127.70.2.3", "closed (relays for itself only)", "closed", [],
+     None),
+]
+
+
+def servers():
+    keys = ("name", "mta", "addr", "posture", "verdict", "flags", "via")
+    return [dict(zip(keys, s)) for s in SERVERS]
+
+
+def run(cmd, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=kw.pop("timeout", 300), **kw)
+
+
+def require():
+    if os.geteuid() != 0:
+        raise RuntimeError("the lab needs root (ip addr add, port 25, system users)")
+    for tool in ("postfix", "ip", "unshare", "dpkg", "apt-get", "openssl", "script"):
+        if not shutil.which(tool) and not pathlib.Path("/usr/sbin", tool).exists():
+            raise RuntimeError(f"the lab needs '{tool}' (make deps installs it)")
+
+
+def fetch():
+    """Exim and OpenSMTPD from Debian, unpacked beside the build, not installed."""
+    if EXIM.exists() and SMTPD.exists():
+        return
+    debs = CACHE / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    os.chmod(debs, 0o777)  # apt-get download runs as _apt where it can
+    r = run(["apt-get", "download", *DEBS], cwd=debs, check=False)
+    if r.returncode != 0:  # no package lists yet on a fresh machine
+        run(["apt-get", "update", "-qq"], check=False)
+        r = run(["apt-get", "download", *DEBS], cwd=debs, check=False)
+    if r.returncode != 0:
+        raise RuntimeError("apt-get download " + " ".join(DEBS) + " failed: " + r.stderr[-500:])
+    for deb in sorted(debs.glob("*.deb")):
+        run(["dpkg", "-x", str(deb), str(ROOT)])
+    for prog in (EXIM, SMTPD):
+        missing = [ln for ln in run(["ldd", str(prog)]).stdout.splitlines() if "not found" in ln]
+        if missing:
+            raise RuntimeError(f"{prog}: libraries missing ({'; '.join(missing)}); make deps")
+
+
+def system_user(name, home="/nonexistent"):
+    if run(["id", name], check=False).returncode == 0:
+        return
+    if run(["getent", "group", name], check=False).returncode != 0:
+        run(["groupadd", "--system", name])
+    run(["useradd", "--system", "-g", name, "--no-create-home", "--home-dir", home,
+         "--shell", "/usr/sbin/nologin", name])
+
+
+def wait_banner(addr, port=25, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((addr, port), timeout=2) as s:
+                if s.recv(200).startswith(b"220"):
+                    s.sendall(b"QUIT\r\n")
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"no SMTP banner on {addr}:{port}")
+
+
+# ---- Postfix ----
+
+def postfix_cf(d, name, addr, sink):
+    host, port = sink
+    p = {
+        "compatibility_level": "3.6",
+        "queue_directory": f"{d}/queue",
+        "data_directory": f"{d}/data",
+        "inet_interfaces": addr,
+        "inet_protocols": "ipv4",
+        "myhostname": f"{name}.lab",
+        "mydomain": "lab",
+        # Its own name is local (so Postfix's percent hack applies there, as in real life);
+        # local mail is discarded, not written to /var/mail.
+        "mydestination": "$myhostname",
+        "local_transport": "discard:lab",
+        "mynetworks": "0.0.0.0/0",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+        "maillog_file": f"{d}/maillog",
+        "maillog_file_prefixes": str(d),
+        "transport_maps": f"inline:{{ {SINK_DOMAIN}=smtp:[{host}]:{port} }}",
+        "smtp_dns_support_level": "disabled",
+        "disable_dns_lookups": "yes",
+        # Mail for anywhere else is accepted and held in the queue (defer_transports):
+        # never looked up, never sent.
+        "default_transport": "lab-hold",
+        "defer_transports": "lab-hold",
+        "smtp_bind_address": addr,
+        "queue_run_delay": "2s",
+        "minimal_backoff_time": "2s",
+        "maximal_backoff_time": "4s",
+        "alias_maps": "",
+        "alias_database": "",
+        "local_recipient_maps": "",
+        "relay_domains": "",
+        "smtpd_banner": "$myhostname ESMTP Postfix",
+    }
+    if name == "pf-closed":
+        p["mynetworks"] = f"{addr}/32"
+    elif name == "pf-strip":
+        (d / "header_checks").write_text("/^Received:/ IGNORE\n")
+        p["header_checks"] = f"regexp:{d}/header_checks"
+    elif name == "pf-hide":
+        # The client's name and address replaced by localhost's; by, id, for, date kept.
+        (d / "header_checks").write_text(
+            "/^Received: from [^ ]+ \\([^)]*\\)(.*)$/ "
+            "REPLACE Received: from localhost (localhost [127.0.0.1])${1}\n")
+        p["header_checks"] = f"regexp:{d}/header_checks"
+    elif name == "pf-discard":
+        p["transport_maps"] = f"inline:{{ {SINK_DOMAIN}=discard: }}"
+    elif name == "pf-defer":
+        p["mynetworks"] = f"{addr}/32"
+        p["smtpd_relay_restrictions"] = "permit_mynetworks, defer_unauth_destination"
+    elif name == "pf-smarthost":
+        p["transport_maps"] = ""
+        p["defer_transports"] = ""
+        p["default_transport"] = "smtp:[127.70.0.9]:25"
+    elif name == "pf-hub":
+        p["mynetworks"] = "127.70.0.8/32"
+    elif name == "pf-submit":
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", f"/CN={name}.lab", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem"])
+        p["mynetworks"] = f"{addr}/32"
+        p["smtpd_tls_security_level"] = "encrypt"
+        p["smtpd_tls_cert_file"] = f"{d}/cert.pem"
+        p["smtpd_tls_key_file"] = f"{d}/key.pem"
+        p["smtpd_relay_restrictions"] = \
+            "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+    return "".join(f"{k} = {v}\n" for k, v in p.items())
+
+
+def postfix_add(base, name, addr, sink):
+    d = base / name
+    for sub in ("queue", "data"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    shutil.chown(d / "data", "postfix", "postfix")
+    shutil.copy("/etc/postfix/master.cf", d / "master.cf")
+    with open(d / "master.cf", "a") as f:
+        f.write("lab-hold  unix  -       -       y       -       -       smtp\n")
+    (d / "main.cf").write_text(postfix_cf(d, name, addr, sink))
+    return d
+
+
+# ---- Exim ----
+
+def exim_cf(d, name, addr, sink):
+    host, port = sink
+    relay_from = "*" if name == "exim-open" else addr
+    return f"""primary_hostname = {name}.lab
+spool_directory = {d}/spool
+log_file_path = {d}/log/%slog
+pid_file_path = {d}/exim.pid
+exim_path = {EXIM}
+local_interfaces = {addr}
+daemon_smtp_ports = 25
+never_users = root
+keep_environment =
+tls_advertise_hosts =
+host_lookup =
+rfc1413_hosts =
+acl_smtp_rcpt = acl_rcpt
+
+begin acl
+acl_rcpt:
+  accept hosts = {relay_from}
+  deny message = relay not permitted
+
+begin routers
+sink:
+  driver = manualroute
+  domains = {SINK_DOMAIN}
+  transport = to_sink
+  route_list = * {host}
+  self = send
+
+begin transports
+to_sink:
+  driver = smtp
+  port = {port}
+  interface = {addr}
+  allow_localhost
+
+begin retry
+* * F,1h,2s
+"""
+
+
+def exim_start(base, name, addr, sink):
+    d = base / name
+    for sub in ("spool", "log"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+        shutil.chown(d / sub, "Debian-exim", "Debian-exim")
+    (d / "exim.conf").write_text(exim_cf(d, name, addr, sink))
+    r = run([str(EXIM), "-C", f"{d}/exim.conf", "-bd", "-q2s"], check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"exim {name} failed to start: {r.stderr[-800:]}")
+    pidfile = d / "exim.pid"
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(pidfile.read_text().split()[0])
+
+
+# ---- OpenSMTPD ----
+
+def smtpd_cf(name, addr, sink):
+    host, port = sink
+    relay_from = "any" if name == "smtpd-open" else f'src "{addr}"'
+    return f"""listen on {addr} port 25 hostname {name}.lab
+action "sink" relay host smtp://{host}:{port} src {addr}
+match from {relay_from} for any action "sink"
+"""
+
+
+def smtpd_start(base, name, addr, sink):
+    d = base / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "smtpd.conf").write_text(smtpd_cf(name, addr, sink))
+    run([str(SMTPD), "-n", "-f", f"{d}/smtpd.conf"])
+    (d / "run.sh").write_text(f"""set -e
+mount --make-rprivate /
+mount -t tmpfs lab /var/spool && mkdir -m 711 /var/spool/smtpd
+mount -t tmpfs lab /var/lib && mkdir -p /var/lib/opensmtpd/empty
+mount -t tmpfs lab /run
+exec {SMTPD} -d -f {d}/smtpd.conf
+""")
+    log = open(d / "log", "wb")
+    p = subprocess.Popen(["unshare", "-m", "sh", str(d / "run.sh")], stdout=log,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    return p.pid
+
+
+# ---- the lab ----
+
+def up(base, sink=("127.0.0.1", 2600), names=None):
+    """Starts the servers (all, or those named) and returns the state needed by down()."""
+    require()
+    fetch()
+    system_user("Debian-exim")
+    for u in ("opensmtpd", "opensmtpq"):
+        system_user(u, "/var/lib/opensmtpd/empty")
+    base = pathlib.Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    base.chmod(0o755)  # Postfix's own user must reach its data directory
+    chosen = [s for s in servers() if names is None or s["name"] in names]
+    state = {"dir": str(base), "postfix": [], "pids": [], "addrs": [],
+             "main_cf": MAIN_CF.read_text() if MAIN_CF.exists() else None}
+    (base / "state.json").write_text(json.dumps(state))
+    try:
+        for s in chosen:
+            run(["ip", "addr", "add", s["addr"] + "/32", "dev", "lo"], check=False)
+            state["addrs"].append(s["addr"])
+            if s["mta"] == "postfix":
+                state["postfix"].append(str(postfix_add(base, s["name"], s["addr"], sink)))
+        if state["postfix"]:
+            MAIN_CF.write_text("compatibility_level = 3.6\nmaillog_file = /dev/null\n"
+                               "alternate_config_directories = "
+                               + " ".join(state["postfix"]) + "\n")
+        for d in state["postfix"]:
+            r = run(["script", "-qc", f"postfix -c {d} start", "/dev/null"], check=False)
+            if r.returncode != 0:
+                raise RuntimeError(f"postfix -c {d} start failed: {r.stdout[-800:]}")
+        for s in chosen:
+            if s["mta"] == "exim":
+                state["pids"].append(exim_start(base, s["name"], s["addr"], sink))
+            elif s["mta"] == "opensmtpd":
+                state["pids"].append(smtpd_start(base, s["name"], s["addr"], sink))
+        (base / "state.json").write_text(json.dumps(state))
+        for s in chosen:
+            wait_banner(s["addr"])
+    except BaseException:
+        down(base)
+        raise
+    return state
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def down(base):
+    base = pathlib.Path(base)
+    f = base / "state.json"
+    if not f.exists():
+        return
+    state = json.loads(f.read_text())
+    for d in state["postfix"]:
+        run(["postfix", "-c", d, "stop"], check=False)
+    for pid in state["pids"]:
+        if alive(pid):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in state["pids"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in state["pids"]:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    for a in state["addrs"]:
+        run(["ip", "addr", "del", a + "/32", "dev", "lo"], check=False)
+    if state["postfix"]:
+        if state["main_cf"] is None:
+            MAIN_CF.unlink(missing_ok=True)
+        else:
+            MAIN_CF.write_text(state["main_cf"])
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cmd", choices=("up", "down", "list"))
+    ap.add_argument("--dir", default=str(DEFAULT_DIR), help="state and spools (default %(default)s)")
+    ap.add_argument("--sink", default="127.0.0.1:2600", help="where relays deliver (ADDR:PORT)")
+    a = ap.parse_args()
+    if a.cmd == "list":
+        for s in servers():
+            flags = ",".join(s["flags"] + ([f"via {s['via']}"] if s["via"] else []))
+            print(f"{s['name']:13} {s['mta']:9} {s['addr']:12} {s['verdict']:15} {flags:24} "
+                  f"{s['posture']}")
+        return 0
+    if a.cmd == "down":
+        down(a.dir)
+        return 0
+    host, _, port = a.sink.rpartition(":")
+    try:
+        up(a.dir, (host, int(port)))
+    except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as e:
+        print(f"lab.py: {e}", file=sys.stderr)
+        return 1
+    print(f"lab up in {a.dir}; relays deliver to {a.sink}; prober source {PROBER_SOURCE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
