@@ -31,7 +31,7 @@ endif
 
 .SECONDARY:
 .PHONY: all deps test test-unit test-py asan demo bench clean fmt check-deps install uninstall \
-	fuzz fuzz-build valgrind
+	fuzz fuzz-build valgrind lab-results
 all: $(BINS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.c
@@ -97,6 +97,10 @@ demo: deps all
 bench: deps all
 	bash bench/sink.sh $(BUILD)
 	bash bench/probe.sh $(BUILD)
+
+# Real Postfix, Exim and OpenSMTPD on loopback, scanned by nmap and relaytrap: docs/lab-results.md
+lab-results: deps all
+	BUILD=$(BUILD) PYTHON=$(PYTHON) bash tests/lab/compare.sh docs/lab-results.md
 
 # make fuzz FUZZ_SECONDS=N: every target for N seconds from its committed seeds
 # (tests/fuzz/corpus/NAME, read only) plus a working corpus in build-fuzz/corpus/NAME; a crash
