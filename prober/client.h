@@ -99,6 +99,11 @@ struct client {
 	char *ehlo_ext[EHLO_EXT_MAX];
 	int n_ext;
 	int esmtp;
+	int pipelining;  /* the server announced PIPELINING: MAIL+RCPT and RSET+next go together */
+	int pending;     /* replies still owed for what was sent */
+	int rcpt_queued; /* the current test's RCPT went with its MAIL */
+	int next_queued; /* the next test's MAIL and RCPT went with this RSET */
+	int lockstep;    /* a MAIL was refused: no more pipelining for this host */
 	char target_host[256];
 	struct ipaddr local;         /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
