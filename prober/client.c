@@ -292,9 +292,11 @@ static const char *test_helo(const struct client *c, int i)
 
 /* With PIPELINING (RFC 2920) a test's MAIL and RCPT travel in one write, and the RSET that
  * ends a test travels with the next test's MAIL and RCPT: one round trip per refused test
- * instead of three. EHLO, DATA and the message are never pipelined. Once a server refuses a
- * MAIL (TLS or AUTH first, say), every pipelined RCPT would only cost another error from its
- * budget (Postfix hangs up after 20): lockstep for the rest of the host. */
+ * instead of three. EHLO, DATA and the message are never pipelined. A server that refuses
+ * MAIL as such (TLS or AUTH first, say) would answer every pipelined RCPT with one more error
+ * from its budget (Postfix sleeps after 10 and hangs up after 20): after an auth-class MAIL
+ * refusal, or two MAIL refusals in a row, the rest of the host goes lockstep. A single
+ * refused odd sender (syntax) does not stop pipelining. */
 static int pipelined(const struct client *c)
 {
 	return c->pipelining && !c->lockstep;
@@ -606,7 +608,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 				tr->outcome = OUT_ERROR;
 				return lost(c, "421");
 			}
-			if (st == ST_MAIL)
+			if (st == ST_MAIL && (tr->outcome == OUT_AUTH || ++c->mail_refused >= 2))
 				c->lockstep = 1;
 			if (st == ST_MAIL && c->rcpt_queued)
 				c->state = CS_RCPT_SKIP;
@@ -615,6 +617,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			return CL_CONTINUE;
 		}
 		if (st == ST_MAIL) {
+			c->mail_refused = 0;
 			if (!c->rcpt_queued)
 				send_cmd(c, "RCPT TO:%s", tr->rcpt);
 			c->rcpt_queued = 0;

@@ -103,7 +103,8 @@ struct client {
 	int pending;     /* replies still owed for what was sent */
 	int rcpt_queued; /* the current test's RCPT went with its MAIL */
 	int next_queued; /* the next test's MAIL and RCPT went with this RSET */
-	int lockstep;    /* a MAIL was refused: no more pipelining for this host */
+	int mail_refused; /* MAIL refusals in a row */
+	int lockstep;     /* MAIL refused as such: no more pipelining for this host */
 	char target_host[256];
 	struct ipaddr local;         /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */

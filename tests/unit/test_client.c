@@ -324,8 +324,9 @@ static void test_timeouts_and_closes(void **st)
 }
 
 /* A PIPELINING server answering each write in one chunk: MAIL+RCPT, then RSET with the next
- * test's MAIL+RCPT; a refused MAIL's pipelined RCPT answer is skipped, not kept, and from then
- * on the host is probed in lockstep; the helo-trick's EHLO is never pipelined behind an RSET. */
+ * test's MAIL+RCPT; a refused MAIL's pipelined RCPT answer is skipped, not kept (one refused
+ * odd sender does not stop pipelining); the helo-trick's EHLO is never pipelined behind an
+ * RSET. */
 static const char *const pipe_script[] = {
     "220 mx.example.net ESMTP\r\n",
     "250-mx.example.net\r\n250 PIPELINING\r\n",
@@ -348,7 +349,7 @@ static void check_pipelined(int bytewise)
 	client_connected(&c, &local, 0);
 	int n = (int)(sizeof(pipe_script) / sizeof(pipe_script[0]));
 	assert_int_equal(drive(&c, pipe_script, n, bytewise, log, sizeof(log), NULL), CL_DONE);
-	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET+MAIL+RCPT|RSET|EHLO|MAIL|RCPT");
+	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET+MAIL+RCPT|RSET|EHLO|MAIL+RCPT");
 	assert_int_equal(c.t[0].outcome, OUT_REJECTED);
 	assert_int_equal(c.t[0].r[ST_RCPT].code, 554);
 	assert_int_equal(c.t[1].outcome, OUT_REJECTED);
@@ -370,6 +371,40 @@ static void test_pipelined_bytewise(void **st)
 {
 	(void)st;
 	check_pipelined(1);
+}
+
+/* A server that wants TLS or AUTH first refuses every MAIL, and would answer each pipelined
+ * RCPT (and RSET) with one more error from its budget: lockstep after the first such refusal,
+ * and after two MAIL refusals in a row whatever they say. */
+static void test_pipelining_stops(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	char log[512];
+	params(&p);
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const s1[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 PIPELINING\r\n",
+	                          "530 5.7.0 Must issue a STARTTLS command first\r\n"
+	                          "530 5.7.0 Must issue a STARTTLS command first\r\n",
+	                          "530 5.7.0 Must issue a STARTTLS command first\r\n"};
+	assert_int_equal(drive(&c, s1, 4, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET|MAIL");
+	assert_int_equal(c.t[0].outcome, OUT_AUTH);
+	client_free(&c);
+
+	params(&p);
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const s2[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 PIPELINING\r\n",
+	                          "550 no\r\n503 need MAIL\r\n",
+	                          "250 reset\r\n550 no\r\n503 need MAIL\r\n", "250 reset\r\n"};
+	assert_int_equal(drive(&c, s2, 5, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET+MAIL+RCPT|RSET|EHLO");
+	assert_int_equal(c.lockstep, 1);
+	client_free(&c);
 }
 
 /* A 421 to the RSET that carried the next test's MAIL+RCPT: that test was not answered, so
@@ -499,6 +534,7 @@ int main(void)
 	    cmocka_unit_test(test_pipelined_whole),
 	    cmocka_unit_test(test_pipelined_bytewise),
 	    cmocka_unit_test(test_pipelined_421_and_unsolicited),
+	    cmocka_unit_test(test_pipelining_stops),
 	    cmocka_unit_test(test_message_sent),
 	    cmocka_unit_test(test_helpers),
 	};
