@@ -13,7 +13,10 @@ Postfix as packages, so their .debs are fetched with `apt-get download` and unpa
 spool and pid file; OpenSMTPD, whose spool and control socket paths are compiled in, in a
 private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run).
 Every server relays only to the sink's address ([127.0.0.1]:PORT by default), never
-anywhere else: no DNS, no MX lookups. Needs root; fails loudly otherwise."""
+anywhere else: no DNS, no MX lookups. Needs root; fails loudly otherwise. Creates the system
+users the Debian packages would (Debian-exim, opensmtpd, opensmtpq) when missing, and adds
+the servers' addresses to lo while they run (down removes them and restores
+/etc/postfix/main.cf)."""
 import argparse
 import json
 import os
@@ -290,10 +293,10 @@ mount -t tmpfs lab /var/lib && mkdir -p /var/lib/opensmtpd/empty
 mount -t tmpfs lab /run
 exec {SMTPD} -d -f {d}/smtpd.conf
 """)
-    log = open(d / "log", "wb")
-    p = subprocess.Popen(["unshare", "-m", "sh", str(d / "run.sh")], stdout=log,
-                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True)
+    with open(d / "log", "wb") as log:
+        p = subprocess.Popen(["unshare", "-m", "sh", str(d / "run.sh")], stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
     return p.pid
 
 
