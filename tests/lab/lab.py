@@ -421,7 +421,8 @@ def nmap_agrees(expected, answer):
 
 def table(nmap_xml, results, seconds=None):
     nm = nmap_answers(nmap_xml)
-    hosts = {h["addr"]: h for h in map(json.loads, open(results)) if h["type"] == "host"}
+    with open(results) as f:
+        hosts = {h["addr"]: h for h in map(json.loads, f) if h["type"] == "host"}
     v = versions()
     rows, agree_n, agree_r = [], 0, 0
     for s in servers():
