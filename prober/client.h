@@ -99,10 +99,10 @@ struct client {
 	char *ehlo_ext[EHLO_EXT_MAX];
 	int n_ext;
 	int esmtp;
-	int pipelining;  /* the server announced PIPELINING: MAIL+RCPT and RSET+next go together */
-	int pending;     /* replies still owed for what was sent */
-	int rcpt_queued; /* the current test's RCPT went with its MAIL */
-	int next_queued; /* the next test's MAIL and RCPT went with this RSET */
+	int pipelining;   /* the server announced PIPELINING: MAIL+RCPT and RSET+next go together */
+	int pending;      /* replies still owed for what was sent */
+	int rcpt_queued;  /* the current test's RCPT went with its MAIL */
+	int next_queued;  /* the next test's MAIL and RCPT went with this RSET */
 	int mail_refused; /* MAIL refusals in a row */
 	int lockstep;     /* MAIL refused as such: no more pipelining for this host */
 	char target_host[256];

@@ -95,10 +95,12 @@ def test_accepted_but_dropped_and_two_hops(scan):
         [("pf-hub.lab", "127.70.0.8"), ("pf-smarthost.lab", lab.PROBER_SOURCE)]
 
 
+def codes(h, stage):
+    return {t["replies"][stage]["code"] for t in h["tests"] if stage in t["replies"]}
+
+
 def test_refusals(scan):
     _, hosts = scan
-    codes = lambda h, stage: {t["replies"][stage]["code"] for t in h["tests"]  # noqa: E731
-                              if stage in t["replies"]}
     assert codes(by_name(hosts, "pf-closed"), "rcpt") == {554}
     assert codes(by_name(hosts, "pf-defer"), "rcpt") == {454}
     sub = by_name(hosts, "pf-submit")

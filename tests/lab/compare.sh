@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scans the lab (tests/lab/lab.py) with nmap's smtp-open-relay and with relaytrap, from the
 # same source address, and writes the comparison table (default docs/lab-results.md).
-# Needs root; traffic stays on loopback.   usage: tests/lab/compare.sh [OUT.md]
+# Needs root; traffic stays on loopback; each scanner gets at most 10 minutes.   usage: tests/lab/compare.sh [OUT.md]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-docs/lab-results.md}
@@ -19,11 +19,11 @@ $LAB up --dir "$WORK/lab" --sink "127.0.0.1:$PORT"
 read -r -a ADDRS <<<"$($LAB addrs)"
 
 t0=$(date +%s.%N)
-nmap -Pn -n -e lo -S "$SRC" -p25 --script smtp-open-relay \
+timeout 600 nmap -Pn -n -e lo -S "$SRC" -p25 --script smtp-open-relay \
   --script-args smtp-open-relay.domain=sink.lab -oX "$WORK/nmap.xml" "${ADDRS[@]}" >/dev/null
 t1=$(date +%s.%N)
 rc=0
-"$BUILD/relaytrap" -q -d sink.lab --sink-listen "127.0.0.1:$PORT" --source "$SRC" -w 20 \
+timeout 600 "$BUILD/relaytrap" -q -d sink.lab --sink-listen "127.0.0.1:$PORT" --source "$SRC" -w 20 \
   --timeout 10 -o "$WORK/relaytrap.jsonl" "${ADDRS[@]}" || rc=$?
 t2=$(date +%s.%N)
 [ "$rc" -le 1 ] || { echo "compare.sh: relaytrap exited $rc" >&2; exit 1; }

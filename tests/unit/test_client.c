@@ -44,6 +44,15 @@ static void params(struct client_params *p)
 	p->max_lines = 128;
 }
 
+/* A client for the catalogue above, connected from 0.0.0.0, waiting for the greeting. */
+static void start(struct client *c, struct client_params *p)
+{
+	static const struct ipaddr local = {0};
+	params(p);
+	assert_int_equal(client_init(c, p), 0);
+	client_connected(c, &local, 0);
+}
+
 /* Feeds replies one by one, answering whatever the client sent; the commands' verbs are
  * logged ("MSG" for message data). Stops at the first status other than CONTINUE. */
 static enum client_status drive(struct client *c, const char *const *replies, int n, int bytewise,
@@ -217,9 +226,7 @@ static void test_421_reconnects_then_gives_up(void **st)
 	struct client c;
 	struct ipaddr local = {0};
 	char log[512];
-	params(&p);
-	assert_int_equal(client_init(&c, &p), 0);
-	client_connected(&c, &local, 0);
+	start(&c, &p);
 	const char *const s1[] = {"220 a.example ESMTP\r\n", "250 a.example\r\n", "250 ok\r\n",
 	                          "421 4.7.0 too many errors\r\n"};
 	assert_int_equal(drive(&c, s1, 4, 0, log, sizeof(log), NULL), CL_RECONNECT);
@@ -342,11 +349,8 @@ static void check_pipelined(int bytewise)
 {
 	struct client_params p;
 	struct client c;
-	struct ipaddr local = {0};
 	char log[512];
-	params(&p);
-	assert_int_equal(client_init(&c, &p), 0);
-	client_connected(&c, &local, 0);
+	start(&c, &p);
 	int n = (int)(sizeof(pipe_script) / sizeof(pipe_script[0]));
 	assert_int_equal(drive(&c, pipe_script, n, bytewise, log, sizeof(log), NULL), CL_DONE);
 	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET+MAIL+RCPT|RSET|EHLO|MAIL+RCPT");
@@ -381,11 +385,8 @@ static void test_pipelining_stops(void **st)
 	(void)st;
 	struct client_params p;
 	struct client c;
-	struct ipaddr local = {0};
 	char log[512];
-	params(&p);
-	assert_int_equal(client_init(&c, &p), 0);
-	client_connected(&c, &local, 0);
+	start(&c, &p);
 	const char *const s1[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 PIPELINING\r\n",
 	                          "530 5.7.0 Must issue a STARTTLS command first\r\n"
 	                          "530 5.7.0 Must issue a STARTTLS command first\r\n",
@@ -395,9 +396,7 @@ static void test_pipelining_stops(void **st)
 	assert_int_equal(c.t[0].outcome, OUT_AUTH);
 	client_free(&c);
 
-	params(&p);
-	assert_int_equal(client_init(&c, &p), 0);
-	client_connected(&c, &local, 0);
+	start(&c, &p);
 	const char *const s2[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 PIPELINING\r\n",
 	                          "550 no\r\n503 need MAIL\r\n",
 	                          "250 reset\r\n550 no\r\n503 need MAIL\r\n", "250 reset\r\n"};
@@ -416,9 +415,7 @@ static void test_pipelined_421_and_unsolicited(void **st)
 	struct client c;
 	struct ipaddr local = {0};
 	char log[512];
-	params(&p);
-	assert_int_equal(client_init(&c, &p), 0);
-	client_connected(&c, &local, 0);
+	start(&c, &p);
 	const char *const s1[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 PIPELINING\r\n",
 	                          "250 Ok\r\n554 no\r\n", "421 4.7.0 bye\r\n"};
 	assert_int_equal(drive(&c, s1, 4, 0, log, sizeof(log), NULL), CL_RECONNECT);
