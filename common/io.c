@@ -63,6 +63,13 @@ struct io_signal {
 	void *arg;
 };
 
+struct io_fdwatch {
+	ev_io w;
+	struct io_loop *loop;
+	io_fdwatch_cb cb;
+	void *arg;
+};
+
 struct io_loop *io_loop_new(void)
 {
 	struct io_loop *l = calloc(1, sizeof(*l));
@@ -572,4 +579,48 @@ int io_local_addr(const struct io *io, struct sockaddr_storage *ss, socklen_t *l
 {
 	*len = sizeof(*ss);
 	return getsockname(io->fd, (struct sockaddr *)ss, len);
+}
+
+/* ---- someone else's file descriptor (a resolver's sockets) ---- */
+
+static void io_on_fdwatch(struct ev_loop *ev, ev_io *w, int revents)
+{
+	(void)ev;
+	struct io_fdwatch *fw = w->data;
+	fw->cb(w->fd, (revents & EV_READ) != 0, (revents & EV_WRITE) != 0, fw->arg);
+}
+
+struct io_fdwatch *io_fdwatch_new(struct io_loop *l, int fd, io_fdwatch_cb cb, void *arg)
+{
+	struct io_fdwatch *fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		return NULL;
+	fw->loop = l;
+	fw->cb = cb;
+	fw->arg = arg;
+	ev_io_init(&fw->w, io_on_fdwatch, fd, 0);
+	fw->w.data = fw;
+	return fw;
+}
+
+void io_fdwatch_set(struct io_fdwatch *fw, int readable, int writable)
+{
+	int events = (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+	ev_io_stop(fw->loop->ev, &fw->w);
+	ev_io_set(&fw->w, fw->w.fd, events);
+	if (events)
+		ev_io_start(fw->loop->ev, &fw->w);
+}
+
+int io_fdwatch_fd(const struct io_fdwatch *fw)
+{
+	return fw->w.fd;
+}
+
+void io_fdwatch_free(struct io_fdwatch *fw)
+{
+	if (!fw)
+		return;
+	ev_io_stop(fw->loop->ev, &fw->w);
+	free(fw);
 }

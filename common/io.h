@@ -77,4 +77,13 @@ void io_async_free(struct io_async *a);
 struct io_signal *io_signal_new(struct io_loop *l, int signum, io_fn cb, void *arg);
 void io_signal_free(struct io_signal *s);
 
+/* Watches a descriptor owned by someone else (c-ares's sockets): cb says which way it is
+ * ready. Starts idle; io_fdwatch_set chooses the directions (both 0: idle). Never closes fd. */
+struct io_fdwatch;
+typedef void (*io_fdwatch_cb)(int fd, int readable, int writable, void *arg);
+struct io_fdwatch *io_fdwatch_new(struct io_loop *l, int fd, io_fdwatch_cb cb, void *arg);
+void io_fdwatch_set(struct io_fdwatch *fw, int readable, int writable);
+int io_fdwatch_fd(const struct io_fdwatch *fw);
+void io_fdwatch_free(struct io_fdwatch *fw);
+
 #endif

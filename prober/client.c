@@ -27,10 +27,11 @@ enum {
 	CS_BODY,
 	CS_RSET,
 	CS_QUIT,
+	CS_NAME, /* waiting for the engine's PTR lookup; nothing sent */
 	CS_DONE,
 };
-static const char *const state_cmd[] = {"greeting", "EHLO", "HELO", "EHLO", "MAIL", "RCPT",
-                                        "RCPT",     "DATA", ".",    "RSET", "QUIT", "-"};
+static const char *const state_cmd[] = {"greeting", "EHLO", "HELO", "EHLO", "MAIL", "RCPT", "RCPT",
+                                        "DATA",     ".",    "RSET", "QUIT", "PTR",  "-"};
 
 /* ---- pure helpers ---- */
 
@@ -130,6 +131,14 @@ int host_name_of(const char *text, char *out, size_t outlen)
 		n++;
 	}
 	if (!dots || n == 0 || n >= outlen || text[0] == '.' || text[n - 1] == '.')
+		return -1;
+	size_t last = n;
+	while (last && text[last - 1] != '.')
+		last--;
+	size_t digits = last;
+	while (digits < n && isdigit((unsigned char)text[digits]))
+		digits++;
+	if (digits == n) /* "192.0.2.1": an address, not a name */
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		out[i] = (char)tolower((unsigned char)text[i]);
@@ -472,8 +481,9 @@ static void set_greeting(struct client *c, const struct smtp_reply *r)
 	char *t = reply_text(r);
 	if (!c->banner) {
 		c->banner = t;
-		if (!c->target_host[0])
-			host_name_of(t ? t : "", c->target_host, sizeof(c->target_host));
+		if (!c->target_host[0] &&
+		    host_name_of(t ? t : "", c->target_host, sizeof(c->target_host)) == 0)
+			c->host_from = "banner";
 	} else {
 		free(t);
 	}
@@ -504,8 +514,8 @@ static void set_ehlo(struct client *c, const struct smtp_reply *r)
 	first[n] = '\0';
 	if (n && first[n - 1] == '\r')
 		first[n - 1] = '\0';
-	if (!c->target_host[0])
-		host_name_of(first, c->target_host, sizeof(c->target_host));
+	if (!c->target_host[0] && host_name_of(first, c->target_host, sizeof(c->target_host)) == 0)
+		c->host_from = "ehlo";
 	const char *hello = strcasestr(first, "hello");
 	if (reported_addr(hello ? hello : first, &c->ehlo_reported) < 0)
 		c->ehlo_reported.family = 0;
@@ -525,6 +535,18 @@ static void set_ehlo(struct client *c, const struct smtp_reply *r)
 		         fingerprint_of(c->banner, t));
 		free(t);
 	}
+}
+
+/* After EHLO or HELO: the tests, or first the PTR name when nothing named the host. */
+static enum client_status begin_tests(struct client *c)
+{
+	if (!c->target_host[0] && c->p.want_name && !c->name_asked) {
+		c->name_asked = 1;
+		c->state = CS_NAME;
+		return CL_NAME;
+	}
+	start_test(c);
+	return CL_CONTINUE;
 }
 
 /* One reply in the current state. */
@@ -559,7 +581,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			return lost(c, "421 after EHLO");
 		if (r->code == 250) {
 			set_ehlo(c, r);
-			start_test(c);
+			return begin_tests(c);
 		} else {
 			send_cmd(c, "HELO %s", c->cur_helo);
 			c->state = CS_HELO;
@@ -579,8 +601,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		c->esmtp = 0;
 		c->pipelining = 0;
-		start_test(c);
-		return CL_CONTINUE;
+		return begin_tests(c);
 	case CS_TESTHELO:
 		if (r->code == 421)
 			return lost(c, "421 after EHLO");
@@ -660,6 +681,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 	case CS_QUIT:
 		finish(c, END_TESTS, NULL);
 		return CL_DONE;
+	case CS_NAME: /* nothing was sent: client_input does not get here */
+		break;
 	}
 	return CL_CONTINUE;
 }
@@ -704,6 +727,8 @@ enum client_status client_input(struct client *c, struct buf *in, double now)
 	while (buf_len(in)) {
 		const char *p = buf_head(in);
 		size_t n = buf_len(in);
+		if (c->state == CS_NAME)
+			return protocol_error(c, "reply before the command was sent");
 		if (!looks_like_reply_start(p, n))
 			return protocol_error(c, "not an SMTP reply");
 		struct smtp_reply *r = malloc(sizeof(*r));
@@ -738,10 +763,10 @@ enum client_status client_input(struct client *c, struct buf *in, double now)
 		enum client_status cs = on_reply(c, r);
 		buf_consume(in, r->bytes);
 		free(r);
+		if (unsolicited && (cs == CL_CONTINUE || cs == CL_NAME))
+			return protocol_error(c, "reply before the command was sent");
 		if (cs != CL_CONTINUE)
 			return cs;
-		if (unsolicited)
-			return protocol_error(c, "reply before the command was sent");
 	}
 	return CL_CONTINUE;
 }
@@ -793,6 +818,21 @@ enum client_status client_timeout(struct client *c, double seconds)
 		c->t[c->cur].outcome = OUT_ERROR;
 	finish(c, END_ERROR, m);
 	return CL_DONE;
+}
+
+enum client_status client_named(struct client *c, const char *name, double now)
+{
+	if (c->state != CS_NAME)
+		return c->state == CS_DONE ? CL_DONE : CL_CONTINUE;
+	c->now = now;
+	int named = name && host_name_of(name, c->target_host, sizeof(c->target_host)) == 0;
+	if (named)
+		c->host_from = "ptr";
+	char m[300];
+	int n = snprintf(m, sizeof(m), "(PTR: %s)", named ? c->target_host : "no usable name");
+	note(c, "- ", m, (size_t)n);
+	start_test(c);
+	return CL_CONTINUE;
 }
 
 void client_abort(struct client *c, const char *why)

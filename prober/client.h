@@ -74,12 +74,14 @@ struct client_params {
 	size_t max_line; /* reply line limit */
 	int max_lines;   /* lines per reply */
 	int transcript;
+	int want_name; /* no name in banner or EHLO: ask for a PTR name (CL_NAME) before the tests */
 };
 
 enum client_status {
 	CL_CONTINUE,  /* send what is in out, wait for more input */
 	CL_RECONNECT, /* close this connection and open a new one, then client_connected() */
 	CL_DONE,      /* the host is finished */
+	CL_NAME,      /* look up the target's PTR name, then client_named() */
 };
 
 struct client {
@@ -106,6 +108,8 @@ struct client {
 	int mail_refused; /* MAIL refusals in a row */
 	int lockstep;     /* MAIL refused as such: no more pipelining for this host */
 	char target_host[256];
+	const char *host_from; /* where target_host came from: "banner", "ehlo", "ptr"; "" none */
+	int name_asked;        /* CL_NAME was returned once; never again for this host */
 	struct ipaddr local;         /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
 	char cur_helo[CATALOG_FIELD * 2];
@@ -127,6 +131,9 @@ enum client_status client_closed(struct client *c, const char *why);
 enum client_status client_connect_failed(struct client *c, const char *why);
 /* No reply within the per-reply timeout. */
 enum client_status client_timeout(struct client *c, double seconds);
+/* The answer to CL_NAME: the target's PTR name, or NULL when there is none. Starts the tests;
+ * send what is in out. */
+enum client_status client_named(struct client *c, const char *name, double now);
 /* Ends the host now (host timeout, interrupt). */
 void client_abort(struct client *c, const char *why);
 
@@ -135,7 +142,8 @@ enum outcome reply_outcome(int code, const char *text);
 const char *fingerprint_of(const char *banner, const char *ehlo);
 /* The first "[a.b.c.d]"/"[IPv6:...]"/"(a.b.c.d)" in text; 0 when found. */
 int reported_addr(const char *text, struct ipaddr *out);
-/* Copies the first word of text into out when it looks like a host name (has a dot). */
+/* Copies the first word of text into out when it looks like a host name: letters, digits,
+ * '-', '_' and dots, at least one dot, and not an IPv4 address (last label not all digits). */
 int host_name_of(const char *text, char *out, size_t outlen);
 
 #endif

@@ -182,3 +182,31 @@ int dns_resolve(const struct strlist *names, const struct strlist *mx_domains, c
 	free(d.queue);
 	return rc == -1 ? -1 : d.failed;
 }
+
+int dns_check_server(const char *server, char *err, size_t errlen)
+{
+	struct ipaddr ip;
+	uint16_t port;
+	char why[160];
+	if (hostport_parse(server, 53, &ip, &port, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--resolver %s", why);
+		return -1;
+	}
+	ares_channel ch;
+	int rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "DNS resolver: %s", ares_strerror(rc));
+		return -1;
+	}
+	rc = ares_init(&ch);
+	if (rc == ARES_SUCCESS) {
+		rc = ares_set_servers_ports_csv(ch, server);
+		ares_destroy(ch);
+	}
+	ares_library_cleanup();
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "--resolver '%s': %s", server, ares_strerror(rc));
+		return -1;
+	}
+	return 0;
+}

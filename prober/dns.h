@@ -17,4 +17,8 @@ int dns_resolve(const struct strlist *names, const struct strlist *mx_domains, c
                 void (*warn)(const char *name, const char *why, void *arg), void *arg, char *err,
                 size_t errlen);
 
+/* Whether server is one "ADDR[:PORT]" or "[V6ADDR]:PORT" that c-ares accepts; err names
+ * --resolver if not. */
+int dns_check_server(const char *server, char *err, size_t errlen);
+
 #endif

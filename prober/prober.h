@@ -24,7 +24,7 @@ struct rt_main {
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
-	int no_sink, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet, verbose,
+	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet, verbose,
 	    help, version;
 	/* derived */
 	struct catalog cat;

@@ -82,6 +82,8 @@ json_t *host_json(const struct host_facts *h)
 	json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
 	json_object_set_new(o, "banner", jsonx_str(c->banner ? c->banner : ""));
 	json_object_set_new(o, "target_host", jsonx_str(c->target_host));
+	if (c->host_from)
+		json_object_set_new(o, "target_host_from", json_string(c->host_from));
 	json_object_set_new(o, "esmtp", json_boolean(c->esmtp));
 	json_t *ext = json_array();
 	for (int i = 0; i < c->n_ext; i++)

@@ -9,13 +9,15 @@
 #include "io.h"
 #include "jsonx.h"
 #include "log.h"
-#include "perm.h"
 #include "pace.h"
+#include "perm.h"
+#include "rdns.h"
 
 #define PENDING_MAX 256
 #define HOST_BUCKETS 16384
 #define NEXT_SCAN_MAX 4096 /* targets examined per launch attempt (exclusions, resume) */
 #define PROBER_ADDRS 4
+#define PTR_WAIT_MAX 10.0 /* seconds a connected host waits for its PTR name */
 
 struct host {
 	struct scan *s;
@@ -25,6 +27,7 @@ struct host {
 	struct client c;
 	struct io *io;
 	struct io_timer *timer;
+	struct rdns_query *ptr; /* PTR lookup in flight */
 	int connected, session_done, in_net;
 	double started, ended;
 	struct delivery *d;
@@ -56,6 +59,7 @@ struct scan {
 	int exhausted, stopping, ended, launching;
 	double backoff_until;
 	struct io_timer *tick, *progress;
+	struct rdns *rdns; /* NULL: --no-ptr */
 	struct scan_stats st;
 	void (*done)(void *arg);
 	void *done_arg;
@@ -101,6 +105,7 @@ static void host_unlink(struct host *h)
 
 static void host_free(struct host *h)
 {
+	rdns_cancel(h->ptr);
 	if (h->io)
 		io_free(h->io);
 	if (h->timer)
@@ -195,6 +200,8 @@ static void host_timer_cb(void *arg);
 static void session_done(struct host *h)
 {
 	struct scan *s = h->s;
+	rdns_cancel(h->ptr);
+	h->ptr = NULL;
 	if (h->io) {
 		io_free(h->io);
 		h->io = NULL;
@@ -261,10 +268,16 @@ static int host_connect(struct host *h)
 	return 0;
 }
 
+static void ask_name(struct host *h);
+
 static void handle(struct host *h, enum client_status st)
 {
 	if (st == CL_CONTINUE)
 		return;
+	if (st == CL_NAME) {
+		ask_name(h);
+		return;
+	}
 	if (st == CL_RECONNECT) {
 		io_free(h->io);
 		h->io = NULL;
@@ -292,6 +305,43 @@ static int flush_out(struct host *h)
 	buf_consume(out, buf_len(out));
 	io_set_timeout(h->io, h->s->o.timeout);
 	return 0;
+}
+
+/* ---- the target's PTR name, when its banner and EHLO gave none ---- */
+
+static void named(struct host *h, const char *name)
+{
+	enum client_status st = client_named(&h->c, name, now_of(h->s));
+	if (st != CL_CONTINUE) {
+		handle(h, st);
+		return;
+	}
+	if (flush_out(h) == 0)
+		io_read_more(h->io);
+}
+
+static void ptr_cb(const char *name, void *arg)
+{
+	struct host *h = arg;
+	h->ptr = NULL;
+	named(h, name);
+}
+
+static void ask_name(struct host *h)
+{
+	struct scan *s = h->s;
+	h->ptr = s->rdns ? rdns_lookup(s->rdns, &h->addr, ptr_cb, h) : NULL;
+	if (!h->ptr) {
+		named(h, NULL);
+		return;
+	}
+	io_set_timeout(h->io, s->o.timeout < PTR_WAIT_MAX ? s->o.timeout : PTR_WAIT_MAX);
+}
+
+static void drop_ptr(struct host *h)
+{
+	rdns_cancel(h->ptr);
+	h->ptr = NULL;
 }
 
 static void note_prober(struct host *h, const struct ipaddr *ip)
@@ -340,11 +390,17 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 	case IO_LOWAT:
 		return;
 	case IO_TIMEOUT:
+		if (h->ptr) { /* no name in time: the literal it is */
+			drop_ptr(h);
+			named(h, NULL);
+			return;
+		}
 		st = h->connected ? client_timeout(&h->c, s->o.timeout)
 		                  : client_connect_failed(&h->c, "connect timeout");
 		break;
 	case IO_DISCONNECTED:
 	case IO_ERROR:
+		drop_ptr(h);
 		st = h->connected ? client_closed(&h->c, io_strerror(h->io))
 		                  : client_connect_failed(&h->c, io_strerror(h->io));
 		break;
@@ -422,6 +478,7 @@ void scan_client_params(const struct scan_opts *o, const struct scan_input *in,
 	    .max_line = o->max_reply_line,
 	    .max_lines = o->max_reply_lines,
 	    .transcript = o->transcript,
+	    .want_name = o->ptr,
 	};
 }
 
@@ -645,6 +702,10 @@ struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const str
 		scan_free(s);
 		return NULL;
 	}
+	if (o->ptr && !(s->rdns = rdns_new(loop, o->resolver, err, errlen))) {
+		scan_free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -724,6 +785,7 @@ void scan_free(struct scan *s)
 		io_timer_free(s->tick);
 	if (s->progress)
 		io_timer_free(s->progress);
+	rdns_free(s->rdns); /* after the hosts: they cancelled their lookups */
 	netcap_free(&s->nets);
 	free(s);
 }

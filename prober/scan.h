@@ -29,6 +29,8 @@ struct scan_opts {
 	const char *helo, *sender, *contact, *sink_domain;
 	struct ipaddr sink_addr; /* family 0: our address on each probing connection */
 	int first_hit, transcript, progress, max_reconnects;
+	int ptr;              /* look up PTR names for hosts that give none (--no-ptr: 0) */
+	const char *resolver; /* DNS server for those, "ADDR[:PORT]"; NULL: /etc/resolv.conf */
 	size_t max_reply_line;
 	int max_reply_lines;
 };

@@ -182,6 +182,8 @@ int rt_scan_opts(struct rt_main *m, char *err, size_t errlen)
 	o->sink_domain = m->sink_domain;
 	o->first_hit = m->first_hit;
 	o->transcript = m->transcript;
+	o->ptr = !m->no_ptr;
+	o->resolver = m->resolver;
 	o->progress = m->progress || (!m->quiet && isatty(2));
 	o->max_reconnects = 2;
 	o->max_reply_line = 2048;
@@ -261,6 +263,8 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		if (rc < 0 && !err[0])
 			snprintf(err, errlen, "'%s': too many names", specs[i]);
 	}
+	if (rc == 0 && m->resolver && dns_check_server(m->resolver, err, errlen) < 0)
+		rc = -1;
 	if (rc == 0 && (names.hosts.n || names.mx.n) &&
 	    dns_resolve(&names.hosts, &names.mx, m->resolver, 60, add_resolved, warn_name,
 	                &m->targets, err, errlen) < 0)
@@ -348,6 +352,7 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 		scan_client_params(&m->so, &si, &ip, port, "Thu, 01 Jan 1970 00:00:00 +0000", &p);
 		p.max_reconnects = 0;
 		p.transcript = 1;
+		p.want_name = 0; /* no lookups without connecting */
 		if (client_init(&c, &p) < 0)
 			return;
 		local.family = ip.family;

@@ -105,7 +105,8 @@ def test_prober_sigkill_then_resume(tmp_path):
     """Two SIGKILLs mid-scan, then --resume to the end: every target final exactly once."""
     out = tmp_path / "r.jsonl"
     port = free_port("127.72.0.1")
-    args = [str(RELAYTRAP), "-p", str(port), "--connect-timeout", "1", "-r", "150", "--no-sink",
+    args = [str(RELAYTRAP), "--no-ptr", "-p", str(port), "--connect-timeout", "1", "-r", "150",
+            "--no-sink",
             "--secret-file", str(tmp_path / "key"), "127.72.0.0/23"]
     (tmp_path / "key").write_bytes(b"k" * 32)
     first = subprocess.Popen(args + ["-o", str(out)], stderr=subprocess.DEVNULL,
@@ -141,7 +142,7 @@ def test_sink_is_not_a_relay(tmp_path):
     addr = "127.71.0.2"
     sink = Sink(tmp_path / "sink", host=addr)
     out = tmp_path / "r.jsonl"
-    p = subprocess.run([str(RELAYTRAP), "-d", "sink.lab", "-p", str(sink.port), "-w", "2",
+    p = subprocess.run([str(RELAYTRAP), "--no-ptr", "-d", "sink.lab", "-p", str(sink.port), "-w", "2",
                         "--sink-listen", "127.0.0.1:%d" % free_port(), "-o", str(out), addr],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr

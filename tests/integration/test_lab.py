@@ -23,7 +23,7 @@ def scan():
     lab.up(base, ("127.0.0.1", port))
     try:
         p = subprocess.run(
-            [str(BUILD / "relaytrap"), "-d", lab.SINK_DOMAIN, "--sink-listen",
+            [str(BUILD / "relaytrap"), "--no-ptr", "-d", lab.SINK_DOMAIN, "--sink-listen",
              "127.0.0.1:%d" % port, "--source", lab.PROBER_SOURCE, "-w", "20", "--timeout", "10",
              "-o", str(out), *[s["addr"] for s in lab.servers()]],
             capture_output=True, text=True, timeout=600)

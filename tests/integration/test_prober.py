@@ -50,9 +50,13 @@ def run_measured(cmd, timeout, out_path, err_path):
     return r
 
 
-def scan(tmp_path, targets, *args, port=None, sink_port=None, timeout=120, name="r.jsonl"):
+def scan(tmp_path, targets, *args, port=None, sink_port=None, timeout=120, name="r.jsonl",
+         ptr=False):
+    """ptr=False: --no-ptr, so that no test asks the machine's resolver (off loopback)."""
     out = tmp_path / name
     cmd = [str(RELAYTRAP), "-o", str(out), "--timeout", "5", "--connect-timeout", "2"]
+    if not ptr:
+        cmd.append("--no-ptr")
     if port:
         cmd += ["-p", str(port)]
     if sink_port:
@@ -254,7 +258,7 @@ def test_resume_skips_final_hosts(tmp_path):
     )
     try:
         p = subprocess.run(
-            [str(RELAYTRAP), "--resume", str(out), "-p", str(port), "-w", "1",
+            [str(RELAYTRAP), "--no-ptr", "--resume", str(out), "-p", str(port), "-w", "1",
              "--sink-listen", "127.0.0.1:%d" % free_port(), net + "2-" + net + "4"],
             capture_output=True, text=True, timeout=60)
     finally:
@@ -317,6 +321,10 @@ def test_usage_errors(tmp_path):
     ex.write_text("mail.example.com\n")
     p = run("-x", str(ex), "192.0.2.1")
     assert p.returncode == 2 and "ex.txt:1: 'mail.example.com': names are not allowed here" in p.stderr
+    p = run("--resolver", "1.2.3.4:99999", "192.0.2.1")
+    assert p.returncode == 2 and "--resolver '99999': port must be 1-65535" in p.stderr
+    p = run("--resolver", "dns.example", "192.0.2.1")
+    assert p.returncode == 2 and "--resolver 'dns.example': not an IPv4 or IPv6 address" in p.stderr
     p = run("--no-sink", "192.0.2.1")
     assert p.returncode == 2 and "--secret-file" in p.stderr
     p = run()
@@ -343,14 +351,91 @@ def test_names_and_mx_resolved_with_c_ares():
         "mx1.lab.test": {"A": ["192.0.2.11"]},
         "mx2.lab.test": {"A": ["192.0.2.12", "192.0.2.13"]},
         "www.lab.test": {"A": ["192.0.2.80"]},
+        "v6.lab.test": {"AAAA": ["2001:db8::25"]},
+        "dual.lab.test": {"A": ["192.0.2.26"], "AAAA": ["2001:db8::26"]},
     })
     try:
         p = dry("-t", "plain", "--resolver", "127.0.0.1:%d" % dns.port, "mx:lab.test",
-                "www.lab.test", "nosuch.lab.test")
+                "www.lab.test", "nosuch.lab.test", "v6.lab.test", "dual.lab.test")
     finally:
         dns.stop()
     assert p.returncode == 0, p.stderr
     heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
-    assert heads == ["== 192.0.2.%d port 25" % i for i in (11, 12, 13, 80)]
+    assert heads == sorted(["== 192.0.2.%d port 25" % i for i in (11, 12, 13, 26, 80)] +
+                           ["== 2001:db8::25 port 25", "== 2001:db8::26 port 25"])
     assert "nosuch.lab.test" in p.stderr and "(skipped)" in p.stderr
     assert ("lab.test", 15) in dns.queries
+
+
+def test_ptr_names_for_servers_that_give_none(tmp_path):
+    """{target_host} is the PTR name when neither banner nor EHLO names the server, looked up
+    through c-ares inside the scan's loop; no name, or no answer in time, leaves the address
+    literal; servers that name themselves and addresses that never answer cost no query."""
+    import fakedns
+
+    net = "127.63.0."
+    rev = lambda i: "%d.0.63.127.in-addr.arpa" % i
+    dns = fakedns.FakeDNS({rev(2): {"PTR": ["MX.Ptr.Lab."]}, rev(5): {"PTR": ["other.lab"]}},
+                          silent=[rev(4)])
+    sp = free_port()
+    port = free_port(net + "2")
+    rs = [
+        relays.Relay("open", net + "2", port, ("127.0.0.1", sp), banner_name="nameless"),
+        relays.Relay("closed", net + "3", port, banner_name="nameless"),  # NXDOMAIN
+        relays.Relay("closed", net + "4", port, banner_name="nameless"),  # no answer
+        relays.Relay("closed", net + "5", port, banner_name="named.lab"),  # names itself
+    ]
+    ctl = relays.start(rs)
+    try:
+        p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", "--timeout",
+                 "2", "--resolver", "127.0.0.1:%d" % dns.port, "-t", "plain,sender-target-host",
+                 port=port, sink_port=sp, ptr=True)
+    finally:
+        relays.stop(ctl)
+        dns.stop()
+    assert p.returncode == 1, p.stderr
+    assert dns.ptr_queries() == [rev(2), rev(3), rev(4)]
+    h = p.hosts
+    assert (h[net + "2"]["target_host"], h[net + "2"]["target_host_from"]) == ("mx.ptr.lab", "ptr")
+    assert (h[net + "5"]["target_host"], h[net + "5"]["target_host_from"]) == ("named.lab", "banner")
+    for i in (3, 4):
+        assert h[net + "%d" % i]["target_host"] == "" and "target_host_from" not in h[net + "%d" % i]
+    mail = {a: {t["name"]: t["mail_from"] for t in x["tests"]} for a, x in h.items() if x["tests"]}
+    assert mail[net + "2"]["sender-target-host"] == "<relaytest@mx.ptr.lab>"
+    assert mail[net + "3"]["sender-target-host"] == "<relaytest@[127.63.0.3]>"
+    assert mail[net + "4"]["sender-target-host"] == "<relaytest@[127.63.0.4]>"
+    assert mail[net + "5"]["sender-target-host"] == "<relaytest@named.lab>"
+    assert [h[net + "%d" % i]["verdict"] for i in range(2, 7)] == [
+        "open", "closed", "closed", "closed", "unreachable"]
+    # the open relay's messages arrived, so the PTR wait did not cost its tests anything
+    assert h[net + "2"]["tests_delivered"] == 2
+
+
+def test_ipv6_target_and_sink(tmp_path):
+    """An IPv6 relay (on an address of our own added to lo: the sink refuses tokens naming
+    its own address) relays to the embedded sink on [::1]: the token carries the IPv6 target,
+    the sink literal is [IPv6:::1], the verdict is open and the trace shows the prober."""
+    addr = "fd72:7274::25"
+    subprocess.run(["ip", "-6", "addr", "add", addr + "/128", "dev", "lo", "nodad"],
+                   capture_output=True)
+    try:
+        sp = free_port("::1")
+        port = free_port(addr)
+        r = relays.Relay("open", addr, port, ("::1", sp), banner_name="v6.relay.lab")
+        ctl = relays.start([r])
+        try:
+            p = scan(tmp_path, [addr], "-w", "3", "-t", "plain,sink-literal", "--sink-listen",
+                     "[::1]:%d" % sp, "--source", "::1", port=port)
+        finally:
+            relays.stop(ctl)
+    finally:
+        subprocess.run(["ip", "-6", "addr", "del", addr + "/128", "dev", "lo"],
+                       capture_output=True)
+    assert p.returncode == 1, p.stderr + repr(r.errors)
+    h = p.hosts[addr]
+    assert h["verdict"] == "open" and h["tests_delivered"] == 2, h
+    assert h["prober_addrs"] == ["::1"] and h["target_host"] == "v6.relay.lab"
+    rcpt = {t["name"]: t["rcpt_to"] for t in h["tests"]}
+    assert rcpt["sink-literal"].endswith("@[IPv6:::1]>")
+    ev = h["deliveries"][0]
+    assert ev["peer_addr"] == addr and ev["prober_visible"] is True

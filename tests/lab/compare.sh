@@ -23,7 +23,7 @@ timeout 600 nmap -Pn -n -e lo -S "$SRC" -p25 --script smtp-open-relay \
   --script-args smtp-open-relay.domain=sink.lab -oX "$WORK/nmap.xml" "${ADDRS[@]}" >/dev/null
 t1=$(date +%s.%N)
 rc=0
-timeout 600 "$BUILD/relaytrap" -q -d sink.lab --sink-listen "127.0.0.1:$PORT" --source "$SRC" -w 20 \
+timeout 600 "$BUILD/relaytrap" -q --no-ptr -d sink.lab --sink-listen "127.0.0.1:$PORT" --source "$SRC" -w 20 \
   --timeout 10 -o "$WORK/relaytrap.jsonl" "${ADDRS[@]}" || rc=$?
 t2=$(date +%s.%N)
 [ "$rc" -le 1 ] || { echo "compare.sh: relaytrap exited $rc" >&2; exit 1; }

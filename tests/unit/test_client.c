@@ -515,6 +515,106 @@ static void test_helpers(void **st)
 	assert_string_equal(h, "mx1.example.net");
 	assert_int_equal(host_name_of("localhost ESMTP", h, sizeof(h)), -1);
 	assert_int_equal(host_name_of("<script>.x ESMTP", h, sizeof(h)), -1);
+	assert_int_equal(host_name_of("192.0.2.1 ESMTP", h, sizeof(h)), -1); /* an address */
+	assert_int_equal(host_name_of("mx.10", h, sizeof(h)), -1);
+	assert_int_equal(host_name_of("mx.3com.example", h, sizeof(h)), 0);
+	assert_int_equal(host_name_of("mx.example.", h, sizeof(h)), -1);
+}
+
+/* Greeting and EHLO without a name: the client asks for the PTR name before any test.
+ * tests: a catalogue selection, or NULL for all three. */
+static void name_wanted(struct client *c, struct client_params *p, const char *tests)
+{
+	static const struct ipaddr local = {0};
+	char log[256];
+	params(p);
+	if (tests)
+		assert_int_equal(catalog_select(&cat, tests, log, sizeof(log)), 0);
+	p->want_name = 1;
+	assert_int_equal(client_init(c, p), 0);
+	client_connected(c, &local, 0);
+	const char *const script[] = {"220 ESMTP ready\r\n",
+	                              "250-Hello prober.test\r\n250 PIPELINING\r\n"};
+	assert_int_equal(drive(c, script, 2, 0, log, sizeof(log), NULL), CL_NAME);
+	assert_string_equal(log, "EHLO");
+	assert_int_equal(buf_len(&c->out), 0);
+	assert_string_equal(c->target_host, "");
+}
+
+static void test_ptr_name(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	/* the PTR name is {target_host} */
+	name_wanted(&c, &p, "percent,helo-trick");
+	assert_int_equal(client_named(&c, "Mail.PTR.example", 2), CL_CONTINUE);
+	assert_string_equal(c.target_host, "mail.ptr.example");
+	assert_string_equal(c.host_from, "ptr");
+	char want[256];
+	snprintf(want, sizeof(want), "MAIL FROM:<relaytest@mail.ptr.example>\r\nRCPT TO:<rt-%s%%sink.test>\r\n",
+	         c.t[0].token);
+	assert_int_equal(buf_len(&c.out), strlen(want));
+	assert_memory_equal(buf_head(&c.out), want, strlen(want));
+	/* asked once per host: after a reconnect the next test goes on at once */
+	static const struct ipaddr local = {0};
+	buf_consume(&c.out, buf_len(&c.out));
+	assert_int_equal(client_closed(&c, "connection reset"), CL_RECONNECT);
+	client_connected(&c, &local, 3);
+	char log[256];
+	const char *const again[] = {"220 ESMTP ready\r\n", "250 Hello\r\n"};
+	assert_int_equal(drive(&c, again, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|EHLO"); /* helo-trick announces itself as [1.2.3.4] */
+	client_free(&c);
+
+	/* no name, or an unusable one: the address literal */
+	const char *const none[] = {NULL, "bad name!", "localhost", "192.0.2.25"};
+	for (int i = 0; i < 4; i++) {
+		name_wanted(&c, &p, "percent");
+		assert_int_equal(client_named(&c, none[i], 2), CL_CONTINUE);
+		assert_string_equal(c.target_host, "");
+		assert_null(c.host_from);
+		const char *mail = "MAIL FROM:<relaytest@[192.0.2.25]>\r\n";
+		assert_memory_equal(buf_head(&c.out), mail, strlen(mail));
+		client_free(&c);
+	}
+	/* a reply while nothing was asked ends the host; so does one glued to the EHLO reply */
+	name_wanted(&c, &p, NULL);
+	struct buf in;
+	buf_init(&in, 1024);
+	buf_append(&in, "250 ok\r\n", 8);
+	assert_int_equal(client_input(&c, &in, 2), CL_DONE);
+	assert_int_equal(c.end, END_ERROR);
+	assert_non_null(strstr(c.reason, "reply before the command was sent"));
+	assert_int_equal(client_named(&c, "mx.example", 3), CL_DONE);
+	client_free(&c);
+	start(&c, &p);
+	c.p.want_name = 1;
+	buf_consume(&in, buf_len(&in));
+	const char *glued = "220 ESMTP\r\n";
+	buf_append(&in, glued, strlen(glued));
+	assert_int_equal(client_input(&c, &in, 1), CL_CONTINUE);
+	glued = "250 Hello\r\n250 surprise\r\n";
+	buf_append(&in, glued, strlen(glued));
+	assert_int_equal(client_input(&c, &in, 1), CL_DONE);
+	assert_non_null(strstr(c.reason, "reply before the command was sent"));
+	client_free(&c);
+	/* the server hangs up during the lookup: reconnect, and no second lookup */
+	name_wanted(&c, &p, NULL);
+	assert_int_equal(client_closed(&c, "connection closed"), CL_RECONNECT);
+	assert_int_equal(client_named(&c, "late.example", 4), CL_CONTINUE);
+	assert_int_equal(buf_len(&c.out), 0); /* not waiting for it any more */
+	client_connected(&c, &local, 5);
+	assert_int_equal(drive(&c, again, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL"); /* this EHLO reply announced no PIPELINING */
+	buf_free(&in);
+	client_free(&c);
+	/* not wanted (--no-ptr): the literal at once */
+	start(&c, &p);
+	const char *const plain[] = {"220 ESMTP\r\n", "250 Hello\r\n"};
+	assert_int_equal(drive(&c, plain, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL");
+	client_free(&c);
 }
 
 int main(void)
@@ -532,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(test_pipelined_bytewise),
 	    cmocka_unit_test(test_pipelined_421_and_unsolicited),
 	    cmocka_unit_test(test_pipelining_stops),
+	    cmocka_unit_test(test_ptr_name),
 	    cmocka_unit_test(test_message_sent),
 	    cmocka_unit_test(test_helpers),
 	};
