@@ -150,6 +150,8 @@ def postfix_cf(d, name, addr, sink):
         "transport_maps": f"inline:{{ {SINK_DOMAIN}=smtp:[{host}]:{port} }}",
         "smtp_dns_support_level": "disabled",
         "disable_dns_lookups": "yes",
+        # no reverse lookup of clients either: the lab sends no DNS query off loopback
+        "smtpd_peername_lookup": "no",
         # Mail for anywhere else is accepted and held in the queue (defer_transports):
         # never looked up, never sent.
         "default_transport": "lab-hold",
@@ -286,8 +288,12 @@ def smtpd_start(base, name, addr, sink):
     d.mkdir(parents=True, exist_ok=True)
     (d / "smtpd.conf").write_text(smtpd_cf(name, addr, sink))
     run([str(SMTPD), "-n", "-f", f"{d}/smtpd.conf"])
+    # OpenSMTPD looks up the names of its clients, its relay host and itself; in its own mount
+    # namespace it gets a resolver on loopback (nothing listens there), so no query leaves lo.
+    (d / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
     (d / "run.sh").write_text(f"""set -e
 mount --make-rprivate /
+if [ -e /etc/resolv.conf ]; then mount --bind {d}/resolv.conf /etc/resolv.conf; fi
 mount -t tmpfs lab /var/spool && mkdir -m 711 /var/spool/smtpd
 mount -t tmpfs lab /var/lib && mkdir -p /var/lib/opensmtpd/empty
 mount -t tmpfs lab /run
