@@ -1,6 +1,7 @@
 /* The prober's SMTP client state machine fed what a server might send: the first byte sets
- * the chunk size, the rest is the server's byte stream; reconnects are honoured, the end of
- * input is a close. The client must end (CL_DONE) within a bounded number of steps and keep
+ * the chunk size (bits 0-5), whether a PTR name is wanted (bit 6) and whether the lookup
+ * answers with the next bytes of input as the name or with none (bit 7); the rest is the
+ * server's byte stream; reconnects are honoured, the end of input is a close. The client must end (CL_DONE) within a bounded number of steps and keep
  * its buffers within their limits. */
 #include <string.h>
 
@@ -36,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .max_line = 2048,
 	    .max_lines = 128,
 	    .transcript = 1,
+	    .want_name = (data[0] & 0x40) != 0,
 	};
 	ipaddr_parse("192.0.2.25", &p.target);
 	struct ipaddr local;
@@ -51,6 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum client_status st = CL_CONTINUE;
 	int steps = 0;
 	while (st != CL_DONE && steps++ < 100000) {
+		if (st == CL_NAME) {
+			char name[64] = "";
+			size_t k = n - off < sizeof(name) - 1 ? n - off : sizeof(name) - 1;
+			memcpy(name, s + off, k);
+			name[k] = '\0';
+			off += k;
+			st = client_named(&c, (data[0] & 0x80) ? name : NULL, 1.6);
+			continue;
+		}
 		if (st == CL_RECONNECT) {
 			buf_consume(&in, buf_len(&in));
 			client_connected(&c, &local, 2);
