@@ -267,6 +267,8 @@ void html_host(struct html *hp, const json_t *h)
 	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0) {
 		fputs("<div class=\"hn\">", f);
 		esc_html(f, str(h, "target_host"));
+		if (strcmp(str(h, "target_host_from"), "ptr") == 0)
+			fputs(" <small>(PTR)</small>", f);
 		fputs("</div>", f);
 	}
 	fprintf(f, "</td><td class=\"o\">%lld</td><td><span class=\"vb v-%s\">%s</span></td><td>",

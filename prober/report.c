@@ -154,7 +154,8 @@ void report_text_line(FILE *f, const json_t *h)
 	fprintf(f, "  %s port %lld", str(h, "addr"),
 	        (long long)json_integer_value(json_object_get(h, "port")));
 	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0)
-		fprintf(f, " (%s)", str(h, "target_host"));
+		fprintf(f, " (%s%s)", str(h, "target_host"),
+		        strcmp(str(h, "target_host_from"), "ptr") == 0 ? ", PTR" : "");
 	if (*str(h, "fingerprint") && strcmp(str(h, "fingerprint"), "unknown") != 0)
 		fprintf(f, " [%s]", str(h, "fingerprint"));
 	if (*str(h, "delivered_via"))

@@ -389,7 +389,7 @@ def test_ptr_names_for_servers_that_give_none(tmp_path):
     try:
         p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", "--timeout",
                  "2", "--resolver", "127.0.0.1:%d" % dns.port, "-t", "plain,sender-target-host",
-                 port=port, sink_port=sp, ptr=True)
+                 "--html", str(tmp_path / "r.html"), port=port, sink_port=sp, ptr=True)
     finally:
         relays.stop(ctl)
         dns.stop()
@@ -409,6 +409,8 @@ def test_ptr_names_for_servers_that_give_none(tmp_path):
         "open", "closed", "closed", "closed", "unreachable"]
     # the open relay's messages arrived, so the PTR wait did not cost its tests anything
     assert h[net + "2"]["tests_delivered"] == 2
+    html = (tmp_path / "r.html").read_text()
+    assert html.count("<small>(PTR)</small>") == 1 and "mx.ptr.lab <small>(PTR)</small>" in html
 
 
 def test_ipv6_target_and_sink(tmp_path):

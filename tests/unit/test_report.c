@@ -156,6 +156,14 @@ static void text_line(void **state)
 	           "\"unknown\",\"tests_accepted\":1,\"tests_delivered\":0,\"tests\":[{\"name\":"
 	           "\"plain\",\"outcome\":\"accepted\",\"delivered\":false}]}"),
 	    "  192.0.2.9 port 25: fell for plain (0 delivered of 1 accepted)\n");
+	/* a name from PTR says so */
+	assert_string_equal(
+	    row_of(report_text_line,
+	           "{\"addr\":\"192.0.2.7\",\"port\":25,\"verdict\":\"open\",\"target_host\":"
+	           "\"mx7.example\",\"target_host_from\":\"ptr\",\"tests_accepted\":1,"
+	           "\"tests_delivered\":1,\"tests\":[{\"name\":\"plain\",\"outcome\":"
+	           "\"accepted\",\"delivered\":true}]}"),
+	    "  192.0.2.7 port 25 (mx7.example, PTR): fell for plain (1 delivered of 1 accepted)\n");
 }
 
 int main(void)
