@@ -108,7 +108,7 @@ struct client {
 	int mail_refused; /* MAIL refusals in a row */
 	int lockstep;     /* MAIL refused as such: no more pipelining for this host */
 	char target_host[256];
-	const char *host_from; /* where target_host came from: "banner", "ehlo", "ptr"; "" none */
+	const char *host_from; /* where target_host came from: "banner", "ehlo", "ptr"; NULL none */
 	int name_asked;        /* CL_NAME was returned once; never again for this host */
 	struct ipaddr local;         /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */

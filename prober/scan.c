@@ -197,11 +197,17 @@ static double last_accept(const struct host *h)
 
 static void host_timer_cb(void *arg);
 
+/* A PTR answer no longer wanted (the session ended, or the connection went). */
+static void drop_ptr(struct host *h)
+{
+	rdns_cancel(h->ptr);
+	h->ptr = NULL;
+}
+
 static void session_done(struct host *h)
 {
 	struct scan *s = h->s;
-	rdns_cancel(h->ptr);
-	h->ptr = NULL;
+	drop_ptr(h);
 	if (h->io) {
 		io_free(h->io);
 		h->io = NULL;
@@ -336,12 +342,6 @@ static void ask_name(struct host *h)
 		return;
 	}
 	io_set_timeout(h->io, s->o.timeout < PTR_WAIT_MAX ? s->o.timeout : PTR_WAIT_MAX);
-}
-
-static void drop_ptr(struct host *h)
-{
-	rdns_cancel(h->ptr);
-	h->ptr = NULL;
 }
 
 static void note_prober(struct host *h, const struct ipaddr *ip)

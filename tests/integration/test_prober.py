@@ -441,3 +441,26 @@ def test_ipv6_target_and_sink(tmp_path):
     assert rcpt["sink-literal"].endswith("@[IPv6:::1]>")
     ev = h["deliveries"][0]
     assert ev["peer_addr"] == addr and ev["prober_visible"] is True
+
+
+def test_ptr_answered_from_hosts_file(tmp_path):
+    """c-ares answers 127.0.0.1 from /etc/hosts ("localhost") inside the lookup call itself:
+    the answer still comes through the loop, "localhost" is no usable name (no dot), and no
+    DNS query is sent."""
+    import fakedns
+
+    dns = fakedns.FakeDNS({})
+    port = free_port("127.0.0.1")
+    ctl = relays.start([relays.Relay("closed", "127.0.0.1", port, banner_name="nameless")])
+    try:
+        p = scan(tmp_path, ["127.0.0.1"], "-w", "1", "-t", "sender-target-host", "--transcript",
+                 "--resolver", "127.0.0.1:%d" % dns.port, port=port, sink_port=free_port(),
+                 ptr=True)
+    finally:
+        relays.stop(ctl)
+        dns.stop()
+    assert p.returncode == 0, p.stderr
+    assert dns.queries == []
+    h = p.hosts["127.0.0.1"]
+    assert h["verdict"] == "closed" and h["target_host"] == ""
+    assert "- (PTR: no usable name)\n> MAIL FROM:<relaytest@[127.0.0.1]>" in h["transcript"]
