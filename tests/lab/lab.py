@@ -464,7 +464,7 @@ def table(nmap_xml, results, seconds=None):
         "",
         "- nmap: `nmap -Pn -n -e lo -S %s -p25 --script smtp-open-relay "
         "--script-args smtp-open-relay.domain=%s ADDRS`" % (PROBER_SOURCE, SINK_DOMAIN),
-        "- relaytrap: `relaytrap -d %s --sink-listen 127.0.0.1:PORT --source %s -w 20 "
+        "- relaytrap: `relaytrap --no-ptr -d %s --sink-listen 127.0.0.1:PORT --source %s -w 20 "
         "--timeout 10 ADDRS` (the 24 default tests)" % (SINK_DOMAIN, PROBER_SOURCE),
         "",
     ]
