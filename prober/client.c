@@ -161,6 +161,20 @@ static void note(struct client *c, const char *dir, const char *p, size_t n)
 	buf_append(&c->transcript, "\n", 1);
 }
 
+/* A reply as it came, one transcript line per reply line, without the line ends. */
+static void note_reply(struct client *c, const char *p, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t len = nl ? (size_t)(nl - p) : n, next = nl ? len + 1 : n;
+		if (len && p[len - 1] == '\r')
+			len--;
+		note(c, "< ", p, len);
+		p += next;
+		n -= next;
+	}
+}
+
 static char *reply_text(const struct smtp_reply *r)
 {
 	char tmp[REPLY_TEXT_MAX];
@@ -750,12 +764,8 @@ enum client_status client_input(struct client *c, struct buf *in, double now)
 			snprintf(m, sizeof(m), "reply %s", smtp_reply_status_names[st]);
 			return protocol_error(c, m);
 		}
-		if (c->p.transcript) {
-			size_t shown = r->bytes;
-			while (shown && (p[shown - 1] == '\n' || p[shown - 1] == '\r'))
-				shown--;
-			note(c, "< ", p, shown);
-		}
+		if (c->p.transcript)
+			note_reply(c, p, r->bytes);
 		if (c->pending > 0)
 			c->pending--;
 		/* bytes beyond this reply while no other command awaits one */

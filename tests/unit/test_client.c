@@ -609,6 +609,25 @@ static void test_ptr_name(void **st)
 	assert_string_equal(log, "EHLO|MAIL"); /* this EHLO reply announced no PIPELINING */
 	buf_free(&in);
 	client_free(&c);
+	/* the transcript: a line per reply line, the lookup's answer between EHLO and MAIL */
+	params(&p);
+	assert_int_equal(catalog_select(&cat, "percent", log, sizeof(log)), 0);
+	p.want_name = 1;
+	p.transcript = 1;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const multi[] = {"220-first\r\n220 ESMTP\r\n", "250-Hello\r\n250 PIPELINING\r\n"};
+	assert_int_equal(drive(&c, multi, 2, 0, log, sizeof(log), NULL), CL_NAME);
+	assert_int_equal(client_named(&c, "mx.example", 2), CL_CONTINUE);
+	char script[512];
+	snprintf(script, sizeof(script),
+	         "< 220-first\n< 220 ESMTP\n> EHLO prober.test\n< 250-Hello\n< 250 PIPELINING\n"
+	         "- (PTR: mx.example)\n> MAIL FROM:<relaytest@mx.example>\n"
+	         "> RCPT TO:<rt-%s%%sink.test>\n",
+	         c.t[0].token);
+	assert_int_equal(buf_len(&c.transcript), strlen(script));
+	assert_memory_equal(buf_head(&c.transcript), script, strlen(script));
+	client_free(&c);
 	/* not wanted (--no-ptr): the literal at once */
 	start(&c, &p);
 	const char *const plain[] = {"220 ESMTP\r\n", "250 Hello\r\n"};
