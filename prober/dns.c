@@ -97,6 +97,32 @@ static void mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int 
 	free(q);
 }
 
+int dns_channel_new(ares_channel *ch, const char *server, struct ares_options *o, int optmask,
+                    char *err, size_t errlen)
+{
+	int rc = ares_library_init(ARES_LIB_INIT_ALL);
+	if (rc == ARES_SUCCESS) {
+		rc = ares_init_options(ch, o, optmask | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+		if (rc == ARES_SUCCESS && server &&
+		    (rc = ares_set_servers_ports_csv(*ch, server)) != ARES_SUCCESS)
+			ares_destroy(*ch);
+		if (rc != ARES_SUCCESS)
+			ares_library_cleanup();
+	}
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "DNS resolver%s%s: %s", server ? " " : "",
+		         server ? server : "", ares_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void dns_channel_free(ares_channel ch)
+{
+	ares_destroy(ch);
+	ares_library_cleanup();
+}
+
 static void start_addr(struct dns_ctx *d, const char *name)
 {
 	struct query *q = calloc(1, sizeof(*q));
@@ -143,18 +169,10 @@ int dns_resolve(const struct strlist *names, const struct strlist *mx_domains, c
 	if (!names->n && !mx_domains->n)
 		return 0;
 	struct dns_ctx d = {.add = add, .warn = warn, .arg = arg};
-	int rc = ares_library_init(ARES_LIB_INIT_ALL);
-	if (rc == ARES_SUCCESS) {
-		struct ares_options o = {.timeout = 2000, .tries = 2};
-		rc = ares_init_options(&d.ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
-	}
-	if (rc == ARES_SUCCESS && server)
-		rc = ares_set_servers_ports_csv(d.ch, server);
-	if (rc != ARES_SUCCESS) {
-		snprintf(err, errlen, "DNS resolver%s%s: %s", server ? " " : "",
-		         server ? server : "", ares_strerror(rc));
+	struct ares_options o = {.timeout = 2000, .tries = 2};
+	if (dns_channel_new(&d.ch, server, &o, 0, err, errlen) < 0)
 		return -1;
-	}
+	int rc = 0; /* -1: not finished in time */
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double deadline = (double)now.tv_sec + now.tv_nsec / 1e9 + timeout;
@@ -175,38 +193,9 @@ int dns_resolve(const struct strlist *names, const struct strlist *mx_domains, c
 		snprintf(err, errlen, "DNS lookups did not finish within %g s", timeout);
 		rc = -1;
 	}
-	ares_destroy(d.ch); /* cancels what is left; callbacks free their queries */
-	ares_library_cleanup();
+	dns_channel_free(d.ch); /* cancels what is left; callbacks free their queries */
 	for (int i = 0; i < d.nq; i++)
 		free(d.queue[i]);
 	free(d.queue);
 	return rc == -1 ? -1 : d.failed;
-}
-
-int dns_check_server(const char *server, char *err, size_t errlen)
-{
-	struct ipaddr ip;
-	uint16_t port;
-	char why[160];
-	if (hostport_parse(server, 53, &ip, &port, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "--resolver %s", why);
-		return -1;
-	}
-	ares_channel ch;
-	int rc = ares_library_init(ARES_LIB_INIT_ALL);
-	if (rc != ARES_SUCCESS) {
-		snprintf(err, errlen, "DNS resolver: %s", ares_strerror(rc));
-		return -1;
-	}
-	rc = ares_init(&ch);
-	if (rc == ARES_SUCCESS) {
-		rc = ares_set_servers_ports_csv(ch, server);
-		ares_destroy(ch);
-	}
-	ares_library_cleanup();
-	if (rc != ARES_SUCCESS) {
-		snprintf(err, errlen, "--resolver '%s': %s", server, ares_strerror(rc));
-		return -1;
-	}
-	return 0;
 }

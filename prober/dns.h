@@ -4,6 +4,7 @@
 #ifndef RT_DNS_H
 #define RT_DNS_H
 
+#include <ares.h>
 #include <stddef.h>
 
 #include "addr.h"
@@ -17,8 +18,11 @@ int dns_resolve(const struct strlist *names, const struct strlist *mx_domains, c
                 void (*warn)(const char *name, const char *why, void *arg), void *arg, char *err,
                 size_t errlen);
 
-/* Whether server is one "ADDR[:PORT]" or "[V6ADDR]:PORT" that c-ares accepts; err names
- * --resolver if not. */
-int dns_check_server(const char *server, char *err, size_t errlen);
+/* A c-ares channel with o's timeout and tries (and the options in optmask), asking server
+ * ("ADDR[:PORT]") or, when NULL, those of /etc/resolv.conf. -1 with err saying why; nothing
+ * is left to free then. */
+int dns_channel_new(ares_channel *ch, const char *server, struct ares_options *o, int optmask,
+                    char *err, size_t errlen);
+void dns_channel_free(ares_channel ch);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "io.h"
 
 /* A PTR name as c-ares hands it over: at most 255 octets, no trailing dot. */
@@ -27,10 +28,10 @@ struct rdns_query {
 struct rdns {
 	struct io_loop *loop;
 	ares_channel ch;
-	int lib_ok, ch_ok;
-	struct watch *watches;   /* c-ares's sockets */
-	struct io_timer *timer;  /* c-ares's own retry and timeout clock */
-	struct io_timer *later;  /* answers that came back inside ares_gethostbyaddr */
+	int ch_ok;
+	struct watch *watches;  /* c-ares's sockets */
+	struct io_timer *timer; /* c-ares's own retry and timeout clock */
+	struct io_timer *later; /* answers that came back inside ares_gethostbyaddr */
 	struct rdns_query *ready, *ready_last;
 	int inflight, starting, destroying;
 };
@@ -146,23 +147,15 @@ struct rdns *rdns_new(struct io_loop *l, const char *server, char *err, size_t e
 	r->loop = l;
 	r->timer = io_timer_new(l, on_timer, r);
 	r->later = io_timer_new(l, on_later, r);
-	int rc = ares_library_init(ARES_LIB_INIT_ALL);
-	r->lib_ok = rc == ARES_SUCCESS;
-	if (rc == ARES_SUCCESS) {
-		struct ares_options o = {
-		    .timeout = 1500, .tries = 2, .sock_state_cb = sock_state, .sock_state_cb_data = r};
-		rc = ares_init_options(&r->ch, &o,
-		                       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
-		r->ch_ok = rc == ARES_SUCCESS;
-	}
-	if (rc == ARES_SUCCESS && server)
-		rc = ares_set_servers_ports_csv(r->ch, server);
-	if (rc != ARES_SUCCESS || !r->timer || !r->later) {
-		snprintf(err, errlen, "DNS resolver%s%s: %s", server ? " " : "", server ? server : "",
-		         rc != ARES_SUCCESS ? ares_strerror(rc) : "out of memory");
+	struct ares_options o = {
+	    .timeout = 1500, .tries = 2, .sock_state_cb = sock_state, .sock_state_cb_data = r};
+	snprintf(err, errlen, "out of memory");
+	if (!r->timer || !r->later ||
+	    dns_channel_new(&r->ch, server, &o, ARES_OPT_SOCK_STATE_CB, err, errlen) < 0) {
 		rdns_free(r);
 		return NULL;
 	}
+	r->ch_ok = 1;
 	return r;
 }
 
@@ -195,8 +188,8 @@ void rdns_free(struct rdns *r)
 	if (!r)
 		return;
 	r->destroying = 1;
-	if (r->ch_ok)
-		ares_destroy(r->ch); /* callbacks free their queries; sockets are reported closed */
+	if (r->ch_ok) /* callbacks free their queries; sockets are reported closed */
+		dns_channel_free(r->ch);
 	while (r->ready) {
 		struct rdns_query *q = r->ready;
 		r->ready = q->next_ready;
@@ -210,7 +203,5 @@ void rdns_free(struct rdns *r)
 	}
 	io_timer_free(r->timer);
 	io_timer_free(r->later);
-	if (r->lib_ok)
-		ares_library_cleanup();
 	free(r);
 }

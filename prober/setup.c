@@ -263,8 +263,14 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		if (rc < 0 && !err[0])
 			snprintf(err, errlen, "'%s': too many names", specs[i]);
 	}
-	if (rc == 0 && m->resolver && dns_check_server(m->resolver, err, errlen) < 0)
+	struct ipaddr rip;
+	uint16_t rport;
+	char why[160];
+	if (rc == 0 && m->resolver &&
+	    hostport_parse(m->resolver, 53, &rip, &rport, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--resolver %s", why);
 		rc = -1;
+	}
 	if (rc == 0 && (names.hosts.n || names.mx.n) &&
 	    dns_resolve(&names.hosts, &names.mx, m->resolver, 60, add_resolved, warn_name,
 	                &m->targets, err, errlen) < 0)

@@ -418,8 +418,8 @@ def test_ipv6_target_and_sink(tmp_path):
     its own address) relays to the embedded sink on [::1]: the token carries the IPv6 target,
     the sink literal is [IPv6:::1], the verdict is open and the trace shows the prober."""
     addr = "fd72:7274::25"
-    subprocess.run(["ip", "-6", "addr", "add", addr + "/128", "dev", "lo", "nodad"],
-                   capture_output=True)
+    subprocess.run(["ip", "-6", "addr", "replace", addr + "/128", "dev", "lo", "nodad"],
+                   check=True)  # replace: also after a run that died before removing it
     try:
         sp = free_port("::1")
         port = free_port(addr)

@@ -133,10 +133,10 @@ def test_html_in_headless_chromium(hostile_run):
     # nowhere. The report needs no network.
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    chromium = [shutil.which("unshare"), "-n", chromium]
+    browser = [shutil.which("unshare"), "-n", chromium]
     url = (tmp / "r.html").as_uri()
     with tempfile.TemporaryDirectory() as prof:
-        dom = subprocess.run([*chromium, *flags, "--user-data-dir=" + prof, "--dump-dom", url],
+        dom = subprocess.run([*browser, *flags, "--user-data-dir=" + prof, "--dump-dom", url],
                              capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     t = Tags()
@@ -150,7 +150,7 @@ def test_html_in_headless_chromium(hostile_run):
     assert order == ["closed"] * 5 + ["unreachable"]
     shot = ARTIFACTS / "report.png"
     with tempfile.TemporaryDirectory() as prof:
-        s = subprocess.run([*chromium, *flags, "--user-data-dir=" + prof,
+        s = subprocess.run([*browser, *flags, "--user-data-dir=" + prof,
                             "--window-size=1200,900", "--screenshot=" + str(shot), url],
                            capture_output=True, text=True, timeout=120)
     assert s.returncode == 0 and shot.stat().st_size > 10000, s.stderr[-2000:]

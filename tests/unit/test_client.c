@@ -521,8 +521,8 @@ static void test_helpers(void **st)
 	assert_int_equal(host_name_of("mx.example.", h, sizeof(h)), -1);
 }
 
-/* Greeting and EHLO without a name: the client asks for the PTR name before any test.
- * tests: a catalogue selection, or NULL for all three. */
+/* Greeting (two lines) and EHLO without a name: the client asks for the PTR name before any
+ * test. tests: a catalogue selection, or NULL for all three. The transcript is kept. */
 static void name_wanted(struct client *c, struct client_params *p, const char *tests)
 {
 	static const struct ipaddr local = {0};
@@ -531,9 +531,10 @@ static void name_wanted(struct client *c, struct client_params *p, const char *t
 	if (tests)
 		assert_int_equal(catalog_select(&cat, tests, log, sizeof(log)), 0);
 	p->want_name = 1;
+	p->transcript = 1;
 	assert_int_equal(client_init(c, p), 0);
 	client_connected(c, &local, 0);
-	const char *const script[] = {"220 ESMTP ready\r\n",
+	const char *const script[] = {"220-first\r\n220 ESMTP ready\r\n",
 	                              "250-Hello prober.test\r\n250 PIPELINING\r\n"};
 	assert_int_equal(drive(c, script, 2, 0, log, sizeof(log), NULL), CL_NAME);
 	assert_string_equal(log, "EHLO");
@@ -610,18 +611,12 @@ static void test_ptr_name(void **st)
 	buf_free(&in);
 	client_free(&c);
 	/* the transcript: a line per reply line, the lookup's answer between EHLO and MAIL */
-	params(&p);
-	assert_int_equal(catalog_select(&cat, "percent", log, sizeof(log)), 0);
-	p.want_name = 1;
-	p.transcript = 1;
-	assert_int_equal(client_init(&c, &p), 0);
-	client_connected(&c, &local, 0);
-	const char *const multi[] = {"220-first\r\n220 ESMTP\r\n", "250-Hello\r\n250 PIPELINING\r\n"};
-	assert_int_equal(drive(&c, multi, 2, 0, log, sizeof(log), NULL), CL_NAME);
+	name_wanted(&c, &p, "percent");
 	assert_int_equal(client_named(&c, "mx.example", 2), CL_CONTINUE);
 	char script[512];
 	snprintf(script, sizeof(script),
-	         "< 220-first\n< 220 ESMTP\n> EHLO prober.test\n< 250-Hello\n< 250 PIPELINING\n"
+	         "< 220-first\n< 220 ESMTP ready\n> EHLO prober.test\n< 250-Hello prober.test\n"
+	         "< 250 PIPELINING\n"
 	         "- (PTR: mx.example)\n> MAIL FROM:<relaytest@mx.example>\n"
 	         "> RCPT TO:<rt-%s%%sink.test>\n",
 	         c.t[0].token);
