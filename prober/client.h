@@ -21,6 +21,9 @@ enum outcome {
 	OUT_AUTH,     /* 530 and kin */
 	OUT_ACCEPTED, /* 250 after the final dot */
 	OUT_ERROR,    /* the connection broke during this test */
+	OUT_BOUNCED,  /* accepted, then returned to its sender as undeliverable (set by
+	                 prober/correlate.c when the bounce reaches the sink, never by the client) */
+	OUT_COUNT,
 };
 extern const char *const outcome_names[];
 

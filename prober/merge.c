@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "correlate.h"
 #include "jsonx.h"
 #include "prober.h"
 #include "report.h"
@@ -32,7 +33,6 @@ struct merge {
 	double wait;
 	/* scratch for one host */
 	struct test_result t[CATALOG_MAX];
-	struct delivery d[CATALOG_MAX];
 	struct ipaddr prober[8];
 };
 
@@ -50,27 +50,18 @@ static size_t slot(const char *sid, const struct ipaddr *ip, uint16_t port)
 
 static void index_receipt(struct merge *mg, json_t *r)
 {
-	size_t i;
-	const json_t *tk;
-	json_array_foreach(json_object_get(r, "tokens"), i, tk)
-	{
-		const char *sid = str(tk, "scan_id");
-		json_int_t port = json_integer_value(json_object_get(tk, "port"));
-		json_int_t test = json_integer_value(json_object_get(tk, "test"));
-		struct ipaddr ip;
-		if (strcmp(str(tk, "status"), "valid") != 0 || strlen(sid) != 8 ||
-		    ipaddr_parse(str(tk, "target"), &ip) < 0 || port <= 0 || port > 65535 ||
-		    test < 0 || test >= CATALOG_MAX)
-			continue;
+	struct receipt_ref refs[16];
+	int n = correl_refs(r, refs, 16);
+	for (int i = 0; i < n; i++) {
 		struct rcpt_ent *e = calloc(1, sizeof(*e));
 		if (!e)
 			return;
-		memcpy(e->scan_id, sid, 9);
-		e->ip = ip;
-		e->port = (uint16_t)port;
-		e->test = (int)test;
+		memcpy(e->scan_id, refs[i].scan_id, 9);
+		e->ip = refs[i].target;
+		e->port = refs[i].port;
+		e->test = refs[i].test;
 		e->receipt = json_incref(r);
-		size_t k = slot(sid, &ip, e->port);
+		size_t k = slot(e->scan_id, &e->ip, e->port);
 		e->next = mg->b[k];
 		mg->b[k] = e;
 		mg->tokens++;
@@ -166,19 +157,18 @@ static enum session_end end_of(const json_t *h, int ntests)
 
 static int outcome_of(const char *name)
 {
-	for (int i = 0; i <= OUT_ERROR; i++)
+	for (int i = 0; i < OUT_COUNT; i++)
 		if (strcmp(name, outcome_names[i]) == 0)
 			return i;
 	return OUT_ERROR;
 }
 
 /* The tests as the verdict sees them; texts are borrowed from the JSON. */
-static int load_tests(struct merge *mg, const json_t *tests, double *last_accept)
+static int load_tests(struct merge *mg, const json_t *tests)
 {
 	int nt = 0;
 	size_t i;
 	const json_t *j;
-	*last_accept = 0;
 	json_array_foreach(tests, i, j)
 	{
 		if (nt >= CATALOG_MAX)
@@ -189,8 +179,6 @@ static int load_tests(struct merge *mg, const json_t *tests, double *last_accept
 		t->outcome = (enum outcome)outcome_of(str(j, "outcome"));
 		snprintf(t->token, sizeof(t->token), "%s", str(j, "token"));
 		t->accepted_at = json_number_value(json_object_get(j, "accepted_at"));
-		if (t->outcome == OUT_ACCEPTED && t->accepted_at > *last_accept)
-			*last_accept = t->accepted_at;
 		const json_t *rep = json_object_get(j, "replies");
 		for (int s = 0; s < ST_COUNT; s++) {
 			const json_t *r = json_object_get(rep, stage_names[s]);
@@ -201,7 +189,7 @@ static int load_tests(struct merge *mg, const json_t *tests, double *last_accept
 	return nt;
 }
 
-static const struct test_result *test_by_number(const struct merge *mg, int nt, int test)
+static struct test_result *test_by_number(struct merge *mg, int nt, int test)
 {
 	for (int i = 0; i < nt; i++)
 		if (mg->t[i].test == test)
@@ -209,23 +197,50 @@ static const struct test_result *test_by_number(const struct merge *mg, int nt, 
 	return NULL;
 }
 
-static void update_host(json_t *h, const struct verdict_out *vo, const struct delivery *d, int nd)
+static const char *test_name(const json_t *h, int test)
 {
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(h, "tests"), i, v)
+	{
+		if (json_integer_value(json_object_get(v, "test_number")) == test)
+			return str(v, "name");
+	}
+	return "";
+}
+
+static void set_flag(json_t *flags, const char *name, int on)
+{
+	if (on)
+		json_array_append_new(flags, json_string(name));
+}
+
+/* The host line again, with what correlation decided: verdict, reason, flags, counts, every
+ * test's outcome and delivered, the evidence arrays. */
+static void update_host(json_t *h, const struct verdict_out *vo, const struct correl *c,
+                        const struct test_result *t, int nt)
+{
+	static const char *const decided[] = {"multi_hop", "tokens_disagree", "bounces", "partial",
+	                                      NULL};
 	char a[ADDR_TEXT_MAX];
 	json_object_set_new(h, "verdict", json_string(verdict_names[vo->v]));
+	if (vo->reason[0])
+		json_object_set_new(h, "reason", json_string(vo->reason));
 	json_t *flags = json_array();
 	size_t i;
 	json_t *f;
 	json_array_foreach(json_object_get(h, "flags"), i, f)
 	{
-		const char *s = json_string_value(f);
-		if (s && strcmp(s, "multi_hop") != 0 && strcmp(s, "tokens_disagree") != 0)
+		int keep = json_is_string(f);
+		for (int k = 0; keep && decided[k]; k++)
+			keep = strcmp(json_string_value(f), decided[k]) != 0;
+		if (keep)
 			json_array_append(flags, f);
 	}
-	if (vo->multi_hop)
-		json_array_append_new(flags, json_string("multi_hop"));
-	if (vo->tokens_disagree)
-		json_array_append_new(flags, json_string("tokens_disagree"));
+	set_flag(flags, "multi_hop", vo->multi_hop);
+	set_flag(flags, "tokens_disagree", vo->tokens_disagree);
+	set_flag(flags, "bounces", vo->bounces);
+	set_flag(flags, "partial", vo->partial);
 	json_object_set_new(h, "flags", flags);
 	if (vo->multi_hop)
 		json_object_set_new(h, "delivered_via",
@@ -234,14 +249,21 @@ static void update_host(json_t *h, const struct verdict_out *vo, const struct de
 		json_object_del(h, "delivered_via");
 	json_object_set_new(h, "tests_accepted", json_integer(vo->accepted));
 	json_object_set_new(h, "tests_delivered", json_integer(vo->delivered));
-	json_t *t;
-	json_array_foreach(json_object_get(h, "tests"), i, t)
+	json_object_set_new(h, "tests_bounced", json_integer(vo->bounced));
+	json_t *jt;
+	json_array_foreach(json_object_get(h, "tests"), i, jt)
 	{
-		int n = (int)json_integer_value(json_object_get(t, "test_number")), got = 0;
-		for (int k = 0; k < nd && !got; k++)
-			got = d[k].test == n;
-		json_object_set_new(t, "delivered", json_boolean(got));
+		if (i >= (size_t)nt)
+			break;
+		int got = 0;
+		for (int k = 0; k < c->nd && !got; k++)
+			got = c->d[k].test == t[i].test;
+		json_object_set_new(jt, "delivered", json_boolean(got));
+		json_object_set_new(jt, "outcome", json_string(outcome_names[t[i].outcome]));
 	}
+	json_object_set(h, "deliveries", c->deliveries);
+	json_object_set(h, "bounces", c->bounces);
+	json_object_set(h, "auto_replies", c->auto_replies);
 }
 
 static int on_host(struct merge *mg, json_t *h)
@@ -258,8 +280,7 @@ static int on_host(struct merge *mg, json_t *h)
 		return -1;
 	mg->hosts++;
 	const char *sid = *str(h, "scan_id") ? str(h, "scan_id") : mg->scan_id;
-	double last_accept;
-	int nt = load_tests(mg, json_object_get(h, "tests"), &last_accept);
+	int nt = load_tests(mg, json_object_get(h, "tests"));
 	int np = 0;
 	size_t i;
 	const json_t *v;
@@ -270,61 +291,32 @@ static int on_host(struct merge *mg, json_t *h)
 	}
 	if (np < 8 && ipaddr_parse(str(h, "ehlo_reported"), &mg->prober[np]) == 0)
 		np++;
-	json_t *ev = json_object_get(h, "deliveries");
-	if (!json_is_array(ev)) {
-		ev = json_array();
-		json_object_set_new(h, "deliveries", ev);
-	}
-	int nd = 0;
-	json_array_foreach(ev, i, v)
-	{
-		if (nd < CATALOG_MAX) {
-			int tn = (int)json_integer_value(json_object_get(v, "test_number"));
-			delivery_from_json(v, tn, &mg->d[nd++]);
-		}
-	}
-	/* the same window as an embedded run: until the session ended or --wait after the
-	 * last acceptance, whichever is later */
+	struct correl c;
+	if (correl_init(&c, nt) < 0)
+		return -1;
+	correl_load(&c, h, mg->t, nt);
+	/* the same window as an embedded run */
 	double ended = json_number_value(json_object_get(h, "started")) +
 	               json_number_value(json_object_get(h, "seconds"));
-	double deadline = last_accept + mg->wait > ended ? last_accept + mg->wait : ended;
+	double deadline = correl_deadline(mg->t, nt, ended, mg->wait);
 	for (struct rcpt_ent *e = mg->b[slot(sid, &addr, (uint16_t)port)]; e; e = e->next) {
 		if (e->port != port || !ipaddr_eq(&e->ip, &addr) || strcmp(e->scan_id, sid) != 0)
 			continue;
-		const struct test_result *t = test_by_number(mg, nt, e->test);
-		int dup = 0;
-		for (int k = 0; k < nd && !dup; k++)
-			dup = mg->d[k].test == e->test;
-		if (!t || dup || nd >= CATALOG_MAX)
+		struct test_result *t = test_by_number(mg, nt, e->test);
+		if (!t)
 			continue;
 		if (json_number_value(json_object_get(e->receipt, "unix_time")) > deadline) {
 			mg->late++;
 			continue;
 		}
-		struct delivery *d = &mg->d[nd++];
-		delivery_from_json(e->receipt, e->test, d);
-		const char *name = "";
-		json_array_foreach(json_object_get(h, "tests"), i, v)
-		{
-			if (json_integer_value(json_object_get(v, "test_number")) == e->test)
-				name = str(v, "name");
-		}
-		json_array_append_new(ev, evidence_json(e->receipt, name, t, d, mg->prober, np));
-		mg->used++;
+		if (correl_add(&c, e->receipt, t, test_name(h, e->test), mg->prober, np) !=
+		    ARRIVAL_IGNORED)
+			mg->used++;
 	}
-	struct verdict_in vi = {
-	    .end = end_of(h, nt),
-	    .t = mg->t,
-	    .nt = nt,
-	    .d = mg->d,
-	    .nd = nd,
-	    .target = addr,
-	    .prober = mg->prober,
-	    .nprober = np,
-	};
 	struct verdict_out vo;
-	verdict_decide(&vi, &vo);
-	update_host(h, &vo, mg->d, nd);
+	correl_verdict(&c, end_of(h, nt), mg->t, nt, &addr, mg->prober, np, &vo);
+	update_host(h, &vo, &c, mg->t, nt);
+	correl_free(&c);
 	report_host(mg->rep, h);
 	return write_line(mg, h);
 }

@@ -71,6 +71,10 @@ json_t *host_json(const struct host_facts *h)
 		json_array_append_new(flags, json_string("multi_hop"));
 	if (h->v->tokens_disagree)
 		json_array_append_new(flags, json_string("tokens_disagree"));
+	if (h->v->bounces)
+		json_array_append_new(flags, json_string("bounces"));
+	if (h->v->partial)
+		json_array_append_new(flags, json_string("partial"));
 	if (h->interrupted)
 		json_array_append_new(flags, json_string("interrupted"));
 	json_object_set_new(o, "flags", flags);
@@ -78,7 +82,7 @@ json_t *host_json(const struct host_facts *h)
 		json_object_set_new(o, "delivered_via",
 		                    json_string(ipaddr_str(&h->v->delivered_via, a, sizeof(a))));
 	json_object_set_new(o, "session_end", json_string(session_end_names[c->end]));
-	json_object_set_new(o, "reason", jsonx_str(c->reason));
+	json_object_set_new(o, "reason", jsonx_str(h->v->reason[0] ? h->v->reason : c->reason));
 	json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
 	json_object_set_new(o, "banner", jsonx_str(c->banner ? c->banner : ""));
 	json_object_set_new(o, "target_host", jsonx_str(c->target_host));
@@ -99,8 +103,11 @@ json_t *host_json(const struct host_facts *h)
 	json_object_set_new(o, "connections", json_integer(c->connects));
 	json_object_set_new(o, "tests_accepted", json_integer(h->v->accepted));
 	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));
+	json_object_set_new(o, "tests_bounced", json_integer(h->v->bounced));
 	json_object_set_new(o, "tests", tests_json(h));
 	json_object_set_new(o, "deliveries", json_incref(h->deliveries));
+	json_object_set_new(o, "bounces", json_incref(h->bounces));
+	json_object_set_new(o, "auto_replies", json_incref(h->auto_replies));
 	json_object_set_new(o, "started", json_real(h->started));
 	json_object_set_new(o, "seconds", json_real(h->ended - h->started));
 	if (c->p.transcript) {
@@ -109,57 +116,6 @@ json_t *host_json(const struct host_facts *h)
 			json_object_set_new(o, "transcript_truncated", json_true());
 	}
 	return o;
-}
-
-void delivery_from_json(const json_t *r, int test, struct delivery *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->test = test;
-	ipaddr_parse(json_string_value(json_object_get(r, "peer_addr")) ?: "", &d->peer);
-	size_t i;
-	const json_t *v;
-	json_array_foreach(json_object_get(r, "trace_ips"), i, v)
-	{
-		if (d->ntrace < DELIVERY_MAX_IPS &&
-		    ipaddr_parse(json_string_value(v) ?: "", &d->trace[d->ntrace]) == 0)
-			d->ntrace++;
-	}
-	d->tokens_disagree = json_is_true(json_object_get(r, "tokens_disagree"));
-}
-
-json_t *evidence_json(const json_t *r, const char *test_name, const struct test_result *t,
-                      const struct delivery *d, const struct ipaddr *prober, int nprober)
-{
-	json_t *e = json_object();
-	json_object_set_new(e, "test", json_string(test_name));
-	json_object_set_new(e, "test_number", json_integer(t->test));
-	static const char *const keys[] = {"peer_addr", "mail_from",      "rcpt",
-	                                   "received",  "received_count", "trace_ips",
-	                                   "subject",   "unix_time",      NULL};
-	for (int i = 0; keys[i]; i++) {
-		json_t *v = json_object_get(r, keys[i]);
-		if (v)
-			json_object_set(e, keys[i], v);
-	}
-	json_t *mf = json_object_get(r, "maildir_file");
-	if (mf)
-		json_object_set(e, "maildir_file", mf);
-	const json_t *toks = json_object_get(r, "tokens");
-	size_t i;
-	const json_t *tk;
-	json_array_foreach(toks, i, tk)
-	{
-		if (strcmp(json_string_value(json_object_get(tk, "token")) ?: "", t->token) == 0)
-			json_object_set(e, "found_in", json_object_get(tk, "found_in"));
-	}
-	json_object_set_new(e, "tokens_disagree", json_boolean(d->tokens_disagree));
-	json_object_set_new(e, "prober_visible",
-	                    json_boolean(delivery_shows_prober(d, prober, nprober)));
-	if (t->accepted_at > 0)
-		json_object_set_new(
-		    e, "delay",
-		    json_real(json_real_value(json_object_get(r, "unix_time")) - t->accepted_at));
-	return e;
 }
 
 json_t *catalog_json(const struct catalog *cat)

@@ -21,20 +21,15 @@ struct host_facts {
 	const struct verdict_out *v;
 	const struct ipaddr *prober;
 	int nprober;
-	json_t *deliveries; /* borrowed: evidence objects, one per delivered test */
+	json_t *deliveries;   /* borrowed: evidence objects, one per delivered test */
+	json_t *bounces;      /* borrowed: one per bounced test */
+	json_t *auto_replies; /* borrowed: auto-replies to the tests' senders */
 	double started, ended;
 	int interrupted;
 };
 
 json_t *host_json(const struct host_facts *h);
 json_t *catalog_json(const struct catalog *cat);
-
-/* What the verdict needs of a delivered message, from a sink receipt or an evidence object
- * (peer_addr, trace_ips, tokens_disagree). */
-void delivery_from_json(const json_t *r, int test, struct delivery *d);
-/* The host line's evidence for one delivered test, from the sink's receipt r. */
-json_t *evidence_json(const json_t *r, const char *test_name, const struct test_result *t,
-                      const struct delivery *d, const struct ipaddr *prober, int nprober);
 
 /* (address, port) pairs already final. */
 struct doneset {

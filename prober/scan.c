@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "correlate.h"
 #include "io.h"
 #include "jsonx.h"
 #include "log.h"
@@ -30,9 +31,7 @@ struct host {
 	struct rdns_query *ptr; /* PTR lookup in flight */
 	int connected, session_done, in_net;
 	double started, ended;
-	struct delivery *d;
-	int nd;
-	json_t *evidence;
+	struct correl corr; /* what the sink received for this host */
 	struct ipaddr prober[PROBER_ADDRS];
 	int nprober;
 	char date[64];
@@ -111,8 +110,7 @@ static void host_free(struct host *h)
 	if (h->timer)
 		io_timer_free(h->timer);
 	client_free(&h->c);
-	free(h->d);
-	json_decref(h->evidence);
+	correl_free(&h->corr);
 	free(h);
 }
 
@@ -121,18 +119,9 @@ static void host_free(struct host *h)
 static void finalize(struct host *h, int interrupted)
 {
 	struct scan *s = h->s;
-	struct verdict_in vi = {
-	    .end = h->c.end == END_RUNNING ? END_ERROR : h->c.end,
-	    .t = h->c.t,
-	    .nt = h->c.nt,
-	    .d = h->d,
-	    .nd = h->nd,
-	    .target = h->addr,
-	    .prober = h->prober,
-	    .nprober = h->nprober,
-	};
 	struct verdict_out vo;
-	verdict_decide(&vi, &vo);
+	correl_verdict(&h->corr, h->c.end == END_RUNNING ? END_ERROR : h->c.end, h->c.t, h->c.nt,
+	               &h->addr, h->prober, h->nprober, &vo);
 	char sid[16];
 	snprintf(sid, sizeof(sid), "%08x", s->in.scan_id);
 	struct host_facts f = {
@@ -144,7 +133,9 @@ static void finalize(struct host *h, int interrupted)
 	    .v = &vo,
 	    .prober = h->prober,
 	    .nprober = h->nprober,
-	    .deliveries = h->evidence,
+	    .deliveries = h->corr.deliveries,
+	    .bounces = h->corr.bounces,
+	    .auto_replies = h->corr.auto_replies,
 	    .started = h->started,
 	    .ended = h->ended ? h->ended : now_of(s),
 	    .interrupted = interrupted,
@@ -172,29 +163,6 @@ static void finalize(struct host *h, int interrupted)
 		s->cap++;
 }
 
-static int all_delivered(const struct host *h)
-{
-	for (int i = 0; i < h->c.nt; i++) {
-		if (h->c.t[i].outcome != OUT_ACCEPTED)
-			continue;
-		int got = 0;
-		for (int k = 0; k < h->nd && !got; k++)
-			got = h->d[k].test == i;
-		if (!got)
-			return 0;
-	}
-	return 1;
-}
-
-static double last_accept(const struct host *h)
-{
-	double t = 0;
-	for (int i = 0; i < h->c.nt; i++)
-		if (h->c.t[i].outcome == OUT_ACCEPTED && h->c.t[i].accepted_at > t)
-			t = h->c.t[i].accepted_at;
-	return t;
-}
-
 static void host_timer_cb(void *arg);
 
 /* A PTR answer no longer wanted (the session ended, or the connection went). */
@@ -220,8 +188,8 @@ static void session_done(struct host *h)
 		h->in_net = 0;
 	}
 	io_timer_stop(h->timer);
-	double left = last_accept(h) + s->o.wait - now_of(s);
-	if (!all_delivered(h) && left > 0) {
+	double left = correl_deadline(h->c.t, h->c.nt, now_of(s), s->o.wait) - now_of(s);
+	if (!correl_settled(&h->corr, h->c.t, h->c.nt) && left > 0) {
 		io_timer_start(h->timer, left, 0);
 	} else {
 		finalize(h, 0);
@@ -501,10 +469,8 @@ static int launch(struct scan *s, const struct target *t)
 	rfc5322_date(h->date, sizeof(h->date));
 	struct client_params p;
 	scan_client_params(&s->o, &s->in, &t->ip, t->port, h->date, &p);
-	h->evidence = json_array();
-	h->d = calloc((size_t)(s->in.cat->n ? s->in.cat->n : 1), sizeof(*h->d));
 	h->timer = io_timer_new(s->loop, host_timer_cb, h);
-	if (!h->evidence || !h->d || !h->timer || client_init(&h->c, &p) < 0) {
+	if (correl_init(&h->corr, s->in.cat->n) < 0 || !h->timer || client_init(&h->c, &p) < 0) {
 		host_free(h);
 		errno = ENOMEM;
 		return -1;
@@ -582,49 +548,32 @@ static void tick_cb(void *arg)
 
 /* ---- deliveries ---- */
 
-static void add_delivery(struct host *h, const json_t *r, int test)
-{
-	for (int k = 0; k < h->nd; k++)
-		if (h->d[k].test == test)
-			return; /* the same test twice (a relay retried): first one counts */
-	struct delivery *d = &h->d[h->nd++];
-	delivery_from_json(r, test, d);
-	json_array_append_new(h->evidence, evidence_json(r, h->s->in.cat->t[test].name,
-	                                                 &h->c.t[test], d, h->prober, h->nprober));
-}
-
 void scan_receipt(const json_t *r, void *arg)
 {
 	struct scan *s = arg;
-	char sid[16];
+	char sid[16], a[ADDR_TEXT_MAX];
 	snprintf(sid, sizeof(sid), "%08x", s->in.scan_id);
-	int matched = 0;
-	size_t i;
-	const json_t *t;
-	json_array_foreach(json_object_get(r, "tokens"), i, t)
-	{
-		const char *status = json_string_value(json_object_get(t, "status"));
-		const char *scan = json_string_value(json_object_get(t, "scan_id"));
-		const char *target = json_string_value(json_object_get(t, "target"));
-		json_int_t port = json_integer_value(json_object_get(t, "port"));
-		json_int_t test = json_integer_value(json_object_get(t, "test"));
-		struct ipaddr ip;
-		if (!status || strcmp(status, "valid") != 0 || !scan || strcmp(scan, sid) != 0 ||
-		    !target || ipaddr_parse(target, &ip) < 0 || port <= 0 || port > 65535)
+	struct receipt_ref refs[16];
+	int n = correl_refs(r, refs, 16), matched = 0;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(refs[i].scan_id, sid) != 0)
 			continue;
-		struct host *h = host_find(s, &ip, (uint16_t)port);
+		struct host *h = host_find(s, &refs[i].target, refs[i].port);
+		int test = refs[i].test;
 		matched = 1;
 		if (!h) {
 			s->st.late_deliveries++;
 			log_msg(LOG_WARN, 0,
-			        "delivery for %s port %d test %d after its host was final", target,
-			        (int)port, (int)test);
+			        "%s for %s port %u test %d after its host was final",
+			        json_string_value(json_object_get(r, "class")) ?: "delivery",
+			        ipaddr_str(&refs[i].target, a, sizeof(a)), refs[i].port, test);
 			continue;
 		}
-		if (test < 0 || test >= h->c.nt)
+		if (test >= h->c.nt)
 			continue;
-		add_delivery(h, r, (int)test);
-		if (h->session_done && all_delivered(h)) {
+		correl_add(&h->corr, r, &h->c.t[test], s->in.cat->t[test].name, h->prober,
+		           h->nprober);
+		if (h->session_done && correl_settled(&h->corr, h->c.t, h->c.nt)) {
 			finalize(h, 0);
 			launch_some(s);
 			maybe_end(s);

@@ -1,5 +1,6 @@
 #include "verdict.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const char *const verdict_names[] = {"open-anonymous", "open",   "accepted", "deferred",
@@ -42,6 +43,20 @@ static int syntax_only(const struct test_result *t)
 	return 0;
 }
 
+/* "accepted 24 relay tests, then returned 2 of them as undeliverable (5.7.1)" */
+static void bounce_reason(const struct verdict_in *in, struct verdict_out *out)
+{
+	const char *st = in->bounce_status && *in->bounce_status ? in->bounce_status : NULL;
+	char which[32];
+	if (out->bounced == out->accepted)
+		snprintf(which, sizeof(which), "%s", out->accepted == 1 ? "it" : "them");
+	else
+		snprintf(which, sizeof(which), "%d of them", out->bounced);
+	snprintf(out->reason, sizeof(out->reason),
+	         "accepted %d relay test%s, then returned %s as undeliverable%s%s%s", out->accepted,
+	         out->accepted == 1 ? "" : "s", which, st ? " (" : "", st ? st : "", st ? ")" : "");
+}
+
 void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -58,7 +73,8 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 	}
 	for (int i = 0; i < in->nt; i++) {
 		enum outcome o = in->t[i].outcome;
-		out->accepted += o == OUT_ACCEPTED;
+		out->accepted += o == OUT_ACCEPTED || o == OUT_BOUNCED;
+		out->bounced += o == OUT_BOUNCED;
 		deferred += o == OUT_DEFERRED;
 		auth += o == OUT_AUTH;
 		if (o == OUT_REJECTED) {
@@ -71,8 +87,14 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 				break;
 			}
 	}
+	out->bounces = out->bounced > 0;
 	if (in->nd) {
 		out->v = anonymous ? V_OPEN_ANONYMOUS : V_OPEN;
+		out->partial = out->delivered < out->accepted;
+		if (out->partial)
+			snprintf(out->reason, sizeof(out->reason),
+			         "relayed %d of the %d relay tests it accepted", out->delivered,
+			         out->accepted);
 		return;
 	}
 	switch (in->end) {
@@ -88,8 +110,11 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 	default:
 		break;
 	}
-	if (out->accepted)
+	if (out->accepted) {
 		out->v = V_ACCEPTED;
+		if (out->bounced)
+			bounce_reason(in, out);
+	}
 	else if (deferred && !policy && !auth) /* only 4xx answers (and syntax errors) */
 		out->v = V_DEFERRED;
 	else if (auth)

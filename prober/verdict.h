@@ -42,6 +42,7 @@ struct verdict_in {
 	struct ipaddr target;
 	const struct ipaddr *prober; /* our local address(es) and what the target reported */
 	int nprober;
+	const char *bounce_status; /* the DSN status of the first bounce; NULL or "" if none */
 };
 
 struct verdict_out {
@@ -50,7 +51,11 @@ struct verdict_out {
 	struct ipaddr delivered_via; /* family 0 unless multi_hop */
 	int tokens_disagree;
 	int delivered; /* tests whose message arrived */
-	int accepted;  /* tests accepted at end of data */
+	int accepted;  /* tests accepted at end of data (bounced ones included) */
+	int bounced;   /* tests returned to their sender as undeliverable */
+	int bounces;   /* flag: it returns what it accepted (a backscatter source) */
+	int partial;   /* flag: open, but fewer tests delivered than accepted */
+	char reason[160]; /* the verdict in words when the tests say more than the session; "" */
 };
 
 /* 1 when one of the prober's addresses appears in the delivery's trace headers. */

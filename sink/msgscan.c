@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "jsonx.h"
+#include "mailclass.h"
 #include "received.h"
 #include "token.h"
 
@@ -45,64 +46,6 @@ struct scan_state {
 	struct ipaddr ips[MAX_TRACE_IPS];
 	int nips;
 };
-
-int hdr_next(const char *msg, size_t len, size_t *pos, struct hdr_field *f)
-{
-	size_t p = *pos;
-	if (p >= len)
-		return 0;
-	if (msg[p] == '\n' || (msg[p] == '\r' && p + 1 < len && msg[p + 1] == '\n')) {
-		*pos = p + (msg[p] == '\r' ? 2 : 1);
-		return 0;
-	}
-	size_t n = p;
-	while (n < len && msg[n] != ':' && msg[n] > ' ' && msg[n] < 0x7f)
-		n++;
-	if (n == p || n >= len || msg[n] != ':')
-		return -1;
-	f->name = msg + p;
-	f->namelen = n - p;
-	size_t v = n + 1, e = v;
-	for (;;) {
-		const char *lf = memchr(msg + e, '\n', len - e);
-		if (!lf) {
-			e = len;
-			break;
-		}
-		e = (size_t)(lf - msg) + 1;
-		if (e >= len || (msg[e] != ' ' && msg[e] != '\t'))
-			break;
-	}
-	size_t vend = e;
-	if (vend > v && msg[vend - 1] == '\n')
-		vend--;
-	if (vend > v && msg[vend - 1] == '\r')
-		vend--;
-	f->value = msg + v;
-	f->valuelen = vend - v;
-	*pos = e;
-	return 1;
-}
-
-size_t hdr_unfold(const char *v, size_t n, char *dst, size_t cap)
-{
-	size_t o = 0;
-	int space = 1; /* drops leading white space */
-	for (size_t i = 0; i < n && o < cap; i++) {
-		char c = v[i];
-		if (c == '\r' || c == '\n' || c == ' ' || c == '\t') {
-			if (!space)
-				dst[o++] = ' ';
-			space = 1;
-			continue;
-		}
-		dst[o++] = c;
-		space = 0;
-	}
-	while (o > 0 && dst[o - 1] == ' ')
-		o--;
-	return o;
-}
 
 struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max, int received_max,
                             char *err, size_t errlen)
@@ -172,16 +115,25 @@ static void add_token(struct scan_state *st, const char *t, size_t n, int where)
 	}
 }
 
-static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s, size_t n,
-                        int where)
+/* Tokens in s[0..n). With shape (the body), a token inside an enclosed part (an attached
+ * original, a delivery-status part) is WHERE_ENCLOSED; s starts at offset base. */
+static void find_tokens_in(struct msgscan *ms, struct scan_state *st, const char *s, size_t n,
+                           int where, const struct mail_shape *shape, size_t base)
 {
 	size_t start = 0;
 	pcre2_code *re = where == WHERE_HEADER ? ms->bare : ms->tok;
 	while (start < n && pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, ms->md, NULL) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(ms->md);
-		add_token(st, s + ov[2], ov[3] - ov[2], where);
+		int w = shape && mailclass_enclosed(shape, base + ov[2]) ? WHERE_ENCLOSED : where;
+		add_token(st, s + ov[2], ov[3] - ov[2], w);
 		start = ov[1];
 	}
+}
+
+static void find_tokens(struct msgscan *ms, struct scan_state *st, const char *s, size_t n,
+                        int where)
+{
+	find_tokens_in(ms, st, s, n, where, NULL, 0);
 }
 
 int msgscan_has_token(struct msgscan *ms, const char *text, size_t len, struct token_fields *out)
@@ -208,11 +160,6 @@ static int is_trace_header(const struct hdr_field *f)
 		    strncasecmp(trace_headers[i], f->name, f->namelen) == 0)
 			return 1;
 	return 0;
-}
-
-static int name_is(const struct hdr_field *f, const char *name)
-{
-	return strlen(name) == f->namelen && strncasecmp(name, f->name, f->namelen) == 0;
 }
 
 static json_t *received_json(const struct received *r, const char *raw, size_t rawlen)
@@ -249,17 +196,17 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 		if (is_trace_header(&f))
 			st->nips += received_ips(ms->rp, ms->unfold, n, st->ips + st->nips,
 			                         MAX_TRACE_IPS - st->nips);
-		if (name_is(&f, "Received") && nrcv++ < ms->received_max) {
+		if (hdr_is(&f, "Received") && nrcv++ < ms->received_max) {
 			struct received rc;
 			received_parse(ms->rp, ms->unfold, n, &rc);
 			json_array_append_new(chain, received_json(&rc, ms->unfold, n));
-		} else if (name_is(&f, "Subject")) {
+		} else if (hdr_is(&f, "Subject")) {
 			find_tokens(ms, st, ms->unfold, n, WHERE_SUBJECT);
 			jsonx_set_bytes(out, "subject", ms->unfold, n);
-		} else if (name_is(&f, "Message-ID")) {
+		} else if (hdr_is(&f, "Message-ID")) {
 			find_tokens(ms, st, ms->unfold, n, WHERE_MESSAGE_ID);
 			jsonx_set_bytes(out, "message_id", ms->unfold, n);
-		} else if (name_is(&f, "X-Relaytrap-Token")) {
+		} else if (hdr_is(&f, "X-Relaytrap-Token")) {
 			find_tokens(ms, st, ms->unfold, n, WHERE_HEADER);
 		}
 	}
@@ -280,7 +227,13 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 	return pos;
 }
 
-static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, int *disagree)
+struct token_places {
+	int disagree; /* valid tokens outside enclosed parts that differ */
+	int rcpt, top; /* a valid token in an envelope recipient; in the header or body */
+};
+
+static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st,
+                           struct token_places *tp)
 {
 	static const struct {
 		int bit;
@@ -289,9 +242,11 @@ static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, int 
 	              {WHERE_SUBJECT, "subject"},
 	              {WHERE_MESSAGE_ID, "message-id"},
 	              {WHERE_HEADER, "x-relaytrap-token"},
-	              {WHERE_BODY, "body"}};
+	              {WHERE_BODY, "body"},
+	              {WHERE_ENCLOSED, "attached"}};
 	json_t *arr = json_array();
 	int valid = 0;
+	memset(tp, 0, sizeof(*tp));
 	for (int i = 0; i < st->ntok; i++) {
 		struct token_fields tf;
 		const struct found *t = &st->tok[i];
@@ -314,40 +269,76 @@ static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, int 
 			json_object_set_new(o, "port", json_integer(tf.port));
 			json_object_set_new(o, "test", json_integer(tf.test));
 		}
-		if (s == TOKEN_VALID || s == TOKEN_UNVERIFIED)
-			valid++;
+		if (s == TOKEN_VALID || s == TOKEN_UNVERIFIED) {
+			valid += (t->where & ~WHERE_ENCLOSED) != 0;
+			tp->rcpt |= (t->where & WHERE_RCPT) != 0;
+			tp->top |= (t->where & ~(WHERE_RCPT | WHERE_ENCLOSED)) != 0;
+		}
 		json_array_append_new(arr, o);
 	}
-	*disagree = valid > 1;
+	tp->disagree = valid > 1;
 	return arr;
 }
 
-json_t *msgscan_run(struct msgscan *ms, const char *msg, size_t len, const struct strlist *rcpts)
+static json_t *dsn_json(const struct dsn_fields *d)
+{
+	json_t *o = json_object();
+	const struct {
+		const char *key, *val;
+	} f[] = {{"status", d->status},
+	         {"action", d->action},
+	         {"diagnostic_code", d->diagnostic},
+	         {"reporting_mta", d->reporting_mta},
+	         {"final_recipient", d->final_recipient}};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		json_object_set_new(o, f[i].key, f[i].val[0] ? jsonx_str(f[i].val) : json_null());
+	return o;
+}
+
+static void class_json(json_t *out, const struct mail_shape *sh, const struct token_places *tp)
+{
+	const char *why;
+	enum mail_class mc = mailclass_decide(sh, tp->rcpt, tp->top, &why);
+	json_object_set_new(out, "class", json_string(mail_class_names[mc]));
+	json_object_set_new(out, "class_why", json_string(why));
+	if (mc == MC_AUTO_REPLY)
+		json_object_set_new(out, "auto_reply", json_string(sh->auto_reply));
+	if (mc == MC_BOUNCE)
+		json_object_set_new(out, "dsn", dsn_json(&sh->dsn));
+}
+
+json_t *msgscan_run(struct msgscan *ms, const char *sender, const char *msg, size_t len,
+                    const struct strlist *rcpts)
 {
 	struct scan_state *st = calloc(1, sizeof(*st));
+	struct mail_shape *sh = malloc(sizeof(*sh));
 	json_t *out = json_object();
-	if (!st || !out) {
+	if (!st || !sh || !out) {
 		free(st);
+		free(sh);
 		json_decref(out);
 		return NULL;
 	}
+	mailclass_shape(sender, msg, len, sh);
 	for (int i = 0; rcpts && i < rcpts->n; i++)
 		find_tokens(ms, st, rcpts->v[i], strlen(rcpts->v[i]), WHERE_RCPT);
 	size_t body = scan_headers(ms, st, msg, len, out);
 	if (body < len) {
 		size_t n = len - body < BODY_SCAN_MAX ? len - body : BODY_SCAN_MAX;
-		find_tokens(ms, st, msg + body, n, WHERE_BODY);
+		find_tokens_in(ms, st, msg + body, n, WHERE_BODY, sh, body);
 	}
 	json_object_set_new(out, "header_bytes", json_integer((json_int_t)body));
-	int disagree;
-	json_object_set_new(out, "tokens", tokens_json(ms, st, &disagree));
-	json_object_set_new(out, "tokens_disagree", json_boolean(disagree));
+	struct token_places tp;
+	json_object_set_new(out, "tokens", tokens_json(ms, st, &tp));
+	json_object_set_new(out, "tokens_disagree", json_boolean(tp.disagree));
+	class_json(out, sh, &tp);
 	json_t *ips = json_array();
 	for (int i = 0; i < st->nips; i++) {
 		char a[INET6_ADDRSTRLEN];
 		json_array_append_new(ips, json_string(ipaddr_str(&st->ips[i], a, sizeof(a))));
 	}
 	json_object_set_new(out, "trace_ips", ips);
+	free(sh);
 	free(st);
 	return out;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hdr.h"
 #include "opt.h"
 #include "token.h"
 
@@ -15,29 +16,19 @@
 #define WHERE_MESSAGE_ID 0x04
 #define WHERE_HEADER 0x08 /* X-Relaytrap-Token */
 #define WHERE_BODY 0x10
-
-struct hdr_field {
-	const char *name;
-	size_t namelen;
-	const char *value; /* raw, still folded, without the final line break */
-	size_t valuelen;
-};
-
-/* Steps through header fields from *pos. 1: a field; 0: end of the header section (blank
- * line or end of input, *pos then points at the body); -1: a line that is not a field
- * (taken as the start of the body). Pure. */
-int hdr_next(const char *msg, size_t len, size_t *pos, struct hdr_field *f);
-/* Unfolds a value: every line break with the white space after it becomes one space, and
- * leading/trailing space goes. Returns the length written (dst holds at most cap). */
-size_t hdr_unfold(const char *v, size_t n, char *dst, size_t cap);
+#define WHERE_ENCLOSED 0x20 /* inside an attached original or delivery-status part */
 
 struct msgscan;
 struct msgscan *msgscan_new(const uint8_t *key, size_t keylen, size_t header_max, int received_max,
                             char *err, size_t errlen);
 void msgscan_free(struct msgscan *ms);
 /* Returns a new object: tokens[], tokens_disagree, received[], trace_ips[], subject,
- * message_id, header_bytes, headers_truncated. */
-json_t *msgscan_run(struct msgscan *ms, const char *msg, size_t len, const struct strlist *rcpts);
+ * message_id, header_bytes, headers_truncated, and the message's class (sink/mailclass.h):
+ * class, class_why, auto_reply (an auto-reply: the header that said so), dsn (a bounce:
+ * status, action, diagnostic_code, reporting_mta, final_recipient, each null when absent).
+ * sender: the envelope sender without brackets, "" for the null sender. */
+json_t *msgscan_run(struct msgscan *ms, const char *sender, const char *msg, size_t len,
+                    const struct strlist *rcpts);
 /* 1 if text contains something shaped like a token (for accepting a recipient); its fields go
  * to *out when out is not NULL. */
 int msgscan_has_token(struct msgscan *ms, const char *text, size_t len, struct token_fields *out);

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct strlist rcpts = {0};
 	strlist_add(&rcpts, "rt-aaaaaaaaaaaaaaaaaaaaaaaaaaaaa@sink.example");
-	json_t *o = msgscan_run(ms, msg, size, &rcpts);
+	json_t *o = msgscan_run(ms, "relaytest@example.org", msg, size, &rcpts);
 	CHECK(o != NULL);
 	json_decref(o);
 	strlist_free(&rcpts);

@@ -74,7 +74,7 @@ static void test_run_all_places(void **st)
 	snprintf(rcpt, sizeof(rcpt), "rt-%s@sink.lab", tok);
 	struct strlist rc = {0};
 	strlist_add(&rc, rcpt);
-	json_t *r = msgscan_run(ms, msg, strlen(msg), &rc);
+	json_t *r = msgscan_run(ms, "relaytest@example.org", msg, strlen(msg), &rc);
 	assert_non_null(r);
 	json_t *toks = json_object_get(r, "tokens");
 	assert_int_equal(json_array_size(toks), 1); /* case-folded copy is the same token */
@@ -110,14 +110,14 @@ static void test_disagree_and_forged(void **st)
 	make_token("192.0.2.7", 2, b);
 	struct msgscan *ms = msgscan_new(KEY, KEYLEN, 65536, 50, err, sizeof(err));
 	snprintf(msg, sizeof(msg), "Subject: rt-%s\r\nX-Relaytrap-Token: %s\r\n\r\n", a, b);
-	json_t *r = msgscan_run(ms, msg, strlen(msg), NULL);
+	json_t *r = msgscan_run(ms, "relaytest@example.org", msg, strlen(msg), NULL);
 	assert_int_equal(json_array_size(json_object_get(r, "tokens")), 2);
 	assert_true(json_boolean_value(json_object_get(r, "tokens_disagree")));
 	json_decref(r);
 	/* flip a character: the tag no longer verifies */
 	a[10] = a[10] == 'a' ? 'b' : 'a';
 	snprintf(msg, sizeof(msg), "Subject: rt-%s\r\n\r\n", a);
-	r = msgscan_run(ms, msg, strlen(msg), NULL);
+	r = msgscan_run(ms, "relaytest@example.org", msg, strlen(msg), NULL);
 	const char *s = json_string_value(
 	    json_object_get(json_array_get(json_object_get(r, "tokens"), 0), "status"));
 	assert_true(!strcmp(s, "forged") || !strcmp(s, "malformed"));
@@ -142,7 +142,7 @@ static void test_header_limit_and_binary(void **st)
 		    "Received: from h%d (h [192.0.2.%d]) by x (Postfix) with SMTP id %d; d\r\n", i,
 		    i, i);
 	msg[o++] = '\xff'; /* invalid UTF-8 must not break the JSON */
-	json_t *r = msgscan_run(ms, msg, o, NULL);
+	json_t *r = msgscan_run(ms, "relaytest@example.org", msg, o, NULL);
 	assert_non_null(r);
 	assert_int_equal(json_array_size(json_object_get(r, "received")), 2);
 	assert_true(json_boolean_value(json_object_get(r, "headers_truncated")));
@@ -203,7 +203,7 @@ static void test_lab_received(void **st)
 		char msg[2048];
 		int n = snprintf(msg, sizeof(msg), "%sSubject: t\r\n\r\nbody\r\n", s->header);
 		assert_true(n > 0 && (size_t)n < sizeof(msg));
-		json_t *r = msgscan_run(ms, msg, (size_t)n, NULL);
+		json_t *r = msgscan_run(ms, "relaytest@example.org", msg, (size_t)n, NULL);
 		assert_non_null(r);
 		json_t *chain = json_object_get(r, "received");
 		assert_int_equal(json_array_size(chain), 1);

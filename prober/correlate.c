@@ -1,0 +1,265 @@
+#include "correlate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailclass.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+/* ---- which hosts a receipt names ---- */
+
+static int found_in(const json_t *tk, const char *place)
+{
+	size_t i;
+	const json_t *w;
+	json_array_foreach(json_object_get(tk, "found_in"), i, w)
+	{
+		if (strcmp(json_string_value(w) ?: "", place) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether token tk of receipt r speaks for a host. */
+static int token_counts(const json_t *r, const json_t *tk)
+{
+	const char *cls = str(r, "class");
+	if (!*cls) /* a sink older than the classifier: only where no bounce puts a token */
+		return found_in(tk, "rcpt") || found_in(tk, "subject") ||
+		       found_in(tk, "message-id") || found_in(tk, "x-relaytrap-token");
+	if (!strcmp(cls, "bounce") || !strcmp(cls, "auto-reply"))
+		return 1;
+	if (!strcmp(cls, "relayed"))
+		return json_array_size(json_object_get(tk, "found_in")) > (size_t)found_in(tk, "attached");
+	return 0;
+}
+
+int correl_refs(const json_t *receipt, struct receipt_ref *out, int max)
+{
+	int n = 0;
+	size_t i;
+	const json_t *tk;
+	json_array_foreach(json_object_get(receipt, "tokens"), i, tk)
+	{
+		struct receipt_ref *ref = &out[n];
+		const char *sid = str(tk, "scan_id");
+		json_int_t port = json_integer_value(json_object_get(tk, "port"));
+		json_int_t test = json_integer_value(json_object_get(tk, "test"));
+		if (n >= max || strcmp(str(tk, "status"), "valid") != 0 || strlen(sid) != 8 ||
+		    ipaddr_parse(str(tk, "target"), &ref->target) < 0 || port <= 0 ||
+		    port > 65535 || test < 0 || test >= CATALOG_MAX || !token_counts(receipt, tk))
+			continue;
+		memcpy(ref->scan_id, sid, 9);
+		ref->port = (uint16_t)port;
+		ref->test = (int)test;
+		n++;
+	}
+	return n;
+}
+
+/* ---- one host ---- */
+
+int correl_init(struct correl *c, int ntests)
+{
+	memset(c, 0, sizeof(*c));
+	c->cap = ntests > 0 ? ntests : 1;
+	c->d = calloc((size_t)c->cap, sizeof(*c->d));
+	c->deliveries = json_array();
+	c->bounces = json_array();
+	c->auto_replies = json_array();
+	if (!c->d || !c->deliveries || !c->bounces || !c->auto_replies) {
+		correl_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void correl_free(struct correl *c)
+{
+	free(c->d);
+	json_decref(c->deliveries);
+	json_decref(c->bounces);
+	json_decref(c->auto_replies);
+	memset(c, 0, sizeof(*c));
+}
+
+void delivery_from_json(const json_t *r, int test, struct delivery *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->test = test;
+	ipaddr_parse(str(r, "peer_addr"), &d->peer);
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(r, "trace_ips"), i, v)
+	{
+		if (d->ntrace < DELIVERY_MAX_IPS &&
+		    ipaddr_parse(json_string_value(v) ?: "", &d->trace[d->ntrace]) == 0)
+			d->ntrace++;
+	}
+	d->tokens_disagree = json_is_true(json_object_get(r, "tokens_disagree"));
+}
+
+static int has_test(const json_t *arr, int test)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		if (json_integer_value(json_object_get(e, "test_number")) == test)
+			return 1;
+	}
+	return 0;
+}
+
+/* Evidence for the host line: the receipt's facts that say what arrived, from whom. */
+static json_t *evidence_json(const json_t *r, const char *test_name, const struct test_result *t,
+                             const char *const *keys)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "test", json_string(test_name));
+	json_object_set_new(e, "test_number", json_integer(t->test));
+	for (int i = 0; keys[i]; i++) {
+		json_t *v = json_object_get(r, keys[i]);
+		if (v)
+			json_object_set(e, keys[i], v);
+	}
+	size_t i;
+	const json_t *tk;
+	json_array_foreach(json_object_get(r, "tokens"), i, tk)
+	{
+		if (strcmp(str(tk, "token"), t->token) == 0)
+			json_object_set(e, "found_in", json_object_get(tk, "found_in"));
+	}
+	if (t->accepted_at > 0)
+		json_object_set_new(
+		    e, "delay",
+		    json_real(json_number_value(json_object_get(r, "unix_time")) - t->accepted_at));
+	return e;
+}
+
+static void add_delivered(struct correl *c, const json_t *r, const struct test_result *t,
+                          const char *name, const struct ipaddr *prober, int nprober)
+{
+	static const char *const keys[] = {"peer_addr", "mail_from",      "rcpt",
+	                                   "received",  "received_count", "trace_ips",
+	                                   "subject",   "unix_time",      "maildir_file",
+	                                   NULL};
+	struct delivery *d = &c->d[c->nd++];
+	delivery_from_json(r, t->test, d);
+	json_t *e = evidence_json(r, name, t, keys);
+	json_object_set_new(e, "tokens_disagree", json_boolean(d->tokens_disagree));
+	json_object_set_new(e, "prober_visible",
+	                    json_boolean(delivery_shows_prober(d, prober, nprober)));
+	json_array_append_new(c->deliveries, e);
+}
+
+static void add_returned(struct correl *c, const json_t *r, struct test_result *t,
+                         const char *name, json_t *arr)
+{
+	static const char *const keys[] = {"peer_addr", "mail_from", "rcpt",        "subject",
+	                                   "unix_time", "class_why", "maildir_file", "dsn",
+	                                   "auto_reply", NULL};
+	json_array_append_new(arr, evidence_json(r, name, t, keys));
+	if (arr != c->bounces)
+		return;
+	const char *action = json_string_value(json_object_get(json_object_get(r, "dsn"), "action"));
+	if (!mailclass_returned(action))
+		return; /* "delayed", "relayed": a notice, not a return */
+	if (t->outcome == OUT_ACCEPTED)
+		t->outcome = OUT_BOUNCED;
+	const char *status = json_string_value(json_object_get(json_object_get(r, "dsn"), "status"));
+	if (status && !c->bounce_status[0])
+		snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
+}
+
+enum arrival correl_add(struct correl *c, const json_t *r, struct test_result *t,
+                        const char *test_name, const struct ipaddr *prober, int nprober)
+{
+	const char *cls = str(r, "class");
+	if (!strcmp(cls, "bounce")) {
+		if (has_test(c->bounces, t->test))
+			return ARRIVAL_IGNORED;
+		add_returned(c, r, t, test_name, c->bounces);
+		return ARRIVAL_BOUNCED;
+	}
+	if (!strcmp(cls, "auto-reply")) {
+		if (has_test(c->auto_replies, t->test))
+			return ARRIVAL_IGNORED;
+		add_returned(c, r, t, test_name, c->auto_replies);
+		return ARRIVAL_AUTO_REPLY;
+	}
+	/* relayed (or a receipt from before the classifier that correl_refs let through) */
+	if (has_test(c->deliveries, t->test) || c->nd >= c->cap)
+		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts */
+	add_delivered(c, r, t, test_name, prober, nprober);
+	if (t->outcome == OUT_BOUNCED) /* it arrived after all */
+		t->outcome = OUT_ACCEPTED;
+	return ARRIVAL_DELIVERED;
+}
+
+void correl_load(struct correl *c, const json_t *host, struct test_result *t, int nt)
+{
+	static const char *const arrays[] = {"deliveries", "bounces", "auto_replies"};
+	json_t *mine[] = {c->deliveries, c->bounces, c->auto_replies};
+	for (int a = 0; a < 3; a++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(host, arrays[a]), i, e)
+		{
+			int tn = (int)json_integer_value(json_object_get(e, "test_number"));
+			if (has_test(mine[a], tn) || (a == 0 && c->nd >= c->cap))
+				continue;
+			json_array_append(mine[a], e);
+			if (a == 0)
+				delivery_from_json(e, tn, &c->d[c->nd++]);
+			const char *status =
+			    json_string_value(json_object_get(json_object_get(e, "dsn"), "status"));
+			if (a == 1 && status && !c->bounce_status[0])
+				snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
+		}
+	}
+	for (int i = 0; i < nt; i++) /* a delivery outweighs a bounce, as in correl_add */
+		if (t[i].outcome == OUT_BOUNCED && has_test(c->deliveries, t[i].test))
+			t[i].outcome = OUT_ACCEPTED;
+}
+
+int correl_settled(const struct correl *c, const struct test_result *t, int nt)
+{
+	for (int i = 0; i < nt; i++)
+		if (t[i].outcome == OUT_ACCEPTED && !has_test(c->deliveries, t[i].test))
+			return 0;
+	return 1;
+}
+
+double correl_deadline(const struct test_result *t, int nt, double ended, double wait)
+{
+	double last = 0;
+	for (int i = 0; i < nt; i++)
+		if ((t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED) &&
+		    t[i].accepted_at > last)
+			last = t[i].accepted_at;
+	return last + wait > ended ? last + wait : ended;
+}
+
+void correl_verdict(const struct correl *c, enum session_end end, const struct test_result *t,
+                    int nt, const struct ipaddr *target, const struct ipaddr *prober,
+                    int nprober, struct verdict_out *vo)
+{
+	struct verdict_in vi = {
+	    .end = end,
+	    .t = t,
+	    .nt = nt,
+	    .d = c->d,
+	    .nd = c->nd,
+	    .target = *target,
+	    .prober = prober,
+	    .nprober = nprober,
+	    .bounce_status = c->bounce_status,
+	};
+	verdict_decide(&vi, vo);
+}
