@@ -158,26 +158,39 @@ static void add_delivered(struct correl *c, const json_t *r, const struct test_r
 	json_array_append_new(c->deliveries, e);
 }
 
-static void add_returned(struct correl *c, const json_t *r, struct test_result *t,
+/* A bounce whose test was returned undelivered (not a "delayed" or "relayed" notice). */
+static int returned(const json_t *bounces, int test)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(bounces, i, e)
+	{
+		if (json_integer_value(json_object_get(e, "test_number")) == test &&
+		    json_is_true(json_object_get(e, "returned")))
+			return 1;
+	}
+	return 0;
+}
+
+static void add_returned(struct correl *c, const json_t *r, const struct test_result *t,
                          const char *name, json_t *arr)
 {
 	static const char *const keys[] = {"peer_addr", "mail_from", "rcpt",        "subject",
 	                                   "unix_time", "class_why", "maildir_file", "dsn",
 	                                   "auto_reply", NULL};
-	json_array_append_new(arr, evidence_json(r, name, t, keys));
+	json_t *e = evidence_json(r, name, t, keys);
+	json_array_append_new(arr, e);
 	if (arr != c->bounces)
 		return;
-	const char *action = json_string_value(json_object_get(json_object_get(r, "dsn"), "action"));
-	if (!mailclass_returned(action))
-		return; /* "delayed", "relayed": a notice, not a return */
-	if (t->outcome == OUT_ACCEPTED)
-		t->outcome = OUT_BOUNCED;
-	const char *status = json_string_value(json_object_get(json_object_get(r, "dsn"), "status"));
-	if (status && !c->bounce_status[0])
+	const json_t *dsn = json_object_get(r, "dsn");
+	int ret = mailclass_returned(json_string_value(json_object_get(dsn, "action")));
+	json_object_set_new(e, "returned", json_boolean(ret));
+	const char *status = json_string_value(json_object_get(dsn, "status"));
+	if (ret && status && !c->bounce_status[0])
 		snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
 }
 
-enum arrival correl_add(struct correl *c, const json_t *r, struct test_result *t,
+enum arrival correl_add(struct correl *c, const json_t *r, const struct test_result *t,
                         const char *test_name, const struct ipaddr *prober, int nprober)
 {
 	const char *cls = str(r, "class");
@@ -197,8 +210,6 @@ enum arrival correl_add(struct correl *c, const json_t *r, struct test_result *t
 	if (has_test(c->deliveries, t->test) || c->nd >= c->cap)
 		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts */
 	add_delivered(c, r, t, test_name, prober, nprober);
-	if (t->outcome == OUT_BOUNCED) /* it arrived after all */
-		t->outcome = OUT_ACCEPTED;
 	return ARRIVAL_DELIVERED;
 }
 
@@ -219,19 +230,21 @@ void correl_load(struct correl *c, const json_t *host, struct test_result *t, in
 				delivery_from_json(e, tn, &c->d[c->nd++]);
 			const char *status =
 			    json_string_value(json_object_get(json_object_get(e, "dsn"), "status"));
-			if (a == 1 && status && !c->bounce_status[0])
+			if (a == 1 && status && json_is_true(json_object_get(e, "returned")) &&
+			    !c->bounce_status[0])
 				snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
 		}
 	}
-	for (int i = 0; i < nt; i++) /* a delivery outweighs a bounce, as in correl_add */
-		if (t[i].outcome == OUT_BOUNCED && has_test(c->deliveries, t[i].test))
+	for (int i = 0; i < nt; i++) /* decided again below, from the arrivals */
+		if (t[i].outcome == OUT_BOUNCED)
 			t[i].outcome = OUT_ACCEPTED;
 }
 
 int correl_settled(const struct correl *c, const struct test_result *t, int nt)
 {
 	for (int i = 0; i < nt; i++)
-		if (t[i].outcome == OUT_ACCEPTED && !has_test(c->deliveries, t[i].test))
+		if ((t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED) &&
+		    !has_test(c->deliveries, t[i].test) && !returned(c->bounces, t[i].test))
 			return 0;
 	return 1;
 }
@@ -246,10 +259,20 @@ double correl_deadline(const struct test_result *t, int nt, double ended, double
 	return last + wait > ended ? last + wait : ended;
 }
 
-void correl_verdict(const struct correl *c, enum session_end end, const struct test_result *t,
-                    int nt, const struct ipaddr *target, const struct ipaddr *prober,
-                    int nprober, struct verdict_out *vo)
+void correl_verdict(const struct correl *c, enum session_end end, struct test_result *t, int nt,
+                    const struct ipaddr *target, const struct ipaddr *prober, int nprober,
+                    struct verdict_out *vo)
 {
+	/* A bounce may reach the sink before the 250 that accepted its test reaches us, so the
+	 * outcome is decided here, from all that arrived: a delivery outweighs a bounce. */
+	for (int i = 0; i < nt; i++) {
+		int ok = t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED;
+		if (ok)
+			t[i].outcome = !has_test(c->deliveries, t[i].test) &&
+			                       returned(c->bounces, t[i].test)
+			                   ? OUT_BOUNCED
+			                   : OUT_ACCEPTED;
+	}
 	struct verdict_in vi = {
 	    .end = end,
 	    .t = t,

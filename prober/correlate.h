@@ -45,21 +45,24 @@ struct correl {
 int correl_init(struct correl *c, int ntests);
 void correl_free(struct correl *c);
 /* What an earlier host line already holds (--report of a results file): its deliveries,
- * bounces and auto-replies, and the "bounced" outcomes of its tests. */
+ * bounces and auto-replies. Its tests' "bounced" outcomes become accepted again, for
+ * correl_verdict to decide anew. */
 void correl_load(struct correl *c, const json_t *host, struct test_result *t, int nt);
-/* Adds receipt r about test number test (t: that test's result, its outcome may become
- * OUT_BOUNCED). A second arrival of the same kind for the same test is ignored. */
-enum arrival correl_add(struct correl *c, const json_t *r, struct test_result *t,
+/* Adds receipt r about test t (that test's result). A second arrival of the same kind for
+ * the same test is ignored. Arrival order does not matter: a bounce may come before the 250
+ * that accepted its test. */
+enum arrival correl_add(struct correl *c, const json_t *r, const struct test_result *t,
                         const char *test_name, const struct ipaddr *prober, int nprober);
 /* 1 when every accepted test was delivered or bounced: nothing more to wait for. */
 int correl_settled(const struct correl *c, const struct test_result *t, int nt);
 /* Until when arrivals count: --wait after the last acceptance, or the session's end,
  * whichever is later. */
 double correl_deadline(const struct test_result *t, int nt, double ended, double wait);
-/* The host's verdict (verdict_decide with the deliveries and bounces). */
-void correl_verdict(const struct correl *c, enum session_end end, const struct test_result *t,
-                    int nt, const struct ipaddr *target, const struct ipaddr *prober,
-                    int nprober, struct verdict_out *vo);
+/* The host's verdict (verdict_decide with the deliveries and bounces). Sets each accepted
+ * test's outcome: OUT_BOUNCED when it was returned and not delivered, else OUT_ACCEPTED. */
+void correl_verdict(const struct correl *c, enum session_end end, struct test_result *t, int nt,
+                    const struct ipaddr *target, const struct ipaddr *prober, int nprober,
+                    struct verdict_out *vo);
 
 /* What the verdict needs of a delivered message, from a sink receipt or an evidence object
  * (peer_addr, trace_ips, tokens_disagree). */

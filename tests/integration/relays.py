@@ -10,9 +10,69 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as AioSMTP
 
 
+SINK_DOMAIN = "sink.lab"
+
+
+def dsn(orig, sender, rcpt, reporter, headers_only=False):
+    """A delivery status notification as Postfix's bounce(8) writes it (RFC 3464 in an RFC 6522
+    multipart/report): the original attached whole (message/rfc822) or its header only
+    (text/rfc822-headers, as Sendmail and Exchange may)."""
+    if headers_only:
+        orig = orig.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    kind = b"text/rfc822-headers" if headers_only else b"message/rfc822"
+    b = b"4F2A9.1700000000/" + reporter.encode()
+    return (
+        b"From: MAILER-DAEMON@" + reporter.encode() + b" (Mail Delivery System)\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\n"
+        b"To: " + sender.encode() + b"\r\n"
+        b"Auto-Submitted: auto-replied\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status;\r\n"
+        b"\tboundary=\"" + b + b"\"\r\n\r\n"
+        b"This is a MIME-encapsulated message.\r\n\r\n"
+        b"--" + b + b"\r\nContent-Description: Notification\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"I'm sorry to have to inform you that your message could not\r\n"
+        b"be delivered to one or more recipients.\r\n\r\n"
+        b"<" + rcpt.encode() + b">: relaying denied by policy\r\n\r\n"
+        b"--" + b + b"\r\nContent-Description: Delivery report\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; " + reporter.encode() + b"\r\n"
+        b"X-Postfix-Queue-ID: 4F2A9\r\n\r\n"
+        b"Final-Recipient: rfc822; " + rcpt.encode() + b"\r\n"
+        b"Original-Recipient: rfc822;" + rcpt.encode() + b"\r\n"
+        b"Action: failed\r\nStatus: 5.7.1\r\n"
+        b"Diagnostic-Code: X-Postfix; relaying denied by policy\r\n\r\n"
+        b"--" + b + b"\r\nContent-Description: Undelivered Message\r\n"
+        b"Content-Type: " + kind + b"\r\n\r\n" + orig + b"\r\n"
+        b"--" + b + b"--\r\n"
+    )
+
+
+def vacation(orig, sender, rcpt, name):
+    """An RFC 3834 auto-reply, as vacation(1) and most webmail out-of-office rules send it:
+    "Re:" the original subject (which carries the token), In-Reply-To its Message-ID."""
+    subject = msgid = b""
+    for line in orig.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if line.lower().startswith(b"subject:"):
+            subject = line[8:].strip()
+        if line.lower().startswith(b"message-id:"):
+            msgid = line[11:].strip()
+    return (
+        b"From: " + rcpt.encode() + b"\r\nTo: " + sender.encode() + b"\r\n"
+        b"Subject: Re: " + subject + b"\r\nIn-Reply-To: " + msgid + b"\r\n"
+        b"Auto-Submitted: auto-replied\r\nPrecedence: junk\r\n\r\n"
+        b"I am out of the office until Monday. (" + name.encode() + b")\r\n"
+    )
+
+
 class Relay:
-    """posture: open | strip | hide | drop | closed | greylist | auth | percent | forward
-    next_hop: (host, port) mail is handed to; forwards leave from self.addr."""
+    """posture: open | strip | hide | drop | closed | greylist | auth | percent | forward |
+    bounce | bounce-headers (accept, then return a DSN to the sender) | vacation (accept, drop,
+    auto-reply to the sender) | first-only (relays the first message it accepts, drops the
+    rest). next_hop: (host, port) mail is handed to; forwards leave from self.addr. Replies to
+    the sender (DSNs, auto-replies) go to next_hop only when the sender is at SINK_DOMAIN,
+    as a real relay's would reach only the sink."""
 
     def __init__(self, posture, addr, port, next_hop=None, banner_name="relay.lab"):
         self.posture = posture
@@ -38,17 +98,46 @@ class Relay:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.posture != "drop":
-            loop = asyncio.get_running_loop()
+        p = self.posture
+        loop = asyncio.get_running_loop()
+        if p in ("bounce", "bounce-headers", "vacation"):
+            await loop.run_in_executor(None, self._reply, envelope)
+        elif p == "first-only":
+            self.accepted = getattr(self, "accepted", 0) + 1
+            if self.accepted == 1:
+                await loop.run_in_executor(None, self._forward, session, envelope)
+        elif p != "drop":
             await loop.run_in_executor(None, self._forward, session, envelope)
         return "250 2.0.0 Ok: queued as 4F2A1"
+
+    def _reply(self, envelope):
+        sender = envelope.mail_from or ""
+        if not sender.lower().endswith("@" + SINK_DOMAIN):
+            return  # its DSN or auto-reply would go elsewhere: nothing reaches the sink
+        orig = envelope.original_content or envelope.content
+        if isinstance(orig, str):
+            orig = orig.encode()
+        rcpt = envelope.rcpt_tos[0]
+        if self.posture == "vacation":
+            msg, frm = vacation(orig, sender, rcpt, self.banner_name), "vacation@" + self.banner_name
+        else:
+            msg, frm = dsn(orig, sender, rcpt, self.banner_name,
+                           self.posture == "bounce-headers"), ""
+        try:
+            with smtplib.SMTP(
+                self.next_hop[0], self.next_hop[1], source_address=(self.addr, 0), timeout=10
+            ) as s:
+                s.sendmail(frm, [sender], msg)
+            self.forwarded.append([sender])
+        except Exception as e:  # recorded, the test asserts on it
+            self.errors.append(repr(e))
 
     def _forward(self, session, envelope):
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode()
         peer = session.peer[0]
-        if self.posture in ("open", "percent", "forward"):
+        if self.posture in ("open", "percent", "forward", "first-only"):
             data = (
                 "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id 4F2A1\r\n"
                 "\tfor <%s>; %s\r\n"

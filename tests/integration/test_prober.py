@@ -133,6 +133,79 @@ def test_postures_decided_by_delivery(tmp_path):
     assert "11 hosts" in p.stderr
 
 
+def test_bounces_and_replies_are_not_relays(tmp_path):
+    """Passive rejection: a relay that accepts every test and returns it as a DSN to the
+    sender at the sink domain is accepted + bounces, never open (nor anonymous: the DSN's
+    own trace headers do not show the prober). An auto-reply counts for nothing; a relay
+    that relays only its first test is open + partial; the null-sender test relayed with
+    its token in the recipient is a delivery."""
+    sp = free_port()
+    net = "127.62.0."
+    port = free_port(net + "2")
+    sink = ("127.0.0.1", sp)
+    rs = [
+        relays.Relay("bounce", net + "2", port, sink),
+        relays.Relay("bounce-headers", net + "3", port, sink),
+        relays.Relay("vacation", net + "4", port, sink),
+        relays.Relay("first-only", net + "5", port, sink),
+        relays.Relay("open", net + "6", port, sink),
+    ]
+    ctl = relays.start(rs)
+    try:
+        p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", port=port,
+                 sink_port=sp)
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1, p.stderr
+    for r in rs:
+        assert r.errors == [], r.errors
+    v = {a: (h["verdict"], h["flags"], h["tests_accepted"], h["tests_delivered"],
+             h["tests_bounced"]) for a, h in p.hosts.items()}
+    # aiosmtpd refuses 3 of the 24 recipients as syntax errors
+    assert v == {
+        net + "2": ("accepted", ["bounces"], 21, 0, 2),
+        net + "3": ("accepted", ["bounces"], 21, 0, 2),
+        net + "4": ("accepted", [], 21, 0, 0),
+        net + "5": ("open", ["partial"], 21, 1, 0),
+        net + "6": ("open", [], 21, 21, 0),
+    }
+    b = p.hosts[net + "2"]
+    assert b["reason"] == "accepted 21 relay tests, then returned 2 of them as undeliverable (5.7.1)"
+    bounced = sorted(t["name"] for t in b["tests"] if t["outcome"] == "bounced")
+    assert bounced == ["plain", "rcpt-unbracketed"]  # the tests whose sender is at the sink
+    assert [t["delivered"] for t in b["tests"]] == [False] * 24
+    assert b["deliveries"] == [] and b["auto_replies"] == []
+    ev = b["bounces"][0]
+    assert ev["test"] == "plain" and ev["peer_addr"] == net + "2" and ev["mail_from"] == ""
+    assert ev["rcpt"] == ["relaytest@sink.lab"]
+    assert ev["dsn"] == {"status": "5.7.1", "action": "failed",
+                         "diagnostic_code": "X-Postfix; relaying denied by policy",
+                         "reporting_mta": "relay.lab",
+                         "final_recipient": b["tests"][0]["rcpt_to"].strip("<>")}
+    assert sorted(ev["found_in"]) == ["attached", "body"]
+    h = p.hosts[net + "3"]  # the header-only DSN: the token in the enclosed header
+    assert h["bounces"][1]["test"] == "rcpt-unbracketed"
+    assert "attached" in h["bounces"][0]["found_in"]
+    vac = p.hosts[net + "4"]
+    assert [a["test"] for a in vac["auto_replies"]] == ["plain", "rcpt-unbracketed"]
+    assert vac["auto_replies"][0]["auto_reply"] == "Auto-Submitted"
+    assert vac["bounces"] == [] and vac["deliveries"] == []
+    first = p.hosts[net + "5"]
+    assert first["reason"] == "relayed 1 of the 21 relay tests it accepted"
+    assert [t["name"] for t in first["tests"] if t["delivered"]] == ["plain"]
+    ns = [t for t in p.hosts[net + "6"]["tests"] if t["name"] == "null-sender"][0]
+    assert ns["delivered"] is True and ns["mail_from"] == "<>"
+    receipts = [json.loads(l) for l in
+                (tmp_path / "r.sink" / "receipts.jsonl").read_text().splitlines()]
+    classes = sorted((r["peer_addr"], r["class"]) for r in receipts)
+    assert classes == sorted([(net + "2", "bounce")] * 2 + [(net + "3", "bounce")] * 2 +
+                             [(net + "4", "auto-reply")] * 2 + [(net + "5", "relayed")] +
+                             [(net + "6", "relayed")] * 21)
+    s = p.lines[-1]
+    assert s["counts"]["open"] == 2 and s["counts"]["accepted"] == 3
+    assert s["counts"]["open-anonymous"] == 0
+
+
 def script_server(addr, script):
     port = free_port(addr)
     return relays.ScriptedServer(addr, port, script), port

@@ -203,7 +203,8 @@ def test_report_merges_shards(tmp_path):
     assert p.returncode == 2 and "--receipts goes with --report" in p.stderr
 
 
-POSTURES = ["open", "strip", "drop", "closed", "percent", "forward", "open"]
+POSTURES = ["open", "strip", "drop", "closed", "percent", "forward", "open", "bounce",
+            "vacation", "first-only"]
 
 
 def relay_set(net, port, sink):
@@ -232,11 +233,11 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
     ctl = relays.start(relay_set(net_a, port, ("127.0.0.1", sink.port)))
     try:
         p = run("--no-sink", "--secret-file", key, "-d", "sink.lab", "-o", split, "-p", port,
-                "-t", tests, "-w", "3", "--timeout", "5", net_a + "2-" + net_a + "8")
+                "-t", tests, "-w", "3", "--timeout", "5", net_a + "2-" + net_a + "11")
         assert p.returncode == 0, p.stderr  # nothing can be called open without the sink
         raw = verdicts(json.loads(l) for l in split.read_text().splitlines())
         assert raw["2"][0] == "accepted" and raw["5"][0] == "closed"
-        assert len(sink.wait_receipts(21)) == 21
+        assert len(sink.wait_receipts(24)) == 24  # 21 relayed, a DSN, an auto-reply
     finally:
         relays.stop(ctl)
     merged = tmp_path / "merged.jsonl"
@@ -249,7 +250,7 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
     ctl = relays.start(relay_set(net_b, port, ("127.0.0.1", sp)))
     try:
         e = run("-d", "sink.lab", "--sink-listen", "127.0.0.1:%d" % sp, "-o", emb, "-p", port,
-                "-t", tests, "-w", "3", "--timeout", "5", net_b + "2-" + net_b + "8")
+                "-t", tests, "-w", "3", "--timeout", "5", net_b + "2-" + net_b + "11")
     finally:
         relays.stop(ctl)
     assert e.returncode == 1, e.stderr
@@ -259,13 +260,19 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
     assert got == {
         "2": ("open", [], 5), "3": ("open-anonymous", [], 5), "4": ("accepted", [], 0),
         "5": ("closed", [], 0), "6": ("open", [], 1), "7": ("open", ["multi_hop"], 5),
-        "8": ("open", [], 5)}
+        "8": ("open", [], 5), "9": ("accepted", ["bounces"], 0), "10": ("accepted", [], 0),
+        "11": ("open", ["partial"], 1)}
+    b9 = [h for h in (json.loads(l) for l in merged.read_text().splitlines())
+          if h["type"] == "host" and h["addr"] == net_a + "9"][0]
+    assert b9["reason"] == "accepted 5 relay tests, then returned 1 of them as undeliverable (5.7.1)"
+    assert [t["outcome"] for t in b9["tests"]].count("bounced") == 1
+    assert b9["bounces"][0]["dsn"]["status"] == "5.7.1"
     m = [json.loads(l) for l in merged.read_text().splitlines()]
     h7 = [h for h in m if h["type"] == "host" and h["addr"] == net_a + "7"][0]
     assert h7["delivered_via"] == net_a + "8"
     ev = h7["deliveries"][0]
     assert ev["peer_addr"] == net_a + "8" and "subject" in ev["found_in"]
-    assert m[-1]["receipts_used"] == 21 and m[-1]["late_deliveries"] == 0
+    assert m[-1]["receipts_used"] == 24 and m[-1]["late_deliveries"] == 0
     assert "open relays (relayed mail arrived):" in r.stdout
     # receipts from after each host's --wait window do not count, as in an embedded run
     late = tmp_path / "late-receipts.jsonl"
@@ -275,6 +282,6 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
             f.write(json.dumps(rc) + "\n")
     r = run("--report", split, "--receipts", late, "-o", tmp_path / "late.jsonl")
     assert r.returncode == 0, r.stderr
-    assert "21 receipts, 0 deliveries matched, 21 after" in r.stderr
+    assert "24 receipts, 0 deliveries matched, 24 after" in r.stderr
     assert verdicts(json.loads(l) for l in (tmp_path / "late.jsonl").read_text().splitlines()) \
         == raw
