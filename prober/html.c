@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "legend.h"
 
 struct html {
 	char *path, *tmp;
@@ -103,7 +104,8 @@ static void tests_table(FILE *f, const json_t *tests)
 	{
 		const char *oc = str(t, "outcome");
 		int dl = json_is_true(json_object_get(t, "delivered"));
-		fprintf(f, "<tr class=\"o-%s%s\"><td>", strcmp(oc, "accepted") ? "x" : "a",
+		fprintf(f, "<tr class=\"o-%s%s\"><td>",
+		        !strcmp(oc, "accepted") ? "a" : !strcmp(oc, "bounced") ? "b" : "x",
 		        dl ? " dl" : "");
 		esc_html(f, str(t, "name"));
 		fputs("</td><td><code>", f);
@@ -205,6 +207,44 @@ static void evidence(FILE *f, const json_t *host, const json_t *ev)
 	}
 }
 
+/* Bounces and auto-replies: what came back to the tests' senders instead of the tests. */
+static void returns(FILE *f, const json_t *arr, const char *what)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		const json_t *dsn = json_object_get(e, "dsn");
+		fputs("<div class=\"ev rb\"><h4>", f);
+		esc_html(f, str(e, "test"));
+		fprintf(f, ": %s from ", what);
+		esc_html(f, str(e, "peer_addr"));
+		fputs("</h4><p>subject: ", f);
+		esc_html(f, str(e, "subject"));
+		fputs("<br>token found in: ", f);
+		joined(f, json_object_get(e, "found_in"), ", ");
+		fputs("</p>", f);
+		if (dsn) {
+			static const char *const keys[] = {"status", "action", "diagnostic_code",
+			                                   "reporting_mta", "final_recipient"};
+			fputs("<dl class=\"kv\">", f);
+			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+				if (!*str(dsn, keys[k]))
+					continue;
+				fprintf(f, "<dt>%s</dt><dd><code>", keys[k]);
+				esc_html(f, str(dsn, keys[k]));
+				fputs("</code></dd>", f);
+			}
+			fputs("</dl>", f);
+		} else if (*str(e, "auto_reply")) {
+			fputs("<p>said so by: ", f);
+			esc_html(f, str(e, "auto_reply"));
+			fputs("</p>", f);
+		}
+		fputs("</div>\n", f);
+	}
+}
+
 static void details(FILE *f, const json_t *h)
 {
 	const json_t *tests = json_object_get(h, "tests");
@@ -212,10 +252,14 @@ static void details(FILE *f, const json_t *h)
 	const char *tr = str(h, "transcript");
 	fprintf(f,
 	        "<tr class=\"d\"><td colspan=\"7\"><details><summary>%zu tests, %lld accepted, "
-	        "%lld delivered</summary>\n<dl class=\"kv\">",
+	        "%lld delivered",
 	        json_array_size(tests),
 	        (long long)json_integer_value(json_object_get(h, "tests_accepted")),
 	        (long long)json_integer_value(json_object_get(h, "tests_delivered")));
+	if (json_integer_value(json_object_get(h, "tests_bounced")))
+		fprintf(f, ", %lld bounced",
+		        (long long)json_integer_value(json_object_get(h, "tests_bounced")));
+	fputs("</summary>\n<dl class=\"kv\">", f);
 	fputs("<dt>session end</dt><dd>", f);
 	esc_html(f, str(h, "session_end"));
 	if (*str(h, "reason")) {
@@ -239,6 +283,8 @@ static void details(FILE *f, const json_t *h)
 		tests_table(f, tests);
 	if (json_array_size(ev))
 		evidence(f, h, ev);
+	returns(f, json_object_get(h, "bounces"), "returned as undeliverable (a bounce)");
+	returns(f, json_object_get(h, "auto_replies"), "an auto-reply (not counted)");
 	if (*tr) {
 		fputs("<h4>dialogue</h4><pre>", f);
 		esc_html(f, tr);
@@ -280,9 +326,13 @@ void html_host(struct html *hp, const json_t *h)
 	}
 	fputs("</td><td class=\"o\">", f);
 	esc_html(f, str(h, "fingerprint"));
-	fprintf(f, "</td><td>%lld / %lld</td><td class=\"o bn\">",
+	fprintf(f, "</td><td>%lld / %lld",
 	        (long long)json_integer_value(json_object_get(h, "tests_accepted")),
 	        (long long)json_integer_value(json_object_get(h, "tests_delivered")));
+	if (json_integer_value(json_object_get(h, "tests_bounced")))
+		fprintf(f, " <small>(%lld bounced)</small>",
+		        (long long)json_integer_value(json_object_get(h, "tests_bounced")));
+	fputs("</td><td class=\"o bn\">", f);
 	esc_html(f, *str(h, "banner") ? str(h, "banner") : str(h, "reason"));
 	fputs("</td></tr>\n", f);
 	if (json_array_size(json_object_get(h, "tests")) || *str(h, "transcript"))
@@ -292,6 +342,30 @@ void html_host(struct html *hp, const json_t *h)
 }
 
 /* ---- the page ---- */
+
+static void legend_row(FILE *f, const struct legend *l, int verdict)
+{
+	if (verdict)
+		fprintf(f, "<tr><td><span class=\"vb v-%s\">%s</span></td><td>", l->name, l->name);
+	else
+		fprintf(f, "<tr><td><i>%s</i></td><td>", l->name);
+	fprintf(f, "%s</td><td>%s</td></tr>\n", l->meaning, l->todo);
+}
+
+/* Each verdict and flag in one line, and what the administrator should do. */
+static void legend(FILE *f)
+{
+	fputs("<details class=\"legend\" open><summary>What the verdicts and flags mean"
+	      "</summary><div class=\"sc\"><table><thead><tr><th>verdict or flag</th>"
+	      "<th>meaning</th><th>what the server's administrator should do</th></tr></thead>"
+	      "<tbody>\n",
+	      f);
+	for (int v = 0; v < V_COUNT; v++)
+		legend_row(f, &verdict_legend[v], 1);
+	for (int i = 0; flag_legend[i].name; i++)
+		legend_row(f, &flag_legend[i], 0);
+	fputs("</tbody></table></div></details>\n", f);
+}
 
 static const char css[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:1em;color:#222}"
@@ -305,7 +379,9 @@ static const char css[] =
     "pre{background:#f6f6f6;padding:.5em;max-height:30em;overflow:auto}"
     ".hn{font-size:.85em;color:#555}.sc{overflow-x:auto}"
     ".t{font-size:.9em;margin:.3em 0}.t td,.t th{border:1px solid #ddd}"
-    ".t tr.o-a td{background:#fff0e0}.t tr.dl td{background:#ffd6d6}"
+    ".t tr.o-a td{background:#fff0e0}.t tr.o-b td{background:#fff6c8}"
+    ".t tr.dl td{background:#ffd6d6}.rb{border-left-color:#ef6c00}"
+    ".legend table td,.legend table th{border:1px solid #ddd;font-size:.9em}"
     ".miss{color:#8b0000;font-weight:600}.ev{border-left:4px solid #d32f2f;padding-left:.6em;"
     "margin:.5em 0}.kv dt{font-weight:600;float:left;clear:left;width:8em}.kv dd{margin-left:8.5em}"
     ".facts td,.facts th{border:1px solid #ddd;font-size:.9em}"
@@ -456,6 +532,7 @@ int html_finish(struct html *h, const json_t *runs, const json_t *summaries, con
 	        "<br><input id=\"q\" type=\"search\" placeholder=\"filter: address, name, "
 	        "banner\"> <span id=\"shown\">%llu</span> shown</div>\n",
 	        (unsigned long long)total);
+	legend(f);
 	fputs(
 	    "<table id=\"hosts\"><thead><tr><th data-k=\"a\">address</th><th class=\"o\">port</th>"
 	    "<th data-k=\"r\">verdict</th><th>flags</th><th data-k=\"f\" class=\"o\">fingerprint"

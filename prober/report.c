@@ -16,7 +16,7 @@ static const struct {
     {V_OPEN_ANONYMOUS, "anonymous open relays (relayed mail arrived without the prober's "
                        "address in its trace headers)"},
     {V_OPEN, "open relays (relayed mail arrived)"},
-    {V_ACCEPTED, "accepted relay tests, but nothing arrived within --wait"},
+    {V_ACCEPTED, "accepted relay tests, but no relayed message arrived within --wait"},
 };
 #define NLISTED (sizeof(listed) / sizeof(listed[0]))
 
@@ -106,16 +106,35 @@ void report_csv_header(FILE *f)
 	    f);
 }
 
+/* The server said 250 at the end of data (a bounced test was accepted first). */
+static int was_accepted(const json_t *t)
+{
+	return strcmp(str(t, "outcome"), "accepted") == 0 ||
+	       strcmp(str(t, "outcome"), "bounced") == 0;
+}
+
 static const char *first_accepted(const json_t *host)
 {
 	size_t i;
 	const json_t *t;
 	json_array_foreach(json_object_get(host, "tests"), i, t)
 	{
-		if (strcmp(str(t, "outcome"), "accepted") == 0)
+		if (was_accepted(t))
 			return str(t, "name");
 	}
 	return "";
+}
+
+static int has_flag(const json_t *h, const char *flag)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(h, "flags"), i, v)
+	{
+		if (strcmp(json_string_value(v) ?: "", flag) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 void report_csv_row(FILE *f, const json_t *h)
@@ -147,7 +166,9 @@ void report_csv_row(FILE *f, const json_t *h)
 
 /* ---- text summary ---- */
 
-/* "ADDR port P [name] via X: fell for a, b (2 delivered of 3 accepted)" */
+/* "ADDR port P [name] via X: fell for a, b (2 delivered of 3 accepted)"; a host that
+ * accepted and delivered nothing "accepted a, b (...)"; a bouncing or partial one adds its
+ * reason. */
 void report_text_line(FILE *f, const json_t *h)
 {
 	int open = verdict_from_name(str(h, "verdict")) <= V_OPEN;
@@ -160,11 +181,11 @@ void report_text_line(FILE *f, const json_t *h)
 		fprintf(f, " [%s]", str(h, "fingerprint"));
 	if (*str(h, "delivered_via"))
 		fprintf(f, " via %s", str(h, "delivered_via"));
-	fputs(": fell for ", f);
+	fputs(open ? ": fell for " : ": accepted ", f);
 	const json_t *tests = json_object_get(h, "tests"), *t;
 	size_t i, hits = 0;
-	json_array_foreach(tests, i, t) hits += open ? json_is_true(json_object_get(t, "delivered"))
-	                                             : strcmp(str(t, "outcome"), "accepted") == 0;
+	json_array_foreach(tests, i, t) hits +=
+	    open ? json_is_true(json_object_get(t, "delivered")) : was_accepted(t);
 	if (hits > 3 && hits == json_array_size(tests)) {
 		fprintf(f, "all %zu tests", hits);
 	} else {
@@ -172,14 +193,17 @@ void report_text_line(FILE *f, const json_t *h)
 		json_array_foreach(tests, i, t)
 		{
 			int hit = open ? json_is_true(json_object_get(t, "delivered"))
-			               : strcmp(str(t, "outcome"), "accepted") == 0;
+			               : was_accepted(t);
 			if (hit)
 				fprintf(f, "%s%s", n++ ? ", " : "", str(t, "name"));
 		}
 	}
-	fprintf(f, " (%lld delivered of %lld accepted)\n",
+	fprintf(f, " (%lld delivered of %lld accepted)",
 	        (long long)json_integer_value(json_object_get(h, "tests_delivered")),
 	        (long long)json_integer_value(json_object_get(h, "tests_accepted")));
+	if ((has_flag(h, "bounces") || has_flag(h, "partial")) && *str(h, "reason"))
+		fprintf(f, "; %s", str(h, "reason"));
+	fputc('\n', f);
 }
 
 static void keep_line(struct report *r, size_t k, const json_t *h)

@@ -152,8 +152,8 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
     ]
     ctl = relays.start(rs)
     try:
-        p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", port=port,
-                 sink_port=sp)
+        p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", "--html",
+                 str(tmp_path / "b.html"), port=port, sink_port=sp)
     finally:
         relays.stop(ctl)
     assert p.returncode == 1, p.stderr
@@ -204,6 +204,21 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
     s = p.lines[-1]
     assert s["counts"]["open"] == 2 and s["counts"]["accepted"] == 3
     assert s["counts"]["open-anonymous"] == 0
+    # where people read it: the text summary, and the HTML report's evidence and legend
+    assert ("(0 delivered of 21 accepted); accepted 21 relay tests, then returned 2 of them "
+            "as undeliverable (5.7.1)") in p.stdout
+    assert "(1 delivered of 21 accepted); relayed 1 of the 21 relay tests it accepted" in p.stdout
+    html = (tmp_path / "b.html").read_text()
+    assert html.count("returned as undeliverable (a bounce) from " + net + "2") == 2
+    assert html.count("an auto-reply (not counted) from " + net + "4") == 2
+    assert "<dt>status</dt><dd><code>5.7.1</code></dd>" in html
+    assert "21 / 0 <small>(2 bounced)</small>" in html
+    assert "What the verdicts and flags mean" in html
+    for v in ("open-anonymous", "open", "accepted", "deferred", "auth-required", "closed",
+              "refused", "not-smtp", "unreachable", "error"):
+        assert '<tr><td><span class="vb v-%s">%s</span></td>' % (v, v) in html
+    for f in ("bounces", "partial", "multi_hop", "tokens_disagree", "interrupted"):
+        assert "<tr><td><i>%s</i></td>" % f in html
 
 
 def script_server(addr, script):

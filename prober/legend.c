@@ -1,0 +1,50 @@
+#include "legend.h"
+
+const struct legend verdict_legend[V_COUNT] = {
+    [V_OPEN_ANONYMOUS] = {"open-anonymous",
+                          "a relay test it accepted arrived at the sink, and its trace headers "
+                          "do not show the prober's address",
+                          "close relaying at once: spam sent through it cannot be traced; then "
+                          "stop stripping or rewriting Received headers"},
+    [V_OPEN] = {"open", "a relay test it accepted arrived at the sink",
+                "close relaying: accept mail for other domains only from your own networks or "
+                "authenticated users"},
+    [V_ACCEPTED] = {"accepted",
+                    "it said 250 to a relay test, but no relayed message arrived within --wait "
+                    "(dropped, stuck in its queue, or returned: see the flag bounces)",
+                    "refuse relay recipients at RCPT time instead of accepting and dropping or "
+                    "bouncing them"},
+    [V_DEFERRED] = {"deferred", "relay tests got only 4xx answers (greylisting, a temporary "
+                                "policy)",
+                    "nothing urgent; scan again later to see the real policy"},
+    [V_AUTH_REQUIRED] = {"auth-required", "relaying refused until the client authenticates",
+                         "nothing to do for relaying"},
+    [V_CLOSED] = {"closed", "every relay test refused", "nothing to do"},
+    [V_REFUSED] = {"refused", "the greeting was 421 or 554: it would not talk to the prober",
+                   "nothing to do"},
+    [V_NOT_SMTP] = {"not-smtp", "connected, but no SMTP greeting",
+                    "check what listens on the port"},
+    [V_UNREACHABLE] = {"unreachable", "the TCP connection failed", "nothing to do"},
+    [V_ERROR] = {"error", "the session broke before any verdict (the reason is recorded)",
+                 "scan again; if it repeats, read the dialogue (--transcript)"},
+};
+
+const struct legend flag_legend[] = {
+    {"bounces",
+     "it accepted relay tests and then returned them to their senders as undeliverable (a "
+     "delivery status notification arrived instead of the test): not a relay, but a "
+     "backscatter source",
+     "refuse relay recipients during the SMTP dialogue, so that no bounce goes to forged "
+     "senders"},
+    {"partial", "open, but fewer tests arrived than it accepted (a lossy queue, or a honeypot "
+                "that relays only the first)",
+     "treat it as open"},
+    {"multi_hop", "the relayed message reached the sink from another address than the target's "
+                  "(delivered_via), e.g. through a smarthost",
+     "close relaying on the target; the smarthost only passes on what it is given"},
+    {"tokens_disagree", "the tokens in one message named different tests or hosts",
+     "read the delivery evidence"},
+    {"interrupted", "written at Ctrl-C while it waited for relayed mail",
+     "scan again (--resume)"},
+    {NULL, NULL, NULL},
+};
