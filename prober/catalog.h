@@ -1,4 +1,4 @@
-/* The relay-test catalogue (DESIGN "Relay tests"): parsed from conf/tests.conf or the
+/* The relay-test catalogue (docs/design.md "Relay tests"): parsed from conf/tests.conf or the
  * compiled-in default, selected with --tests, expanded per target with macros. Pure. */
 #ifndef RT_CATALOG_H
 #define RT_CATALOG_H

@@ -1,4 +1,4 @@
-/* The HTML report (DESIGN "Output"): one self-contained page, inline CSS and a little inline
+/* The HTML report (docs/design.md "Output"): one self-contained page, inline CSS and a little inline
  * JS, no external assets. Host rows are written as they come into one temporary file per
  * verdict; html_finish writes the page (run facts, counts, then the rows with anonymous and
  * open relays first) to PATH.tmp and renames it. Every string from a results file passes

@@ -1,4 +1,4 @@
-/* relaytrap: finds open mail relays, deciding by delivery (DESIGN.md). */
+/* relaytrap: finds open mail relays, deciding by delivery (docs/design.md). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>

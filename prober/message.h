@@ -1,4 +1,4 @@
-/* The test message (DESIGN "The message"): conf/message.txt, compiled in as the default.
+/* The test message (docs/design.md "The message"): conf/message.txt, compiled in as the default.
  * Header lines, a blank line, the body; {macros} as in the catalogue plus {token}, {date},
  * {port}, {test}, {prober}, {contact}. Pure. */
 #ifndef RT_MESSAGE_H

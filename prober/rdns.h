@@ -1,5 +1,5 @@
 /* Reverse lookups during the scan (c-ares inside the scan's event loop): the target's name for
- * {target_host} when neither its banner nor its EHLO reply names it (DESIGN). Only hosts that
+ * {target_host} when neither its banner nor its EHLO reply names it (docs/design.md "Relay tests"). Only hosts that
  * answered as SMTP servers without a name are looked up, so a /16 of mostly silent addresses
  * costs no DNS traffic. Answers always arrive from the loop, never inside rdns_lookup. */
 #ifndef RT_RDNS_H

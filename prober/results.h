@@ -1,4 +1,4 @@
-/* results.jsonl (DESIGN "Output"): the host line built from a finished session, and the set
+/* results.jsonl (docs/design.md "Output"): the host line built from a finished session, and the set
  * of targets already final in an earlier run (--resume). */
 #ifndef RT_RESULTS_H
 #define RT_RESULTS_H

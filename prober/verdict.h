@@ -1,4 +1,4 @@
-/* Per-host verdicts (DESIGN "Verdicts"): from the session's end, the tests' outcomes and the
+/* Per-host verdicts (docs/design.md "Verdicts"): from the session's end, the tests' outcomes and the
  * messages that reached the sink. Pure. */
 #ifndef RT_VERDICT_H
 #define RT_VERDICT_H
