@@ -428,7 +428,9 @@ def test_selftest(tmp_path):
     p = subprocess.run([str(RELAYTRAP), "--selftest", "-o", str(tmp_path / "s.jsonl")], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "selftest: passed (9 of 9 servers as expected" in p.stdout
+    assert "selftest: passed (10 of 10 servers as expected" in p.stdout
+    assert "bounces relay tests  127.83.0.11  accepted bounces       accepted bounces       ok" \
+        in p.stdout
 
 
 def test_names_and_mx_resolved_with_c_ares():
