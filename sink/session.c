@@ -47,6 +47,7 @@ struct session {
 	struct buf msg;
 	struct dotdata dd;
 	int errors, flags, discarding, wpaused, draining;
+	int peer_eof; /* the peer shut down its sending side: finish what it sent, then close */
 	double started, data_started;
 	struct store_job *job;
 };
@@ -487,6 +488,15 @@ static void session_process(struct session *s)
 		if (s->st != ST_DATA && s->st != ST_STORING)
 			arm_timeout(s, s->sk->cfg.timeout_cmd);
 	}
+	if (s->peer_eof && s->st != ST_STORING && s->st != ST_CLOSING) {
+		/* everything the peer sent is answered; nothing more will come */
+		log_msg(LOG_DEBUG, s->id, "event=close state=%s reason=\"end of input\"",
+		        state_names[s->st]);
+		s->st = ST_CLOSING;
+		if (!io_queued(s->io))
+			session_free(s);
+		return;
+	}
 	io_read_more(s->io);
 }
 
@@ -519,6 +529,15 @@ static void session_io(struct io *io, enum io_event ev, void *arg)
 		io_set_timeout(s->io, 5);
 		break;
 	case IO_DISCONNECTED:
+		/* A half-close (QUIT and FIN right behind the final dot, as Exim sends them):
+		 * the message being stored is still acknowledged and QUIT answered. */
+		if (s->st != ST_CLOSING && (s->job || buf_len(io_rbuf(s->io)))) {
+			s->peer_eof = 1;
+			if (!s->job)
+				session_process(s);
+			break;
+		}
+		/* fall through */
 	case IO_ERROR:
 	case IO_CONNECTED:
 		log_msg(LOG_DEBUG, s->id, "event=disconnect state=%s reason=\"%s\"",

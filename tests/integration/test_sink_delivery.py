@@ -124,6 +124,32 @@ def test_pipelining_in_one_write(sink):
     assert b"\r\n.dot\r\n" in (sink.maildir / r1["maildir_file"]).read_bytes()
 
 
+def test_quit_and_half_close_behind_the_dot(sink):
+    """Exim sends QUIT right behind the final dot and shuts its sending side down: the message
+    is still stored and acknowledged, then QUIT answered (before this was fixed the sink
+    dropped the session at end of file, and Exim delivered everything twice)."""
+    import socket
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.send(b"EHLO exim.lab\r\nMAIL FROM:<>\r\nRCPT TO:<relaytest@sink.lab>\r\nDATA\r\n")
+    assert [c.reply()[0] for _ in range(4)] == [250, 250, 250, 354]
+    c.send(b"Subject: half-closed\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    assert [c.reply()[0] for _ in range(2)] == [250, 221]
+    (r,) = sink.wait_receipts(1)
+    assert r["subject"] == "half-closed" and r["mail_from"] == ""
+    # the same without QUIT: stored, acknowledged, then the sink closes too
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.send(b"HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<y@sink.lab>\r\nDATA\r\n")
+    assert [c.reply()[0] for _ in range(4)] == [250, 250, 250, 354]
+    c.send(b"Subject: no quit\r\n\r\nx\r\n.\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    assert c.reply()[0] == 250
+    assert c.sock.recv(100) == b""
+    assert len(sink.wait_receipts(2)) == 2
+
+
 def test_oversize_message_552_after_draining(sink_factory):
     sink = sink_factory("--max-size", "2048")
     c = Client("127.0.0.1", sink.port)
