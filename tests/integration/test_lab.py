@@ -1,8 +1,10 @@
-"""relaytrap against real mail servers (tests/lab/lab.py): 9 Postfix postures, Exim and
-OpenSMTPD each open and closed, one scan with the embedded sink. Every host's verdict, flags
-and the evidence behind them are asserted. Fails, never skips, when the lab cannot run."""
+"""relaytrap against real mail servers (tests/lab/lab.py): 10 Postfix postures, Exim open,
+closed and bouncing, OpenSMTPD open and closed, one scan with the embedded sink. Every host's
+verdict, flags and the evidence behind them are asserted. Fails, never skips, when the lab
+cannot run."""
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,10 +31,13 @@ def scan():
             capture_output=True, text=True, timeout=600)
         hosts = {h["addr"]: h for h in map(json.loads, out.read_text().splitlines())
                  if h["type"] == "host"}
+        receipts = [json.loads(line) for line in
+                    (out.with_suffix(".sink") / "receipts.jsonl").read_text().splitlines()]
     finally:
         lab.down(base)
         out.unlink(missing_ok=True)
-    return p, hosts
+        shutil.rmtree(out.with_suffix(".sink"), ignore_errors=True)  # the embedded sink's
+    return p, hosts, receipts
 
 
 def by_name(hosts, name):
@@ -40,19 +45,25 @@ def by_name(hosts, name):
 
 
 def test_every_server_gets_its_expected_verdict(scan):
-    p, hosts = scan
+    p, hosts, _ = scan
     assert p.returncode == 1, p.stderr  # open relays found
     found = {s["name"]: (hosts[s["addr"]]["verdict"], hosts[s["addr"]]["flags"],
                          hosts[s["addr"]].get("delivered_via"), hosts[s["addr"]]["fingerprint"])
              for s in lab.servers()}
     expected = {s["name"]: (s["verdict"], s["flags"], s["via"], s["mta"]) for s in lab.servers()}
     assert found == expected
-    assert "13 hosts" in p.stderr and "2 open-anonymous, 4 open, 1 accepted, 1 deferred, " \
+    assert "15 hosts" in p.stderr and "2 open-anonymous, 4 open, 3 accepted, 1 deferred, " \
         "1 auth-required, 4 closed" in p.stderr
+    # Only the bouncing servers bounce: no other server returned a DSN to the sink.
+    for s in lab.servers():
+        h = hosts[s["addr"]]
+        if "bounces" not in s["flags"]:
+            assert h["bounces"] == [], s["name"]
+            assert all(t["outcome"] != "bounced" for t in h["tests"]), s["name"]
 
 
 def test_open_relays_evidence(scan):
-    _, hosts = scan
+    _, hosts, _ = scan
     for name, family, delivered in (("pf-open", "postfix", 23), ("exim-open", "exim", 8),
                                     ("smtpd-open", "opensmtpd", 17)):
         h = by_name(hosts, name)
@@ -72,7 +83,7 @@ def test_open_relays_evidence(scan):
 
 
 def test_anonymous_relays(scan):
-    _, hosts = scan
+    _, hosts, _ = scan
     strip = by_name(hosts, "pf-strip")
     assert strip["deliveries"] and all(d["received"] == [] and not d["prober_visible"]
                                        for d in strip["deliveries"])
@@ -85,7 +96,7 @@ def test_anonymous_relays(scan):
 
 
 def test_accepted_but_dropped_and_two_hops(scan):
-    _, hosts = scan
+    _, hosts, _ = scan
     dis = by_name(hosts, "pf-discard")
     assert (dis["tests_accepted"], dis["tests_delivered"], dis["deliveries"]) == (24, 0, [])
     sh = by_name(hosts, "pf-smarthost")
@@ -95,12 +106,49 @@ def test_accepted_but_dropped_and_two_hops(scan):
         [("pf-hub.lab", "127.70.0.8"), ("pf-smarthost.lab", lab.PROBER_SOURCE)]
 
 
+def test_bounces(scan):
+    """pf-bounce and exim-bounce take the relay tests (250 after DATA), then fail them and
+    return a DSN to the envelope sender: the classic passive rejection. The DSNs for the two
+    tests whose sender is at the sink domain (plain, rcpt-unbracketed) reach the sink, one
+    per test, within a few seconds (inside the 20 s wait); the rest are held or frozen in the
+    servers' queues. Postfix's error: transport reports 5.7.1 with an X-Postfix diagnostic,
+    Exim's :fail: redirect 5.0.0 and no Diagnostic-Code."""
+    _, hosts, receipts = scan
+    for name, status, diagnostic in (
+            ("pf-bounce", "5.7.1", "X-Postfix; relaying denied by policy"),
+            ("exim-bounce", "5.0.0", None)):
+        h = by_name(hosts, name)
+        assert (h["verdict"], h["flags"]) == ("accepted", ["bounces"]), name
+        assert (h["tests_delivered"], h["deliveries"]) == (0, []), name
+        bounced = {t["name"]: t for t in h["tests"] if t["outcome"] == "bounced"}
+        assert set(bounced) == {"plain", "rcpt-unbracketed"}, name
+        assert h["tests_bounced"] == 2
+        assert sorted(b["test"] for b in h["bounces"]) == ["plain", "rcpt-unbracketed"], name
+        for b in h["bounces"]:
+            assert b["test_number"] == bounced[b["test"]]["test_number"]
+            assert b["peer_addr"] == h["addr"]
+            dsn = b["dsn"]
+            assert (dsn["status"], dsn["action"], dsn["reporting_mta"]) == \
+                (status, "failed", name + ".lab"), name
+            assert dsn["diagnostic_code"] == diagnostic, name
+            assert b["delay"] < 10, (name, b["delay"])  # well inside the 20 s wait
+    # Postfix takes all 24 tests and bounces all but sink-literal (held: the lab routes no
+    # literal); Exim refuses the forms it refuses everywhere (501) and takes 10.
+    assert by_name(hosts, "pf-bounce")["tests_accepted"] == 24
+    assert by_name(hosts, "exim-bounce")["tests_accepted"] == 10
+    # The sink's side: what came from the bouncing servers is classed a bounce (nothing was
+    # relayed), and no other server sent one.
+    bouncers = {s["addr"] for s in lab.servers() if "bounces" in s["flags"]}
+    assert {r["peer_addr"] for r in receipts if r["class"] == "bounce"} == bouncers
+    assert {r["class"] for r in receipts if r["peer_addr"] in bouncers} == {"bounce"}
+
+
 def codes(h, stage):
     return {t["replies"][stage]["code"] for t in h["tests"] if stage in t["replies"]}
 
 
 def test_refusals(scan):
-    _, hosts = scan
+    _, hosts, _ = scan
     assert codes(by_name(hosts, "pf-closed"), "rcpt") == {554}
     assert codes(by_name(hosts, "pf-defer"), "rcpt") == {454}
     sub = by_name(hosts, "pf-submit")
@@ -119,7 +167,7 @@ def test_real_servers_that_hang_up(scan):
     test of the catalogue still gets an answer. pf-submit refuses MAIL, RCPT and even RSET
     (530): with MAIL+RCPT pipelined every test cost three errors and the last tests went
     unasked; after a refused MAIL the prober now goes lockstep."""
-    _, hosts = scan
+    _, hosts, _ = scan
     for name in ("exim-open", "exim-closed", "pf-closed", "pf-submit"):
         h = by_name(hosts, name)
         assert h["connections"] >= 2, name

@@ -13,10 +13,12 @@ Postfix as packages, so their .debs are fetched with `apt-get download` and unpa
 spool and pid file; OpenSMTPD, whose spool and control socket paths are compiled in, in a
 private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run).
 Every server relays only to the sink's address ([127.0.0.1]:PORT by default), never
-anywhere else: no DNS, no MX lookups. Needs root; fails loudly otherwise. Creates the system
-users the Debian packages would (Debian-exim, opensmtpd, opensmtpq) when missing, and adds
-the servers' addresses to lo while they run (down removes them and restores
-/etc/postfix/main.cf)."""
+anywhere else: no DNS, no MX lookups. The bouncing servers (pf-bounce, exim-bounce) send
+their DSNs the same way: those to a sender at the sink domain go to the sink, the others stay
+held (Postfix) or frozen (Exim) in their queues. Needs root; fails loudly otherwise.
+Creates the system users the Debian packages would (Debian-exim, opensmtpd, opensmtpq) when
+missing, and adds the servers' addresses to lo while they run (down removes them and
+restores /etc/postfix/main.cf)."""
 import argparse
 import json
 import os
@@ -40,25 +42,32 @@ SINK_DOMAIN = "sink.lab"
 PROBER_SOURCE = "127.70.9.1"  # the prober binds this, so prober and target differ
 DEFAULT_DIR = pathlib.Path("/tmp/relaytrap-lab")
 
-# name, MTA, address, posture, expected verdict, expected flags, delivered via
+# name, MTA, address, posture, expected verdict, expected flags, delivered via.
+# "partial": an open relay that relayed fewer tests than it took; here the tests the lab has
+# no route for (Postfix holds sink-literal; Exim has no router for percent-at-host and
+# bang-at-host, local parts at its own name).
 SERVERS = [
-    ("pf-open", "postfix", "127.70.0.2", "open relay", "open", [], None),
+    ("pf-open", "postfix", "127.70.0.2", "open relay", "open", ["partial"], None),
     ("pf-closed", "postfix", "127.70.0.3", "closed (relays for itself only)", "closed", [], None),
     ("pf-strip", "postfix", "127.70.0.4", "open relay, header_checks IGNORE every Received",
-     "open-anonymous", [], None),
+     "open-anonymous", ["partial"], None),
     ("pf-hide", "postfix", "127.70.0.5", "open relay, header_checks REPLACE hides the client",
-     "open-anonymous", [], None),
+     "open-anonymous", ["partial"], None),
     ("pf-discard", "postfix", "127.70.0.6", "open relay that discards (transport discard:)",
      "accepted", [], None),
     ("pf-defer", "postfix", "127.70.0.7", "defer_unauth_destination (4xx)", "deferred", [], None),
     ("pf-smarthost", "postfix", "127.70.0.8", "open relay behind a smarthost (pf-hub)", "open",
-     ["multi_hop"], "127.70.0.9"),
+     ["multi_hop", "partial"], "127.70.0.9"),
     ("pf-hub", "postfix", "127.70.0.9", "smarthost: relays for pf-smarthost only", "closed", [],
      None),
     ("pf-submit", "postfix", "127.70.0.10", "submission: TLS then AUTH required (encrypt)",
      "auth-required", [], None),
-    ("exim-open", "exim", "127.70.1.2", "open relay", "open", [], None),
+    ("pf-bounce", "postfix", "127.70.0.11", "takes relay tests, then bounces them (error:5.7.1)",
+     "accepted", ["bounces"], None),
+    ("exim-open", "exim", "127.70.1.2", "open relay", "open", ["partial"], None),
     ("exim-closed", "exim", "127.70.1.3", "closed (relays for itself only)", "closed", [], None),
+    ("exim-bounce", "exim", "127.70.1.4", "takes relay tests, then bounces them (:fail:)",
+     "accepted", ["bounces"], None),
     ("smtpd-open", "opensmtpd", "127.70.2.2", "open relay", "open", [], None),
     ("smtpd-closed", "opensmtpd", "127.70.2.3", "closed (relays for itself only)", "closed", [],
      None),
@@ -197,6 +206,17 @@ def postfix_cf(d, name, addr, sink):
         p["smtpd_tls_key_file"] = f"{d}/key.pem"
         p["smtpd_relay_restrictions"] = \
             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+    elif name == "pf-bounce":
+        # Passive rejection: 250 after DATA, then the queue manager fails the token recipients
+        # (error: transport) and bounces them. The DSN to a sender at the sink domain goes to
+        # the sink; DSNs to any other domain are held (lab-hold) like all other mail.
+        dom = SINK_DOMAIN.replace(".", "[.]")
+        (d / "transport").write_text(f"/^rt-[^@]*@{dom}$/ error:5.7.1 relaying denied by policy\n"
+                                     f"/@{dom}$/ smtp:[{host}]:{port}\n")
+        p["transport_maps"] = f"regexp:{d}/transport"
+        # Else smtpd refuses a recipient that resolves to error: at RCPT time (550 5.7.1),
+        # the active rejection this server exists not to make.
+        p["smtpd_reject_unlisted_recipient"] = "no"
     return "".join(f"{k} = {v}\n" for k, v in p.items())
 
 
@@ -216,7 +236,18 @@ def postfix_add(base, name, addr, sink):
 
 def exim_cf(d, name, addr, sink):
     host, port = sink
-    relay_from = "*" if name == "exim-open" else addr
+    relay_from = addr if name == "exim-closed" else "*"
+    # exim-bounce: the token recipients at the sink domain fail at routing (:fail:) after
+    # DATA was accepted, so Exim bounces them to the sender; a bounce to a sender at the sink
+    # domain goes to the sink, one to any other domain finds no router and is frozen.
+    bounce = "" if name != "exim-bounce" else f"""bounce_rt:
+  driver = redirect
+  domains = {SINK_DOMAIN}
+  local_parts = ^rt-
+  data = :fail: relaying denied by policy
+  allow_fail
+
+"""
     return f"""primary_hostname = {name}.lab
 spool_directory = {d}/spool
 log_file_path = {d}/log/%slog
@@ -237,7 +268,7 @@ acl_rcpt:
   deny message = relay not permitted
 
 begin routers
-sink:
+{bounce}sink:
   driver = manualroute
   domains = {SINK_DOMAIN}
   transport = to_sink
@@ -448,6 +479,8 @@ def table(nmap_xml, results, seconds=None):
         agree_n += ok_n is True
         evidence = "%d accepted, %d delivered" % (h.get("tests_accepted", 0),
                                                   h.get("tests_delivered", 0))
+        if h.get("tests_bounced"):
+            evidence += ", %d bounced" % h["tests_bounced"]
         rows.append("| %s | %s | `%s` | %s | **%s** | %s %s | %s%s (%s) %s |" % (
             s["name"], s["mta"], s["addr"], s["posture"], want,
             nm.get(s["addr"], "(no answer)").replace("|", "/"), note_n,
@@ -486,6 +519,10 @@ def table(nmap_xml, results, seconds=None):
         "  is \"open\" to nmap; relaytrap waits for the message and says `accepted` (nothing",
         "  arrived). nmap cannot tell an anonymous relay (pf-strip, pf-hide: Received headers",
         "  stripped or rewritten) from any other; relaytrap reads the delivered headers.",
+        "- A relay that takes the message and then bounces it (pf-bounce, exim-bounce: the",
+        "  DSN comes back to the test's sender at the sink) is \"open\" to nmap; relaytrap",
+        "  says `accepted` with the flag `bounces`: nothing was relayed, the server said no",
+        "  after the fact (passive rejection).",
         "- nmap does not say how the mail left (pf-smarthost); relaytrap flags `multi_hop` and",
         "  the address it came from (pf-hub).",
         "- A 4xx policy (pf-defer) is \"doesn't seem to be an open relay\" to nmap, the same",
@@ -507,7 +544,7 @@ def main():
     if a.cmd == "list":
         for s in servers():
             flags = ",".join(s["flags"] + ([f"via {s['via']}"] if s["via"] else []))
-            print(f"{s['name']:13} {s['mta']:9} {s['addr']:12} {s['verdict']:15} {flags:24} "
+            print(f"{s['name']:13} {s['mta']:9} {s['addr']:12} {s['verdict']:15} {flags:32} "
                   f"{s['posture']}")
         return 0
     if a.cmd == "addrs":
