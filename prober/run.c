@@ -135,7 +135,7 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	json_object_set_new(sink, "listen", ls);
 	json_object_set_new(o, "sink", sink);
 	json_object_set_new(o, "tests", catalog_json(&m->cat));
-	json_object_set_new(o, "targets", json_integer((json_int_t)m->targets.total));
+	json_object_set_new(o, "targets", json_integer((json_int_t)(m->targets.total + m->targets.np)));
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "seed", json_integer(m->seed));
 	char shard[48];

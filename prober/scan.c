@@ -386,9 +386,8 @@ static int next_target(struct scan *s, struct target *t)
 			s->exhausted = 1;
 			return 0;
 		}
-		uint64_t e = perm_at(&s->perm, pos);
-		targets_get(s->in.targets, e / (uint64_t)s->o.nports, &t->ip);
-		t->port = s->o.ports[e % (uint64_t)s->o.nports];
+		targets_at(s->in.targets, s->o.ports, s->o.nports, perm_at(&s->perm, pos), &t->ip,
+		           &t->port);
 		if (s->in.exclude && targets_contains(s->in.exclude, &t->ip)) {
 			s->st.excluded++;
 			continue;
@@ -638,7 +637,7 @@ struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const str
 	s->loop = loop;
 	s->o = *o;
 	s->in = *in;
-	s->space = in->targets->total * (uint64_t)o->nports;
+	s->space = targets_space(in->targets, o->nports);
 	perm_init(&s->perm, s->space, o->seed);
 	shard_init(&s->shard, o->shard_k, o->shard_n);
 	s->st.total = shard_size(s->space, o->shard_k, o->shard_n);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "message.h"
 #include "perm.h"
+#include "tlist.h"
 #include "prober.h"
 
 #define TEXT_FILE_MAX (1024 * 1024)
@@ -228,7 +229,7 @@ static void warn_name(const char *name, const char *why, void *arg)
 	        log_escape(esc, sizeof(esc), name, strlen(name)), why);
 }
 
-static int load_list(struct targets *t, const char *path,
+static int load_list(struct targets *t, const char *path, enum tlist_use use,
                      int (*cb)(const char *, enum tspec_kind, void *), void *arg, char *err,
                      size_t errlen)
 {
@@ -237,8 +238,8 @@ static int load_list(struct targets *t, const char *path,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	int rc = targets_parse_file(t, strcmp(path, "-") == 0 ? "<stdin>" : path, f, cb, arg, err,
-	                            errlen);
+	int rc = tlist_parse_file(t, strcmp(path, "-") == 0 ? "<stdin>" : path, f, use, cb, arg,
+	                          err, errlen);
 	if (f != stdin)
 		fclose(f);
 	return rc;
@@ -257,9 +258,11 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		if (kind == TSPEC_NAME || kind == TSPEC_MX)
 			rc = name_cb(specs[i], kind, &names) < 0 ? -1 : 0;
 		else if (kind == TSPEC_FILE)
-			rc = load_list(&m->targets, specs[i] + 1, name_cb, &names, err, errlen);
+			rc = load_list(&m->targets, specs[i] + 1, TLIST_TARGETS, name_cb, &names,
+			               err, errlen);
 		else if (kind == TSPEC_STDIN)
-			rc = load_list(&m->targets, "-", name_cb, &names, err, errlen);
+			rc = load_list(&m->targets, "-", TLIST_TARGETS, name_cb, &names, err,
+			               errlen);
 		if (rc < 0 && !err[0])
 			snprintf(err, errlen, "'%s': too many names", specs[i]);
 	}
@@ -280,12 +283,14 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 	if (rc < 0)
 		return -1;
 	targets_finish(&m->targets);
-	if (m->targets.total == 0) {
+	targets_prune_pairs(&m->targets, m->so.ports, m->so.nports);
+	if (targets_space(&m->targets, m->so.nports) == 0) {
 		snprintf(err, errlen, "no targets to scan");
 		return -1;
 	}
 	for (int i = 0; i < m->exclude.n; i++) {
-		if (load_list(&m->excl, m->exclude.v[i], refuse_names, NULL, err, errlen) < 0) {
+		if (load_list(&m->excl, m->exclude.v[i], TLIST_EXCLUDE, refuse_names, NULL, err,
+		              errlen) < 0) {
 			char tmp[600];
 			snprintf(tmp, sizeof(tmp), "--exclude %s", err);
 			snprintf(err, errlen, "%s", tmp);
@@ -338,7 +343,7 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 {
 	struct perm perm;
 	struct shard sh;
-	uint64_t space = m->targets.total * (uint64_t)m->so.nports, pos;
+	uint64_t space = targets_space(&m->targets, m->so.nports), pos;
 	struct scan_input si = {.cat = &m->cat,
 	                        .message_tmpl = rt_message(m),
 	                        .key = m->key,
@@ -349,8 +354,8 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 	while (shard_next(&sh, space, &pos)) {
 		uint64_t e = perm_at(&perm, pos);
 		struct ipaddr ip, local;
-		targets_get(&m->targets, e / (uint64_t)m->so.nports, &ip);
-		uint16_t port = m->so.ports[e % (uint64_t)m->so.nports];
+		uint16_t port;
+		targets_at(&m->targets, m->so.ports, m->so.nports, e, &ip, &port);
 		if (m->excl.n && targets_contains(&m->excl, &ip))
 			continue;
 		struct client c;

@@ -9,6 +9,8 @@
 #define OCTETS_AS_SPANS_MAX 65536 /* a product spec becomes spans (and dedupes) up to this */
 #define TARGET_LINE_MAX 1024
 
+static void pairs_finish(struct targets *t);
+
 static int add_range(struct targets *t, const struct trange *r)
 {
 	if (t->n == t->cap) {
@@ -257,6 +259,14 @@ int targets_parse(struct targets *t, const char *spec, enum tspec_kind *kind, ch
 		*kind = TSPEC_NAME;
 		return 0;
 	}
+	unsigned port;
+	r = targets_hostport(spec, &ip, &port);
+	if (r > 0)
+		return targets_add_pair(t, &ip, (uint16_t)port);
+	if (r < 0) {
+		snprintf(err, errlen, "'%.80s': the port must be 1-65535", spec);
+		return -1;
+	}
 	snprintf(err, errlen, "'%.80s': not an address, network, range or host name", spec);
 	return -1;
 }
@@ -288,6 +298,7 @@ static int span_gap(const struct trange *a, const struct trange *b, uint64_t *ga
 
 void targets_finish(struct targets *t)
 {
+	pairs_finish(t);
 	if (t->n == 0)
 		return;
 	qsort(t->r, t->n, sizeof(*t->r), range_cmp);
@@ -375,61 +386,104 @@ int targets_contains(const struct targets *t, const struct ipaddr *ip)
 void targets_free(struct targets *t)
 {
 	free(t->r);
+	free(t->p);
 	memset(t, 0, sizeof(*t));
 }
 
-/* Pulls the address out of masscan ("open tcp 25 192.0.2.1 ...") and nmap grepable
- * ("Host: 192.0.2.1 (name) ...") lines; otherwise the first word is the spec. */
-static const char *list_word(char *line)
+/* ---- addresses with their own ports ---- */
+
+int targets_add_pair(struct targets *t, const struct ipaddr *ip, uint16_t port)
 {
-	char *save, *w[5] = {0};
-	int n = 0;
-	for (char *tok = strtok_r(line, " \t", &save); tok && n < 5;
-	     tok = strtok_r(NULL, " \t", &save))
-		w[n++] = tok;
-	if (n >= 4 && !strcmp(w[0], "open") && (!strcmp(w[1], "tcp") || !strcmp(w[1], "udp")))
-		return w[3];
-	if (n >= 2 && !strcmp(w[0], "Host:"))
-		return w[1];
-	return w[0];
+	if (t->np == t->pcap) {
+		size_t cap = t->pcap ? t->pcap * 2 : 16;
+		struct tpair *np = realloc(t->p, cap * sizeof(*np));
+		if (!np)
+			return -1;
+		t->p = np;
+		t->pcap = cap;
+	}
+	t->p[t->np].ip = *ip;
+	t->p[t->np++].port = port;
+	return 0;
 }
 
-int targets_parse_file(struct targets *t, const char *path, FILE *f,
-                       int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
-                       char *err, size_t errlen)
+int targets_hostport(const char *spec, struct ipaddr *ip, unsigned *port)
 {
-	char line[TARGET_LINE_MAX];
-	int lineno = 0;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		char sub[256];
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = '\0';
-		line[strcspn(line, "\r\n")] = '\0';
-		const char *spec = list_word(line);
-		if (!spec)
-			continue;
-		enum tspec_kind kind;
-		if (targets_parse(t, spec, &kind, sub, sizeof(sub)) < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
-			return -1;
-		}
-		if (kind == TSPEC_FILE || kind == TSPEC_STDIN) {
-			snprintf(err, errlen, "%s:%d: '%s': lists do not nest", path, lineno, spec);
-			return -1;
-		}
-		int rc = kind == TSPEC_NAME || kind == TSPEC_MX ? name_cb(spec, kind, arg) : 0;
-		if (rc < 0) {
-			snprintf(err, errlen, "%s:%d: '%s': %s", path, lineno, spec,
-			         rc == TARGETS_NAME_REFUSED ? "names are not allowed here"
-			                                    : "too many names");
-			return -1;
-		}
+	char host[64];
+	const char *colon;
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof(host))
+			return 0;
+		memcpy(host, spec + 1, (size_t)(close - spec - 1));
+		host[close - spec - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strchr(spec, ':');
+		if (!colon || strchr(colon + 1, ':') || (size_t)(colon - spec) >= sizeof(host))
+			return 0;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
 	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (ipaddr_parse(host, ip) < 0 || (spec[0] == '[') != (ip->family == AF_INET6))
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || errno || v < 1 || v > 65535 || !isdigit((unsigned char)colon[1]))
 		return -1;
+	*port = (unsigned)v;
+	return 1;
+}
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const struct tpair *a = x, *b = y;
+	if (a->ip.family != b->ip.family)
+		return a->ip.family - b->ip.family;
+	int c = memcmp(a->ip.a, b->ip.a, 16);
+	return c ? c : (int)a->port - (int)b->port;
+}
+
+static void pairs_finish(struct targets *t)
+{
+	if (t->np < 2)
+		return;
+	qsort(t->p, t->np, sizeof(*t->p), pair_cmp);
+	size_t o = 0;
+	for (size_t i = 1; i < t->np; i++)
+		if (pair_cmp(&t->p[o], &t->p[i]) != 0)
+			t->p[++o] = t->p[i];
+	t->np = o + 1;
+}
+
+void targets_prune_pairs(struct targets *t, const uint16_t *ports, int nports)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < t->np; i++) {
+		int covered = 0;
+		for (int k = 0; k < nports && !covered; k++)
+			covered = ports[k] == t->p[i].port;
+		if (!covered || !targets_contains(t, &t->p[i].ip))
+			t->p[o++] = t->p[i];
 	}
-	return 0;
+	t->np = o;
+}
+
+uint64_t targets_space(const struct targets *t, int nports)
+{
+	return t->total * (uint64_t)nports + t->np;
+}
+
+void targets_at(const struct targets *t, const uint16_t *ports, int nports, uint64_t e,
+                struct ipaddr *ip, uint16_t *port)
+{
+	uint64_t product = t->total * (uint64_t)nports;
+	if (e >= product) {
+		*ip = t->p[e - product].ip;
+		*port = t->p[e - product].port;
+		return;
+	}
+	targets_get(t, e / (uint64_t)nports, ip);
+	*port = ports[e % (uint64_t)nports];
 }

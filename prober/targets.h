@@ -21,10 +21,18 @@ struct trange {
 #define TR_SPAN 1
 #define TR_OCTETS 2
 
+/* One address with its own port (ADDR:PORT, or a scanner's output line). */
+struct tpair {
+	struct ipaddr ip;
+	uint16_t port;
+};
+
 struct targets {
 	struct trange *r;
 	size_t n, cap;
-	uint64_t total;
+	uint64_t total; /* addresses in the ranges */
+	struct tpair *p; /* sorted and unique after targets_finish */
+	size_t np, pcap;
 };
 
 enum tspec_kind {
@@ -41,21 +49,27 @@ enum tspec_kind {
 int targets_parse(struct targets *t, const char *spec, enum tspec_kind *kind, char *err,
                   size_t errlen);
 int targets_add_addr(struct targets *t, const struct ipaddr *ip);
+int targets_add_pair(struct targets *t, const struct ipaddr *ip, uint16_t port);
+/* "192.0.2.1:25" or "[2001:db8::1]:25": 1 with *ip and *port set; 0 when spec is not of this
+ * form; -1 when it is but the port is not 1-65535. */
+int targets_hostport(const char *spec, struct ipaddr *ip, unsigned *port);
 /* Merges overlapping and adjacent spans (duplicates removed) and recounts. Call once after
  * adding everything. */
 void targets_finish(struct targets *t);
 /* The idx-th address, 0 <= idx < t->total. */
 void targets_get(const struct targets *t, uint64_t idx, struct ipaddr *out);
+/* After targets_finish, with the --port list: drops the pairs that the ranges already cover
+ * with those ports, so nothing is scanned twice. */
+void targets_prune_pairs(struct targets *t, const uint16_t *ports, int nports);
+/* The scan's space: every address of the ranges with every port, then every pair. */
+uint64_t targets_space(const struct targets *t, int nports);
+/* Element e of that space, 0 <= e < targets_space(). */
+void targets_at(const struct targets *t, const uint16_t *ports, int nports, uint64_t e,
+                struct ipaddr *ip, uint16_t *port);
 /* 1 when ip lies in one of t's ranges (for --exclude lists). After targets_finish. */
 int targets_contains(const struct targets *t, const struct ipaddr *ip);
 void targets_free(struct targets *t);
 
-/* A file of specs: one per line, '#' comments; "masscan"/"nmap" list lines ("open tcp 25
- * 192.0.2.1 ...", "Host: 192.0.2.1 ()") are understood. Names found are passed to cb, which
- * returns 0, -1 (too many names) or TARGETS_NAME_REFUSED. Errors are "FILE:LINE: ...". */
-#define TARGETS_NAME_REFUSED (-2)
-int targets_parse_file(struct targets *t, const char *path, FILE *f,
-                       int (*name_cb)(const char *name, enum tspec_kind kind, void *arg), void *arg,
-                       char *err, size_t errlen);
+#define TARGETS_NAME_REFUSED (-2) /* a name callback's answer: no names here */
 
 #endif

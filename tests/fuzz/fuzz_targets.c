@@ -5,6 +5,7 @@
 
 #include "fuzz.h"
 #include "targets.h"
+#include "tlist.h"
 
 static int names(const char *name, enum tspec_kind kind, void *arg)
 {
@@ -44,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&t, 0, sizeof(t));
 	FILE *f = fmemopen(s, size ? size : 1, "r");
 	if (f) {
-		targets_parse_file(&t, "fuzz", f, names, NULL, err, sizeof(err));
+		tlist_parse_file(&t, "fuzz", f, size % 2 ? TLIST_TARGETS : TLIST_EXCLUDE, names, NULL, err,
+		                 sizeof(err));
 		fclose(f);
 	}
 	probe(&t);

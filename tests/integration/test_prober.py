@@ -388,6 +388,22 @@ def test_dry_run_shards_and_exclusions(tmp_path):
     assert len([l for l in p.stdout.splitlines() if l.startswith("== ")]) == 11
     p = dry("-t", "plain", "-p", "25,587", "localhost")
     assert "== 127.0.0.1 port 25" in p.stdout and "== 127.0.0.1 port 587" in p.stdout
+    # every word of every line of an exclusion list counts (only the first did)
+    ex.write_text("127.77.0.5 127.77.0.6\n127.77.0.1,127.77.0.2 # and a comment\n")
+    p = dry("-t", "plain", "-x", str(ex), "127.77.0.0/29")
+    heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
+    assert heads == ["== 127.77.0.%d port 25" % i for i in (0, 3, 4, 7)]
+    # targets with their own ports: on the command line, in a list, from masscan and zmap
+    lst = tmp_path / "masscan.txt"
+    lst.write_text("#masscan\nopen tcp 587 127.77.1.1 1700000000\nopen tcp 25 127.77.1.2 1700000000\n")
+    p = dry("-t", "plain", "127.77.1.3:2525", "[::1]:26", "@" + str(lst))
+    heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
+    assert heads == ["== 127.77.1.1 port 587", "== 127.77.1.2 port 25",
+                     "== 127.77.1.3 port 2525", "== ::1 port 26"], p.stderr
+    p = subprocess.run([str(RELAYTRAP), "--dry-run", "--no-ptr", "-t", "plain", "-"],
+                       input="saddr,sport\n127.77.1.9,25\n", capture_output=True, text=True,
+                       timeout=30)
+    assert [l for l in p.stdout.splitlines() if l.startswith("== ")] == ["== 127.77.1.9 port 25"]
 
 
 def test_usage_errors(tmp_path):

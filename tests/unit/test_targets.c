@@ -9,6 +9,7 @@
 
 #include "perm.h"
 #include "targets.h"
+#include "tlist.h"
 
 static void parse_ok(struct targets *t, const char *spec, enum tspec_kind want)
 {
@@ -145,18 +146,178 @@ static void test_file_forms(void **st)
 	struct targets t = {0};
 	char err[256];
 	names_seen = 0;
-	assert_int_equal(targets_parse_file(&t, "list.txt", f, name_cb, NULL, err, sizeof(err)), 0);
+	assert_int_equal(tlist_parse_file(&t, "list.txt", f, TLIST_TARGETS, name_cb, NULL, err, sizeof(err)), 0);
 	fclose(f);
 	targets_finish(&t);
-	assert_int_equal(t.total, 7);
+	assert_int_equal(t.total, 6);
+	assert_int_equal(t.np, 1); /* masscan's line keeps its port */
+	char a[64];
+	assert_string_equal(ipaddr_str(&t.p[0].ip, a, sizeof(a)), "192.0.2.2");
+	assert_int_equal(t.p[0].port, 25);
 	assert_int_equal(names_seen, 2);
 	targets_free(&t);
 	const char *bad = "192.0.2.1\n192.0.2.999/24\n";
 	f = fmemopen((void *)bad, strlen(bad), "r");
-	assert_int_equal(targets_parse_file(&t, "list.txt", f, name_cb, NULL, err, sizeof(err)),
+	assert_int_equal(tlist_parse_file(&t, "list.txt", f, TLIST_TARGETS, name_cb, NULL, err, sizeof(err)),
 	                 -1);
 	assert_string_equal(err, "list.txt:2: '192.0.2.999/24': not a valid network (ADDR/LEN)");
 	fclose(f);
+	targets_free(&t);
+}
+
+/* Reads text as a list; returns what tlist_parse_file returned, err set. */
+static int read_list(struct targets *t, const char *text, enum tlist_use use, char *err,
+                     size_t errlen)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	memset(t, 0, sizeof(*t));
+	int rc = tlist_parse_file(t, "x.txt", f, use, name_cb, NULL, err, errlen);
+	fclose(f);
+	targets_finish(t);
+	return rc;
+}
+
+static int has(const struct targets *t, const char *addr)
+{
+	struct ipaddr ip;
+	ipaddr_parse(addr, &ip);
+	return targets_contains(t, &ip);
+}
+
+static int has_pair(const struct targets *t, const char *addr, unsigned port)
+{
+	struct ipaddr ip;
+	ipaddr_parse(addr, &ip);
+	for (size_t i = 0; i < t->np; i++)
+		if (ipaddr_eq(&t->p[i].ip, &ip) && t->p[i].port == port)
+			return 1;
+	return 0;
+}
+
+/* Every address, network and range on every line counts: an opt-out list is never half
+ * read (before: only the first word of each line). */
+static void test_list_every_word(void **st)
+{
+	(void)st;
+	struct targets t;
+	char err[256];
+	assert_int_equal(read_list(&t, "127.77.0.5 127.77.0.6\n10.0.0.1,10.0.0.2, 10.0.1.0/30\t"
+	                               "192.0.2.7-192.0.2.8 # and not 192.0.2.9\n",
+	                           TLIST_EXCLUDE, err, sizeof(err)),
+	                 0);
+	assert_int_equal(t.total, 10);
+	assert_true(has(&t, "127.77.0.6") && has(&t, "10.0.0.2") && has(&t, "10.0.1.3") &&
+	            has(&t, "192.0.2.8"));
+	assert_false(has(&t, "192.0.2.9"));
+	targets_free(&t);
+	/* an exclusion list excludes a whole address, whatever port it names */
+	assert_int_equal(read_list(&t, "192.0.2.1:25 [2001:db8::1]:587\n", TLIST_EXCLUDE, err,
+	                           sizeof(err)),
+	                 0);
+	assert_int_equal(t.total, 2);
+	assert_int_equal(t.np, 0);
+	assert_true(has(&t, "2001:db8::1"));
+	targets_free(&t);
+	/* names are refused in exclusion lists, naming file:line and the word */
+	assert_int_equal(read_list(&t, "192.0.2.1\n192.0.2.2 mail.example.org\n", TLIST_EXCLUDE,
+	                           err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "x.txt:2: 'mail.example.org': names are not allowed here");
+	targets_free(&t);
+	assert_int_equal(read_list(&t, "192.0.2.1:0\n", TLIST_TARGETS, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.txt:1: '192.0.2.1:0': the port must be 1-65535");
+	targets_free(&t);
+}
+
+/* The scanners' outputs, with their ports (forms as masscan 1.3, nmap 7.93 and zmap 2.1
+ * write them: masscan's -oL/-oJ/-oD in its README "Output formats", nmap's -oG in the
+ * reference guide "Grepable Output", zmap's CSV with --output-fields). */
+static void test_list_scanner_outputs(void **st)
+{
+	(void)st;
+	struct targets t;
+	char err[256];
+	const char *masscan_l = "#masscan\nopen tcp 25 192.0.2.1 1700000000\n"
+	                        "open tcp 587 192.0.2.1 1700000001\n"
+	                        "banner tcp 25 192.0.2.1 1700000002 smtp 220 mx ESMTP\n"
+	                        "# end\n";
+	assert_int_equal(read_list(&t, masscan_l, TLIST_TARGETS, err, sizeof(err)), 0);
+	assert_int_equal(t.total, 0);
+	assert_int_equal(t.np, 2);
+	assert_true(has_pair(&t, "192.0.2.1", 25) && has_pair(&t, "192.0.2.1", 587));
+	targets_free(&t);
+	const char *masscan_j =
+	    "[\n{   \"ip\": \"192.0.2.3\",   \"timestamp\": \"1700000000\", \"ports\": [ "
+	    "{\"port\": 25, \"proto\": \"tcp\", \"status\": \"open\", \"reason\": "
+	    "\"syn-ack\", \"ttl\": 64} ] }\n,\n{   \"ip\": \"2001:db8::25\",   \"ports\": [ "
+	    "{\"port\": 465, \"proto\": \"tcp\", \"status\": \"open\"} ] }\n]\n";
+	assert_int_equal(read_list(&t, masscan_j, TLIST_TARGETS, err, sizeof(err)), 0);
+	assert_int_equal(t.np, 2);
+	assert_true(has_pair(&t, "192.0.2.3", 25) && has_pair(&t, "2001:db8::25", 465));
+	targets_free(&t);
+	const char *nmap_g =
+	    "# Nmap 7.93 scan initiated as: nmap -p25,587 -oG - 192.0.2.0/30\n"
+	    "Host: 192.0.2.1 (mx.example)\tStatus: Up\n"
+	    "Host: 192.0.2.1 (mx.example)\tPorts: 25/open/tcp//smtp///, 587/closed/tcp//"
+	    "submission///\tIgnored State: filtered (998)\n"
+	    "Host: 192.0.2.2 ()\tStatus: Up\n"
+	    "Host: 192.0.2.2 ()\tPorts: 25/filtered/tcp//smtp///, 587/open/tcp//submission///\n"
+	    "# Nmap done at Sat Nov 28 14:00:00 2026 -- 4 IP addresses (2 hosts up)\n";
+	assert_int_equal(read_list(&t, nmap_g, TLIST_TARGETS, err, sizeof(err)), 0);
+	assert_int_equal(t.total, 0);
+	assert_int_equal(t.np, 2);
+	assert_true(has_pair(&t, "192.0.2.1", 25) && has_pair(&t, "192.0.2.2", 587));
+	targets_free(&t);
+	/* a ping scan: no Ports lines, so the hosts that are up, with the --port list */
+	assert_int_equal(read_list(&t, "Host: 192.0.2.5 ()\tStatus: Up\n"
+	                               "Host: 192.0.2.6 ()\tStatus: Down\n",
+	                           TLIST_TARGETS, err, sizeof(err)),
+	                 0);
+	assert_int_equal(t.total, 1);
+	assert_true(has(&t, "192.0.2.5"));
+	targets_free(&t);
+	assert_int_equal(read_list(&t, "192.0.2.10\n192.0.2.11\n", TLIST_TARGETS, err,
+	                           sizeof(err)),
+	                 0); /* zmap's default output */
+	assert_int_equal(t.total, 2);
+	targets_free(&t);
+	assert_int_equal(read_list(&t, "saddr,sport,classification\n192.0.2.12,25,synack\n"
+	                               "192.0.2.13,2525,synack\n",
+	                           TLIST_TARGETS, err, sizeof(err)),
+	                 0);
+	assert_int_equal(t.np, 2);
+	assert_true(has_pair(&t, "192.0.2.12", 25) && has_pair(&t, "192.0.2.13", 2525));
+	targets_free(&t);
+	assert_int_equal(read_list(&t, "saddr,sport\n192.0.2.12,99999\n", TLIST_TARGETS, err,
+	                           sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "x.txt:2: the sport field is not a port 1-65535");
+	targets_free(&t);
+	/* the scan space: ranges with every --port, then the pairs they do not cover */
+	assert_int_equal(read_list(&t, "192.0.2.0/31 192.0.2.1:25 192.0.2.1:587 192.0.2.9:25\n",
+	                           TLIST_TARGETS, err, sizeof(err)),
+	                 0);
+	const uint16_t ports[] = {25};
+	targets_prune_pairs(&t, ports, 1);
+	assert_int_equal(targets_space(&t, 1), 4);
+	struct ipaddr ip;
+	uint16_t port;
+	char a[64];
+	targets_at(&t, ports, 1, 3, &ip, &port);
+	assert_string_equal(ipaddr_str(&ip, a, sizeof(a)), "192.0.2.9");
+	assert_int_equal(port, 25);
+	targets_at(&t, ports, 1, 1, &ip, &port);
+	assert_string_equal(ipaddr_str(&ip, a, sizeof(a)), "192.0.2.1");
+	assert_int_equal(port, 25);
+	targets_free(&t);
+	/* a line too long for the reader is an error, not two lines */
+	char *longline = malloc(TLIST_LINE_MAX + 10);
+	memset(longline, '1', TLIST_LINE_MAX + 8);
+	longline[TLIST_LINE_MAX + 8] = '\n';
+	longline[TLIST_LINE_MAX + 9] = '\0';
+	assert_int_equal(read_list(&t, longline, TLIST_TARGETS, err, sizeof(err)), -1);
+	assert_string_equal(err, "x.txt:1: line longer than 16382 bytes");
+	free(longline);
 	targets_free(&t);
 }
 
@@ -239,6 +400,8 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_dedupe_and_contains),
 	    cmocka_unit_test(test_file_forms),
+	    cmocka_unit_test(test_list_every_word),
+	    cmocka_unit_test(test_list_scanner_outputs),
 	    cmocka_unit_test(test_perm_is_permutation),
 	    cmocka_unit_test(test_no_burst_on_a_24),
 	    cmocka_unit_test(test_shards_disjoint_and_complete),
