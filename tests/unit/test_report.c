@@ -155,7 +155,7 @@ static void text_line(void **state)
 	           "{\"addr\":\"192.0.2.9\",\"port\":25,\"verdict\":\"accepted\",\"fingerprint\":"
 	           "\"unknown\",\"tests_accepted\":1,\"tests_delivered\":0,\"tests\":[{\"name\":"
 	           "\"plain\",\"outcome\":\"accepted\",\"delivered\":false}]}"),
-	    "  192.0.2.9 port 25: fell for plain (0 delivered of 1 accepted)\n");
+	    "  192.0.2.9 port 25: accepted plain (0 delivered of 1 accepted)\n");
 	/* a name from PTR says so */
 	assert_string_equal(
 	    row_of(report_text_line,
