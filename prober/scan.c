@@ -388,6 +388,10 @@ static int next_target(struct scan *s, struct target *t)
 		}
 		targets_at(s->in.targets, s->o.ports, s->o.nports, perm_at(&s->perm, pos), &t->ip,
 		           &t->port);
+		if (targets_reserved(&t->ip)) {
+			s->st.reserved++;
+			continue;
+		}
 		if (s->in.exclude && targets_contains(s->in.exclude, &t->ip)) {
 			s->st.excluded++;
 			continue;
@@ -587,7 +591,7 @@ void scan_receipt(const json_t *r, void *arg)
 static void progress_cb(void *arg)
 {
 	struct scan *s = arg;
-	uint64_t done = s->st.final + s->st.excluded + s->st.skipped;
+	uint64_t done = s->st.final + s->st.excluded + s->st.reserved + s->st.skipped;
 	double el = now_of(s) - s->st.started;
 	double rate = el > 0 ? (double)s->st.launched / el : 0;
 	char eta[32] = "-";
@@ -709,6 +713,7 @@ json_t *scan_summary_json(const struct scan_stats *st)
 		json_object_set_new(c, verdict_names[v], json_integer((json_int_t)st->counts[v]));
 	json_object_set_new(o, "counts", c);
 	json_object_set_new(o, "excluded", json_integer((json_int_t)st->excluded));
+	json_object_set_new(o, "reserved", json_integer((json_int_t)st->reserved));
 	json_object_set_new(o, "skipped_resume", json_integer((json_int_t)st->skipped));
 	json_object_set_new(o, "unfinished", json_integer((json_int_t)st->unfinished));
 	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)st->late_deliveries));

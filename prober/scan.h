@@ -51,7 +51,7 @@ struct scan_input {
 };
 
 struct scan_stats {
-	uint64_t total, launched, final, excluded, skipped, unfinished;
+	uint64_t total, launched, final, excluded, reserved, skipped, unfinished;
 	uint64_t counts[V_COUNT];
 	uint64_t late_deliveries, foreign_messages, backoffs;
 	double started, seconds;

@@ -298,6 +298,11 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		}
 	}
 	targets_finish(&m->excl);
+	if (targets_any_reserved(&m->targets) && !m->quiet)
+		fprintf(stderr,
+		        "relaytrap: the targets include reserved addresses, which are never "
+		        "scanned: %s\n",
+		        targets_reserved_text);
 	return 0;
 }
 
@@ -356,7 +361,8 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 		struct ipaddr ip, local;
 		uint16_t port;
 		targets_at(&m->targets, m->so.ports, m->so.nports, e, &ip, &port);
-		if (m->excl.n && targets_contains(&m->excl, &ip))
+		if (targets_reserved(&ip) ||
+		    (m->excl.n && targets_contains(&m->excl, &ip)))
 			continue;
 		struct client c;
 		struct client_params p;

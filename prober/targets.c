@@ -470,6 +470,49 @@ void targets_prune_pairs(struct targets *t, const uint16_t *ports, int nports)
 	t->np = o;
 }
 
+/* ---- never scanned ---- */
+
+const char targets_reserved_text[] = "0.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4, ::, ff00::/8";
+
+int targets_reserved(const struct ipaddr *ip)
+{
+	static const uint8_t zero[16];
+	if (ip->family == AF_INET)
+		return ip->a[0] == 0 || ip->a[0] >= 224;
+	return ip->a[0] == 0xff || memcmp(ip->a, zero, 16) == 0;
+}
+
+/* The first and last address of a range (an octet product: its corners). */
+static void range_ends(const struct trange *r, struct ipaddr *lo, struct ipaddr *hi)
+{
+	if (r->kind == TR_OCTETS) {
+		*lo = *hi = (struct ipaddr){.family = AF_INET};
+		memcpy(lo->a, r->olo, 4);
+		memcpy(hi->a, r->ohi, 4);
+		return;
+	}
+	*lo = *hi = r->lo;
+	if (r->lo.family == AF_INET)
+		v4_set(hi, v4_num(&r->lo) + (uint32_t)(r->count - 1));
+	else
+		v6_add(hi->a, r->count - 1);
+}
+
+int targets_any_reserved(const struct targets *t)
+{
+	for (size_t i = 0; i < t->np; i++)
+		if (targets_reserved(&t->p[i].ip))
+			return 1;
+	for (size_t i = 0; i < t->n; i++) {
+		struct ipaddr lo, hi;
+		range_ends(&t->r[i], &lo, &hi);
+		/* the reserved blocks sit at both ends of each family's space */
+		if (targets_reserved(&lo) || targets_reserved(&hi))
+			return 1;
+	}
+	return 0;
+}
+
 uint64_t targets_space(const struct targets *t, int nports)
 {
 	return t->total * (uint64_t)nports + t->np;

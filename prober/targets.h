@@ -61,6 +61,13 @@ void targets_get(const struct targets *t, uint64_t idx, struct ipaddr *out);
 /* After targets_finish, with the --port list: drops the pairs that the ranges already cover
  * with those ports, so nothing is scanned twice. */
 void targets_prune_pairs(struct targets *t, const uint16_t *ports, int nports);
+/* The addresses never scanned, whatever the targets say (like zmap's blocklist): "this
+ * network" 0.0.0.0/8, multicast 224.0.0.0/4, reserved 240.0.0.0/4 with the limited broadcast,
+ * IPv6 :: and multicast ff00::/8. Loopback and private ranges stay allowed. */
+extern const char targets_reserved_text[];
+int targets_reserved(const struct ipaddr *ip);
+/* 1 when some address of t is reserved. */
+int targets_any_reserved(const struct targets *t);
 /* The scan's space: every address of the ranges with every port, then every pair. */
 uint64_t targets_space(const struct targets *t, int nports);
 /* Element e of that space, 0 <= e < targets_space(). */

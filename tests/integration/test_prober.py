@@ -400,6 +400,11 @@ def test_dry_run_shards_and_exclusions(tmp_path):
     heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
     assert heads == ["== 127.77.1.1 port 587", "== 127.77.1.2 port 25",
                      "== 127.77.1.3 port 2525", "== ::1 port 26"], p.stderr
+    # reserved addresses are never scanned, whatever the targets say, and the user is told
+    p = dry("-t", "plain", "224.0.0.1", "0.0.0.7", "255.255.255.255", "ff02::1", "127.77.2.1")
+    assert [l for l in p.stdout.splitlines() if l.startswith("== ")] == ["== 127.77.2.1 port 25"]
+    assert ("the targets include reserved addresses, which are never scanned: 0.0.0.0/8, "
+            "224.0.0.0/4, 240.0.0.0/4, ::, ff00::/8") in p.stderr
     p = subprocess.run([str(RELAYTRAP), "--dry-run", "--no-ptr", "-t", "plain", "-"],
                        input="saddr,sport\n127.77.1.9,25\n", capture_output=True, text=True,
                        timeout=30)

@@ -321,6 +321,40 @@ static void test_list_scanner_outputs(void **st)
 	targets_free(&t);
 }
 
+static void test_reserved(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *addr;
+		int reserved;
+	} cases[] = {{"0.0.0.0", 1},         {"0.255.255.255", 1},   {"1.0.0.0", 0},
+	             {"127.0.0.1", 0},       {"10.1.2.3", 0},        {"223.255.255.255", 0},
+	             {"224.0.0.0", 1},       {"239.255.255.250", 1}, {"240.0.0.1", 1},
+	             {"255.255.255.255", 1}, {"::", 1},              {"::1", 0},
+	             {"fe80::1", 0},         {"2001:db8::25", 0},    {"ff02::1", 1}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ipaddr ip;
+		assert_int_equal(ipaddr_parse(cases[i].addr, &ip), 0);
+		assert_int_equal(targets_reserved(&ip), cases[i].reserved);
+	}
+	static const struct {
+		const char *spec;
+		int any;
+	} specs[] = {{"0.0.0.0/0", 1},      {"1.0.0.0/8", 0},     {"223.0.0.0/8", 0},
+	             {"192.0.0.0/2", 1},    {"0.1.2.3", 1},       {"10.1-3.*.5", 0},
+	             {"230.*.*.1", 1},      {"2001:db8::/96", 0}, {"ff02::1:0/112", 1},
+	             {"127.0.0.1:25", 0},   {"[ff02::1]:25", 1}};
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct targets t = {0};
+		enum tspec_kind kind;
+		char err[128];
+		assert_int_equal(targets_parse(&t, specs[i].spec, &kind, err, sizeof(err)), 0);
+		targets_finish(&t);
+		assert_int_equal(targets_any_reserved(&t), specs[i].any);
+		targets_free(&t);
+	}
+}
+
 static void test_perm_is_permutation(void **st)
 {
 	(void)st;
@@ -402,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_file_forms),
 	    cmocka_unit_test(test_list_every_word),
 	    cmocka_unit_test(test_list_scanner_outputs),
+	    cmocka_unit_test(test_reserved),
 	    cmocka_unit_test(test_perm_is_permutation),
 	    cmocka_unit_test(test_no_burst_on_a_24),
 	    cmocka_unit_test(test_shards_disjoint_and_complete),
