@@ -129,6 +129,7 @@ static void main_free(struct rt_main *m)
 	targets_free(&m->excl);
 	doneset_free(&m->done);
 	free(m->message_text);
+	free(m->argv_given);
 }
 
 static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)
@@ -166,6 +167,13 @@ int main(int argc, char **argv)
 	char err[600];
 	int nargs;
 	defaults(&m);
+	/* the run line records the arguments as given: opt_parse_argv moves the targets to
+	 * the front of argv */
+	char **given = calloc((size_t)argc + 1, sizeof(*given));
+	if (!given)
+		return rt_fail(&m, 3, "out of memory");
+	memcpy(given, argv, (size_t)argc * sizeof(*given));
+	m.argv_given = given;
 	log_init(stderr, LOG_WARN, "relaytrap");
 	if (opt_parse_argv(options, &m, argc, argv, &nargs, err, sizeof(err)) < 0)
 		return rt_fail(&m, 2, "%s", err);
@@ -210,6 +218,6 @@ int main(int argc, char **argv)
 		rt_dry_run(&m, stdout);
 		return rt_fail(&m, 0, NULL);
 	}
-	int rc = rt_scan(&m, argc, argv);
+	int rc = rt_scan(&m, argc, given);
 	return rt_fail(&m, rc, NULL);
 }

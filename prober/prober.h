@@ -36,6 +36,7 @@ struct rt_main {
 	struct doneset done;
 	struct scan_opts so;
 	char hostname[256];
+	char **argv_given; /* argv as given, before option parsing reordered it */
 };
 
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen);

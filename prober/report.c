@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "escape.h"
 #include "html.h"
@@ -24,6 +25,7 @@ struct report {
 	struct report_opts o;
 	struct html *html;
 	FILE *csv;
+	char *csv_tmp;
 	json_t *runs, *summaries;
 	uint64_t counts[V_COUNT];
 	char *lines[NLISTED][REPORT_LIST_MAX];
@@ -49,9 +51,14 @@ struct report *report_new(const struct report_opts *o, char *err, size_t errlen)
 		report_free(r);
 		return NULL;
 	}
-	if (o->csv) {
-		if (!(r->csv = fopen(o->csv, "w"))) {
-			snprintf(err, errlen, "--csv %s: %s", o->csv, strerror(errno));
+	if (o->csv) { /* written to PATH.tmp, renamed at the end: a failed run leaves no half
+	               * table and an older one untouched */
+		size_t n = strlen(o->csv) + 5;
+		if ((r->csv_tmp = malloc(n)))
+			snprintf(r->csv_tmp, n, "%s.tmp", o->csv);
+		if (!r->csv_tmp || !(r->csv = fopen(r->csv_tmp, "w"))) {
+			snprintf(err, errlen, "--csv %s: %s", r->csv_tmp ? r->csv_tmp : o->csv,
+			         r->csv_tmp ? strerror(errno) : "out of memory");
 			report_free(r);
 			return NULL;
 		}
@@ -65,8 +72,11 @@ void report_free(struct report *r)
 	if (!r)
 		return;
 	html_free(r->html);
-	if (r->csv)
+	if (r->csv) { /* not finished */
 		fclose(r->csv);
+		unlink(r->csv_tmp);
+	}
+	free(r->csv_tmp);
 	json_decref(r->runs);
 	json_decref(r->summaries);
 	for (size_t k = 0; k < NLISTED; k++)
@@ -261,7 +271,12 @@ static void text_summary(struct report *r, FILE *f)
 			fprintf(f, "  ... and %d more (see the results file)\n",
 			        r->nlines[k] - REPORT_LIST_MAX);
 	}
-	if (!r->counts[V_OPEN] && !r->counts[V_OPEN_ANONYMOUS])
+	if (r->o.pending)
+		fprintf(f,
+		        "no verdict on relaying yet: this scan ran without a sink (--no-sink); "
+		        "decide them with relaytrap --report %s --receipts RECEIPTS\n",
+		        r->o.pending);
+	else if (!r->counts[V_OPEN] && !r->counts[V_OPEN_ANONYMOUS])
 		fputs("no open relay found\n", f);
 }
 
@@ -272,9 +287,10 @@ int report_finish(struct report *r, char *err, size_t errlen)
 		rc = -1;
 	if (r->csv) {
 		int bad = ferror(r->csv);
-		if (fclose(r->csv) != 0 || bad) {
+		if (fclose(r->csv) != 0 || bad || rename(r->csv_tmp, r->o.csv) < 0) {
 			if (!rc)
 				snprintf(err, errlen, "--csv %s: %s", r->o.csv, strerror(errno));
+			unlink(r->csv_tmp);
 			rc = -1;
 		}
 		r->csv = NULL;

@@ -18,6 +18,8 @@ struct report_opts {
 	const char *html, *csv; /* NULL: not wanted */
 	FILE *text;             /* NULL: no text summary */
 	const char *version;
+	/* a --no-sink scan's results file: its verdicts wait for --report --receipts */
+	const char *pending;
 };
 
 struct report;

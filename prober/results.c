@@ -260,13 +260,14 @@ void jsonl_free(struct jsonl *r)
 	r->cap = 0;
 }
 
-int resume_load(const char *path, struct doneset *d, char *err, size_t errlen)
+int resume_load(const char *path, struct doneset *d, json_t **run, char *err, size_t errlen)
 {
 	struct jsonl r = {.f = fopen(path, "r")};
+	*run = NULL;
 	if (!r.f) {
-		if (errno == ENOENT)
-			return 0; /* nothing to resume: start the file */
-		snprintf(err, errlen, "--resume %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "--resume %s: %s%s", path, strerror(errno),
+		         errno == ENOENT ? " (nothing to resume: leave out --resume to start a scan)"
+		                         : "");
 		return -1;
 	}
 	int rc = 0;
@@ -280,6 +281,8 @@ int resume_load(const char *path, struct doneset *d, char *err, size_t errlen)
 			break;
 		}
 		const char *type = json_string_value(json_object_get(o, "type"));
+		if (type && strcmp(type, "run") == 0 && !*run)
+			*run = json_incref(o);
 		if (type && strcmp(type, "host") == 0) {
 			struct ipaddr ip;
 			const char *a = json_string_value(json_object_get(o, "addr"));
@@ -297,5 +300,13 @@ int resume_load(const char *path, struct doneset *d, char *err, size_t errlen)
 	}
 	jsonl_free(&r);
 	fclose(r.f);
+	if (rc == 0 && !*run) {
+		snprintf(err, errlen, "--resume %s: no run line: not a relaytrap results file", path);
+		rc = -1;
+	}
+	if (rc < 0) {
+		json_decref(*run);
+		*run = NULL;
+	}
 	return rc;
 }

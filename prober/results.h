@@ -60,8 +60,9 @@ enum jsonl_status {
 enum jsonl_status jsonl_next(struct jsonl *r, json_t **o);
 void jsonl_free(struct jsonl *r);
 
-/* Reads an earlier results.jsonl: every host line goes into d. A torn last line (the run was
- * killed while writing it) is ignored. Errors name FILE:LINE. */
-int resume_load(const char *path, struct doneset *d, char *err, size_t errlen);
+/* Reads an earlier results.jsonl: every host line goes into d, its first run line to *run
+ * (the caller's). A torn last line (the run was killed while writing it) is ignored. A
+ * missing file or one without a run line is an error; errors name FILE:LINE. */
+int resume_load(const char *path, struct doneset *d, json_t **run, char *err, size_t errlen);
 
 #endif

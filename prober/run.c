@@ -158,6 +158,27 @@ static int write_json_line(FILE *f, json_t *o)
 	return rc;
 }
 
+/* The run and host lines already in a file being resumed, into the reports. */
+static void resume_report(const char *path, struct report *rep)
+{
+	struct jsonl rd = {.f = fopen(path, "r")};
+	json_t *o;
+	if (!rd.f)
+		return;
+	while (jsonl_next(&rd, &o) == JSONL_OBJECT) {
+		const char *type = json_string_value(json_object_get(o, "type")) ?: "";
+		if (!strcmp(type, "host"))
+			report_host(rep, o);
+		else if (!strcmp(type, "run"))
+			report_run(rep, o);
+		else if (!strcmp(type, "summary"))
+			report_run_summary(rep, o);
+		json_decref(o);
+	}
+	jsonl_free(&rd);
+	fclose(rd.f);
+}
+
 static void report_on_host(const json_t *host, void *arg)
 {
 	report_host(arg, host);
@@ -185,9 +206,30 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 {
 	char err[600];
 	const char *output = m->resume ? m->resume : m->output ? m->output : "results.jsonl";
-	FILE *f = fopen(output, m->resume ? "a+" : "w");
+	raise_fd_limit(m);
+	/* Every output is checked before any is touched: the sink's port and store, the
+	 * report files (written to PATH.tmp), then the results file, truncated last. */
+	struct run r = {.loop = loop};
+	if (!m->no_sink && !(r.sink = start_sink(m, loop, output, err, sizeof(err)))) {
+		fprintf(stderr, "relaytrap: embedded sink: %s (use --sink-listen, or --no-sink)\n",
+		        err);
+		return 3;
+	}
+	struct report_opts ro = {.html = m->html,
+	                         .csv = m->csv,
+	                         .text = m->quiet ? NULL : stdout,
+	                         .version = RT_VERSION,
+	                         .pending = m->no_sink ? output : NULL};
+	struct report *rep = report_new(&ro, err, sizeof(err));
+	FILE *f = rep ? fopen(output, m->resume ? "a+" : "w") : NULL;
 	if (!f) {
-		fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
+		if (rep)
+			fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
+		else
+			fprintf(stderr, "relaytrap: %s\n", err);
+		report_free(rep);
+		if (r.sink)
+			sink_free(r.sink);
 		return 3;
 	}
 	if (m->resume) { /* a torn last line from a killed run: start on a fresh line */
@@ -196,27 +238,12 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		if (size > 0 && fseek(f, -1, SEEK_END) == 0 && fgetc(f) != '\n')
 			fputc('\n', f);
 		fseek(f, 0, SEEK_END);
+		resume_report(m->resume, rep); /* the reports cover the earlier hosts too */
 	}
-	raise_fd_limit(m);
-	struct run r = {.loop = loop};
-	if (!m->no_sink && !(r.sink = start_sink(m, loop, output, err, sizeof(err)))) {
-		fprintf(stderr, "relaytrap: embedded sink: %s (use --sink-listen, or --no-sink)\n",
-		        err);
-		fclose(f);
-		return 3;
-	}
-	struct report_opts ro = {.html = m->html,
-	                         .csv = m->csv,
-	                         .text = m->quiet ? NULL : stdout,
-	                         .version = RT_VERSION};
-	struct report *rep = report_new(&ro, err, sizeof(err));
 	json_t *run = run_json(m, argc, argv);
-	if (rep)
-		report_run(rep, run);
-	else
-		json_decref(run);
-	if (!rep || write_json_line(f, run) < 0) {
-		fprintf(stderr, "relaytrap: %s\n", rep ? strerror(errno) : err);
+	report_run(rep, run);
+	if (write_json_line(f, run) < 0) {
+		fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
 		report_free(rep);
 		fclose(f);
 		if (r.sink)

@@ -306,11 +306,46 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 	return 0;
 }
 
+/* A resumed scan must ask what the first run asked: the same ports, tests and sink, or its
+ * host lines would mean different things. */
+static int resume_matches(struct rt_main *m, const json_t *run, char *err, size_t errlen)
+{
+	const char *what = NULL;
+	const json_t *ports = json_object_get(run, "ports"), *tests = json_object_get(run, "tests");
+	const json_t *sink = json_object_get(run, "sink");
+	int same = json_array_size(ports) == (size_t)m->so.nports;
+	for (int i = 0; same && i < m->so.nports; i++)
+		same = json_integer_value(json_array_get(ports, (size_t)i)) == m->so.ports[i];
+	if (!same)
+		what = "ports (--port)";
+	same = json_array_size(tests) == (size_t)m->cat.n;
+	for (int i = 0; same && i < m->cat.n; i++)
+		same = !strcmp(json_string_value(json_object_get(json_array_get(tests, (size_t)i),
+		                                                 "name")) ?: "",
+		               m->cat.t[i].name);
+	if (!what && !same)
+		what = "tests (--tests)";
+	const char *dom = json_string_value(json_object_get(sink, "domain"));
+	if (!what && (json_is_true(json_object_get(sink, "embedded")) == m->no_sink ||
+	              strcmp(dom ? dom : "", m->sink_domain ? m->sink_domain : "") != 0))
+		what = "sink (--sink-domain, --no-sink)";
+	if (what)
+		snprintf(err, errlen, "--resume %s: the first run used other %s; resume with the "
+		         "same options", m->resume, what);
+	return what ? -1 : 0;
+}
+
 int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	if (rt_scan_opts(m, err, errlen) < 0)
 		return -1;
+	if (m->no_sink && !m->sink_domain && !m->dry_run) {
+		snprintf(err, errlen,
+		         "--no-sink needs --sink-domain: without it the tests are addressed to "
+		         "this host's own address literal, where no sink listens");
+		return -1;
+	}
 	if (m->secret_file) {
 		if (secret_load(m->secret_file, m->key, &m->keylen, err, errlen) < 0)
 			return -1;
@@ -336,8 +371,12 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 	if (load_targets(m, specs, nspecs, err, errlen) < 0)
 		return -1;
 	if (m->resume) {
-		if (resume_load(m->resume, &m->done, err, errlen) < 0)
+		json_t *run;
+		if (resume_load(m->resume, &m->done, &run, err, errlen) < 0)
 			return -1;
+		int rc = resume_matches(m, run, err, errlen);
+		json_decref(run);
+		return rc;
 	}
 	return 0;
 }

@@ -339,16 +339,31 @@ def test_resume_skips_final_hosts(tmp_path):
     port = free_port(net + "2")
     ctl = relays.start([relays.Relay("closed", net + str(i), port) for i in (2, 3, 4)])
     out = tmp_path / "r.jsonl"
+    names = subprocess.run([str(RELAYTRAP), "--list-tests"], capture_output=True, text=True,
+                           timeout=30).stdout.split("\n")
+    run = {"type": "run", "ports": [port], "sink": {"embedded": True, "domain": None},
+           "tests": [{"name": l.split()[0]} for l in names if l.strip()]}
     out.write_text(
-        json.dumps({"type": "run"}) + "\n"
+        json.dumps(run) + "\n"
         + json.dumps({"type": "host", "addr": net + "3", "port": port, "verdict": "closed"})
         + "\n" + '{"type":"host","addr":"127.64.0.4","po'  # torn by a kill
     )
+    base = [str(RELAYTRAP), "--no-ptr", "-w", "1", "--sink-listen",
+            "127.0.0.1:%d" % free_port(), net + "2-" + net + "4"]
     try:
-        p = subprocess.run(
-            [str(RELAYTRAP), "--no-ptr", "--resume", str(out), "-p", str(port), "-w", "1",
-             "--sink-listen", "127.0.0.1:%d" % free_port(), net + "2-" + net + "4"],
-            capture_output=True, text=True, timeout=60)
+        # resuming with other ports than the first run asked is refused, the file untouched
+        before = out.read_text()
+        p = subprocess.run(base + ["--resume", str(out), "-p", "2525"], capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 2 and "the first run used other ports (--port)" in p.stderr
+        assert out.read_text() == before
+        p = subprocess.run(base + ["--resume", str(tmp_path / "nosuch.jsonl"), "-p", str(port)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and "nosuch.jsonl: No such file or directory" in p.stderr
+        assert not (tmp_path / "nosuch.jsonl").exists()
+        p = subprocess.run(base + ["--resume", str(out), "-p", str(port), "--html",
+                                   str(tmp_path / "r.html"), "--csv", str(tmp_path / "r.csv")],
+                           capture_output=True, text=True, timeout=60)
     finally:
         relays.stop(ctl)
     assert p.returncode == 0, p.stderr
@@ -359,6 +374,41 @@ def test_resume_skips_final_hosts(tmp_path):
     assert hosts == [net + "2", net + "4"]
     assert recs[0]["type"] == "run" and recs[0]["resumed"] is True
     assert recs[-1]["skipped_resume"] == 1
+    # the reports cover every host in the file, the earlier run's and this one's
+    assert "relaytrap report: 3 hosts" in (tmp_path / "r.html").read_text()
+    csv_hosts = sorted(l.split(",")[0] for l in (tmp_path / "r.csv").read_text().splitlines()[1:])
+    assert csv_hosts == [net + "2", net + "3", net + "4"]
+    assert "relaytrap: 3 hosts" in p.stdout
+
+
+def test_outputs_checked_before_any_is_touched(tmp_path):
+    """A bad --html or --csv path, or a sink that cannot bind, fails the run before the
+    results file (or an earlier CSV) is truncated; the run line records argv as given."""
+    import socket
+    out, csv = tmp_path / "r.jsonl", tmp_path / "r.csv"
+    out.write_text("an earlier scan\n")
+    csv.write_text("an earlier table\n")
+    sp = free_port()
+    common = ["--no-ptr", "-o", str(out), "--sink-listen", "127.0.0.1:%d" % sp, "127.64.9.1"]
+    for bad in (["--html", str(tmp_path / "no" / "r.html")],
+                ["--csv", str(tmp_path / "no" / "r.csv")]):
+        p = subprocess.run([str(RELAYTRAP)] + bad + common, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 3 and "No such file or directory" in p.stderr
+        assert out.read_text() == "an earlier scan\n"
+    with socket.socket() as busy:  # the embedded sink cannot bind
+        busy.bind(("127.0.0.1", sp))
+        busy.listen(1)
+        p = subprocess.run([str(RELAYTRAP), "--csv", str(csv)] + common, capture_output=True,
+                           text=True, timeout=30)
+    assert p.returncode == 3 and "embedded sink" in p.stderr
+    assert out.read_text() == "an earlier scan\n" and csv.read_text() == "an earlier table\n"
+    assert not list(tmp_path.glob("*.tmp"))
+    argv = [str(RELAYTRAP), "127.64.9.1", "-o", str(out), "--no-ptr", "-w", "0",
+            "--connect-timeout", "1", "--sink-listen", "127.0.0.1:%d" % sp, "-t", "plain"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(out.read_text().splitlines()[0])["argv"] == argv
 
 
 def dry(*args):
@@ -434,7 +484,9 @@ def test_usage_errors(tmp_path):
     assert p.returncode == 2 and "--resolver '99999': port must be 1-65535" in p.stderr
     p = run("--resolver", "dns.example", "192.0.2.1")
     assert p.returncode == 2 and "--resolver 'dns.example': not an IPv4 or IPv6 address" in p.stderr
-    p = run("--no-sink", "192.0.2.1")
+    p = run("--no-sink", "192.0.2.1")  # tests would go to this host's literal: no sink there
+    assert p.returncode == 2 and "--no-sink needs --sink-domain" in p.stderr
+    p = run("--no-sink", "-d", "sink.example", "192.0.2.1")
     assert p.returncode == 2 and "--secret-file" in p.stderr
     p = run()
     assert p.returncode == 2 and "no targets" in p.stderr

@@ -235,6 +235,9 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
         p = run("--no-sink", "--secret-file", key, "-d", "sink.lab", "-o", split, "-p", port,
                 "-t", tests, "-w", "3", "--timeout", "5", net_a + "2-" + net_a + "11")
         assert p.returncode == 0, p.stderr  # nothing can be called open without the sink
+        assert ("no verdict on relaying yet: this scan ran without a sink (--no-sink); decide "
+                "them with relaytrap --report %s --receipts RECEIPTS" % split) in p.stdout
+        assert "no open relay found" not in p.stdout
         raw = verdicts(json.loads(l) for l in split.read_text().splitlines())
         assert raw["2"][0] == "accepted" and raw["5"][0] == "closed"
         assert len(sink.wait_receipts(24)) == 24  # 21 relayed, a DSN, an auto-reply
