@@ -317,8 +317,11 @@ void html_host(struct html *hp, const json_t *h)
 			fputs(" <small>(PTR)</small>", f);
 		fputs("</div>", f);
 	}
-	fprintf(f, "</td><td class=\"o\">%lld</td><td><span class=\"vb v-%s\">%s</span></td><td>",
-	        port, vn, vn);
+	if (json_is_integer(json_object_get(h, "port")))
+		fprintf(f, "</td><td class=\"o\">%lld</td>", port);
+	else /* a name that did not resolve */
+		fputs("</td><td class=\"o\"></td>", f);
+	fprintf(f, "<td><span class=\"vb v-%s\">%s</span></td><td>", vn, vn);
 	joined(f, json_object_get(h, "flags"), " ");
 	if (*str(h, "delivered_via")) {
 		fputs(" via ", f);

@@ -130,6 +130,8 @@ static void main_free(struct rt_main *m)
 	doneset_free(&m->done);
 	free(m->message_text);
 	free(m->argv_given);
+	strlist_free(&m->unresolved);
+	strlist_free(&m->unresolved_why);
 }
 
 static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)

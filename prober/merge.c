@@ -270,6 +270,11 @@ static int on_host(struct merge *mg, json_t *h)
 {
 	struct ipaddr addr;
 	json_int_t port = json_integer_value(json_object_get(h, "port"));
+	if (json_is_null(json_object_get(h, "addr")) && json_is_string(json_object_get(h, "name"))) {
+		mg->hosts++; /* a name that did not resolve: nothing to correlate */
+		report_host(mg->rep, h);
+		return write_line(mg, h);
+	}
 	if (ipaddr_parse(str(h, "addr"), &addr) < 0 || port <= 0 || port > 65535)
 		return -2;
 	if (doneset_has(&mg->seen, &addr, (uint16_t)port)) {

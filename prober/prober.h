@@ -37,6 +37,7 @@ struct rt_main {
 	struct scan_opts so;
 	char hostname[256];
 	char **argv_given; /* argv as given, before option parsing reordered it */
+	struct strlist unresolved, unresolved_why; /* target names that gave no address */
 };
 
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen);

@@ -18,6 +18,7 @@ static const struct {
                        "address in its trace headers)"},
     {V_OPEN, "open relays (relayed mail arrived)"},
     {V_ACCEPTED, "accepted relay tests, but no relayed message arrived within --wait"},
+    {V_ERROR, "targets whose names gave no address (not scanned)"},
 };
 #define NLISTED (sizeof(listed) / sizeof(listed[0]))
 
@@ -149,8 +150,11 @@ static int has_flag(const json_t *h, const char *flag)
 
 void report_csv_row(FILE *f, const json_t *h)
 {
-	esc_csv(f, str(h, "addr"));
-	fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(h, "port")));
+	esc_csv(f, json_is_null(json_object_get(h, "addr")) ? str(h, "name") : str(h, "addr"));
+	if (json_is_integer(json_object_get(h, "port")))
+		fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(h, "port")));
+	else
+		fputs(",,", f); /* a name that did not resolve */
 	esc_csv(f, str(h, "verdict"));
 	fputc(',', f);
 	char flags[256] = "";
@@ -181,6 +185,10 @@ void report_csv_row(FILE *f, const json_t *h)
  * reason. */
 void report_text_line(FILE *f, const json_t *h)
 {
+	if (json_is_null(json_object_get(h, "addr"))) { /* a name that did not resolve */
+		fprintf(f, "  %s\n", str(h, "reason"));
+		return;
+	}
 	int open = verdict_from_name(str(h, "verdict")) <= V_OPEN;
 	fprintf(f, "  %s port %lld", str(h, "addr"),
 	        (long long)json_integer_value(json_object_get(h, "port")));
@@ -246,8 +254,10 @@ void report_host(struct report *r, const json_t *h)
 		html_host(r->html, h);
 	if (r->csv)
 		report_csv_row(r->csv, h);
+	/* errors are listed only for names that did not resolve: the rest are in the file */
+	int unresolved = json_is_null(json_object_get(h, "addr"));
 	for (size_t k = 0; k < NLISTED && r->o.text; k++)
-		if (listed[k].v == (enum verdict)v)
+		if (listed[k].v == (enum verdict)v && (v != V_ERROR || unresolved))
 			keep_line(r, k, h);
 }
 

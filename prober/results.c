@@ -118,6 +118,31 @@ json_t *host_json(const struct host_facts *h)
 	return o;
 }
 
+json_t *unresolved_json(const char *name, const char *why, const char *scan_id)
+{
+	char reason[400];
+	snprintf(reason, sizeof(reason), "DNS: %s: %s", name, why);
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("host"));
+	json_object_set_new(o, "addr", json_null());
+	json_object_set_new(o, "port", json_null());
+	json_object_set_new(o, "name", jsonx_str(name));
+	json_object_set_new(o, "scan_id", json_string(scan_id));
+	json_object_set_new(o, "verdict", json_string(verdict_names[V_ERROR]));
+	json_object_set_new(o, "flags", json_array());
+	json_object_set_new(o, "session_end", json_string(session_end_names[END_ERROR]));
+	json_object_set_new(o, "reason", jsonx_str(reason));
+	json_object_set_new(o, "target_host", jsonx_str(name));
+	json_object_set_new(o, "tests_accepted", json_integer(0));
+	json_object_set_new(o, "tests_delivered", json_integer(0));
+	json_object_set_new(o, "tests_bounced", json_integer(0));
+	json_object_set_new(o, "tests", json_array());
+	json_object_set_new(o, "deliveries", json_array());
+	json_object_set_new(o, "bounces", json_array());
+	json_object_set_new(o, "auto_replies", json_array());
+	return o;
+}
+
 json_t *catalog_json(const struct catalog *cat)
 {
 	json_t *arr = json_array();
@@ -283,7 +308,10 @@ int resume_load(const char *path, struct doneset *d, json_t **run, char *err, si
 		const char *type = json_string_value(json_object_get(o, "type"));
 		if (type && strcmp(type, "run") == 0 && !*run)
 			*run = json_incref(o);
-		if (type && strcmp(type, "host") == 0) {
+		if (type && strcmp(type, "host") == 0 && json_is_null(json_object_get(o, "addr")) &&
+		    json_is_string(json_object_get(o, "name"))) {
+			/* a name that did not resolve: asked again */
+		} else if (type && strcmp(type, "host") == 0) {
 			struct ipaddr ip;
 			const char *a = json_string_value(json_object_get(o, "addr"));
 			json_int_t port = json_integer_value(json_object_get(o, "port"));

@@ -29,6 +29,9 @@ struct host_facts {
 };
 
 json_t *host_json(const struct host_facts *h);
+/* The host line of a target name that gave no address: addr and port null, verdict error,
+ * the DNS failure as the reason. */
+json_t *unresolved_json(const char *name, const char *why, const char *scan_id);
 json_t *catalog_json(const struct catalog *cat);
 
 /* (address, port) pairs already final. */

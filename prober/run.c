@@ -250,6 +250,13 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 			sink_free(r.sink);
 		return 3;
 	}
+	char sid[16];
+	snprintf(sid, sizeof(sid), "%08x", m->scan_id);
+	for (int i = 0; i < m->unresolved.n; i++) { /* every target given gets a line */
+		json_t *h = unresolved_json(m->unresolved.v[i], m->unresolved_why.v[i], sid);
+		report_host(rep, h);
+		write_json_line(f, h);
+	}
 	struct scan_input in = {
 	    .targets = &m->targets,
 	    .exclude = m->excl.n ? &m->excl : NULL,
@@ -282,6 +289,9 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		scan_interrupt(r.scan);
 	struct scan_stats st;
 	scan_get_stats(r.scan, &st);
+	st.unresolved = (uint64_t)m->unresolved.n;
+	st.final += st.unresolved;
+	st.counts[V_ERROR] += st.unresolved;
 	json_t *sum = scan_summary_json(&st);
 	report_run_summary(rep, sum);
 	int rc = write_json_line(f, sum);

@@ -714,6 +714,7 @@ json_t *scan_summary_json(const struct scan_stats *st)
 	json_object_set_new(o, "counts", c);
 	json_object_set_new(o, "excluded", json_integer((json_int_t)st->excluded));
 	json_object_set_new(o, "reserved", json_integer((json_int_t)st->reserved));
+	json_object_set_new(o, "unresolved", json_integer((json_int_t)st->unresolved));
 	json_object_set_new(o, "skipped_resume", json_integer((json_int_t)st->skipped));
 	json_object_set_new(o, "unfinished", json_integer((json_int_t)st->unfinished));
 	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)st->late_deliveries));

@@ -52,6 +52,7 @@ struct scan_input {
 
 struct scan_stats {
 	uint64_t total, launched, final, excluded, reserved, skipped, unfinished;
+	uint64_t unresolved; /* target names without an address (counted in final, as errors) */
 	uint64_t counts[V_COUNT];
 	uint64_t late_deliveries, foreign_messages, backoffs;
 	double started, seconds;

@@ -215,18 +215,28 @@ static int refuse_names(const char *spec, enum tspec_kind kind, void *arg)
 	return TARGETS_NAME_REFUSED;
 }
 
-static int add_resolved(const struct ipaddr *ip, const char *name, void *arg)
-{
-	(void)name;
-	return targets_add_addr(arg, ip);
-}
 
+
+/* A name that gave no address still gets a host line (verdict error, the DNS failure as the
+ * reason): nothing given on the command line vanishes. */
 static void warn_name(const char *name, const char *why, void *arg)
 {
-	(void)arg;
+	struct rt_main *m = arg;
 	char esc[300]; /* names from MX answers come from the network */
-	fprintf(stderr, "relaytrap: %s: %s (skipped)\n",
-	        log_escape(esc, sizeof(esc), name, strlen(name)), why);
+	log_escape(esc, sizeof(esc), name, strlen(name));
+	if (!m->quiet)
+		fprintf(stderr, "relaytrap: %s: %s\n", esc, why);
+	if (m->unresolved.n < NAMES_MAX) {
+		strlist_add(&m->unresolved, name);
+		strlist_add(&m->unresolved_why, why);
+	}
+}
+
+static int add_resolved(const struct ipaddr *ip, const char *name, void *arg)
+{
+	struct rt_main *m = arg;
+	(void)name;
+	return targets_add_addr(&m->targets, ip);
 }
 
 static int load_list(struct targets *t, const char *path, enum tlist_use use,
@@ -275,8 +285,8 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		rc = -1;
 	}
 	if (rc == 0 && (names.hosts.n || names.mx.n) &&
-	    dns_resolve(&names.hosts, &names.mx, m->resolver, 60, add_resolved, warn_name,
-	                &m->targets, err, errlen) < 0)
+	    dns_resolve(&names.hosts, &names.mx, m->resolver, 60, add_resolved, warn_name, m, err,
+	                errlen) < 0)
 		rc = -1;
 	strlist_free(&names.hosts);
 	strlist_free(&names.mx);
@@ -284,7 +294,7 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		return -1;
 	targets_finish(&m->targets);
 	targets_prune_pairs(&m->targets, m->so.ports, m->so.nports);
-	if (targets_space(&m->targets, m->so.nports) == 0) {
+	if (targets_space(&m->targets, m->so.nports) == 0 && !m->unresolved.n) {
 		snprintf(err, errlen, "no targets to scan");
 		return -1;
 	}

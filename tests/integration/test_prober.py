@@ -526,8 +526,40 @@ def test_names_and_mx_resolved_with_c_ares():
     heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
     assert heads == sorted(["== 192.0.2.%d port 25" % i for i in (11, 12, 13, 26, 80)] +
                            ["== 2001:db8::25 port 25", "== 2001:db8::26 port 25"])
-    assert "nosuch.lab.test" in p.stderr and "(skipped)" in p.stderr
+    assert "relaytrap: nosuch.lab.test: Domain name not found" in p.stderr
     assert ("lab.test", 15) in dns.queries
+
+
+def test_unresolved_targets_get_host_lines(tmp_path):
+    """A target name that gives no address used to print "(skipped)" and vanish: the run
+    ended "no open relay found" with no trace of it. Now it has a host line (verdict error,
+    the DNS failure as the reason), a count in the summary and a line in the text summary."""
+    import fakedns
+
+    dns = fakedns.FakeDNS({"mx.lab.test": {"A": ["127.64.8.1"]}})
+    try:
+        p = scan(tmp_path, ["mail.nosuch.test", "mx.lab.test"], "-w", "0", "--csv",
+                 str(tmp_path / "u.csv"), "--resolver", "127.0.0.1:%d" % dns.port,
+                 sink_port=free_port())
+    finally:
+        dns.stop()
+    assert p.returncode == 0, p.stderr
+    hosts = [l for l in p.lines if l["type"] == "host"]
+    assert len(hosts) == 2
+    u = [h for h in hosts if h["addr"] is None][0]
+    assert (u["name"], u["port"], u["verdict"], u["reason"]) == (
+        "mail.nosuch.test", None, "error", "DNS: mail.nosuch.test: Domain name not found")
+    assert p.hosts["127.64.8.1"]["verdict"] == "unreachable"
+    s = p.lines[-1]
+    assert s["hosts"] == 2 and s["unresolved"] == 1 and s["counts"]["error"] == 1
+    assert ("targets whose names gave no address (not scanned):\n"
+            "  DNS: mail.nosuch.test: Domain name not found\n") in p.stdout
+    assert "mail.nosuch.test,,error," in (tmp_path / "u.csv").read_text()
+    # --report passes the line through; --resume asks the name again
+    r = subprocess.run([str(RELAYTRAP), "--report", str(tmp_path / "r.jsonl"), "-o",
+                        str(tmp_path / "m.jsonl")], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert '"name":"mail.nosuch.test"' in (tmp_path / "m.jsonl").read_text()
 
 
 def test_ptr_names_for_servers_that_give_none(tmp_path):
