@@ -44,7 +44,7 @@ const struct legend flag_legend[] = {
      "close relaying on the target; the smarthost only passes on what it is given"},
     {"tokens_disagree", "the tokens in one message named different tests or hosts",
      "read the delivery evidence"},
-    {"interrupted", "written at Ctrl-C while it waited for relayed mail",
+    {"interrupted", "written at Ctrl-C while it waited for relayed mail (\"final\": false)",
      "scan again (--resume)"},
     {NULL, NULL, NULL},
 };

@@ -24,7 +24,7 @@ struct rcpt_ent {
 
 struct merge {
 	struct rcpt_ent *b[RECEIPT_BUCKETS];
-	uint64_t receipts, tokens, used, late, duplicates, hosts;
+	uint64_t receipts, tokens, used, late, duplicates, hosts, unfinished;
 	struct doneset seen;
 	FILE *out;
 	struct report *rep;
@@ -270,6 +270,10 @@ static int on_host(struct merge *mg, json_t *h)
 {
 	struct ipaddr addr;
 	json_int_t port = json_integer_value(json_object_get(h, "port"));
+	if (json_is_false(json_object_get(h, "final"))) {
+		mg->unfinished++; /* interrupted while waiting; a resumed run has its final line */
+		return 0;
+	}
 	if (json_is_null(json_object_get(h, "addr")) && json_is_string(json_object_get(h, "name"))) {
 		mg->hosts++; /* a name that did not resolve: nothing to correlate */
 		report_host(mg->rep, h);
@@ -354,6 +358,7 @@ static json_t *merged_summary(const struct merge *mg, const uint64_t *counts)
 		json_object_set_new(c, verdict_names[v], json_integer((json_int_t)counts[v]));
 	json_object_set_new(o, "counts", c);
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)mg->duplicates));
+	json_object_set_new(o, "unfinished", json_integer((json_int_t)mg->unfinished));
 	json_object_set_new(o, "receipts", json_integer((json_int_t)mg->receipts));
 	json_object_set_new(o, "receipts_used", json_integer((json_int_t)mg->used));
 	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)mg->late));

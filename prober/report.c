@@ -27,6 +27,9 @@ struct report {
 	struct html *html;
 	FILE *csv;
 	char *csv_tmp;
+	int interrupted;
+	uint64_t done, total;
+	const char *output;
 	json_t *runs, *summaries;
 	uint64_t counts[V_COUNT];
 	char *lines[NLISTED][REPORT_LIST_MAX];
@@ -281,13 +284,26 @@ static void text_summary(struct report *r, FILE *f)
 			fprintf(f, "  ... and %d more (see the results file)\n",
 			        r->nlines[k] - REPORT_LIST_MAX);
 	}
-	if (r->o.pending)
+	if (r->interrupted)
+		fprintf(f,
+		        "interrupted: %llu of %llu targets final; finish with relaytrap --resume %s "
+		        "and the same options\n",
+		        (unsigned long long)r->done, (unsigned long long)r->total, r->output);
+	else if (r->o.pending)
 		fprintf(f,
 		        "no verdict on relaying yet: this scan ran without a sink (--no-sink); "
 		        "decide them with relaytrap --report %s --receipts RECEIPTS\n",
 		        r->o.pending);
 	else if (!r->counts[V_OPEN] && !r->counts[V_OPEN_ANONYMOUS])
 		fputs("no open relay found\n", f);
+}
+
+void report_interrupted(struct report *r, uint64_t done, uint64_t total, const char *output)
+{
+	r->interrupted = 1;
+	r->done = done;
+	r->total = total;
+	r->output = output;
 }
 
 int report_finish(struct report *r, char *err, size_t errlen)

@@ -28,6 +28,9 @@ void report_run(struct report *r, const json_t *run);
 /* The summary line of the run last given to report_run. */
 void report_run_summary(struct report *r, const json_t *summary);
 void report_host(struct report *r, const json_t *host);
+/* The scan was interrupted with done of total targets final: the text summary says so
+ * instead of a verdict on the whole. */
+void report_interrupted(struct report *r, uint64_t done, uint64_t total, const char *output);
 /* Writes the HTML, closes the CSV, prints the text summary. */
 int report_finish(struct report *r, char *err, size_t errlen);
 void report_free(struct report *r);

@@ -308,9 +308,11 @@ int resume_load(const char *path, struct doneset *d, json_t **run, char *err, si
 		const char *type = json_string_value(json_object_get(o, "type"));
 		if (type && strcmp(type, "run") == 0 && !*run)
 			*run = json_incref(o);
-		if (type && strcmp(type, "host") == 0 && json_is_null(json_object_get(o, "addr")) &&
-		    json_is_string(json_object_get(o, "name"))) {
-			/* a name that did not resolve: asked again */
+		if (type && strcmp(type, "host") == 0 &&
+		    (json_is_false(json_object_get(o, "final")) ||
+		     (json_is_null(json_object_get(o, "addr")) &&
+		      json_is_string(json_object_get(o, "name"))))) {
+			/* interrupted before it was final, or a name that did not resolve: again */
 		} else if (type && strcmp(type, "host") == 0) {
 			struct ipaddr ip;
 			const char *a = json_string_value(json_object_get(o, "addr"));

@@ -186,8 +186,8 @@ static void report_on_host(const json_t *host, void *arg)
 
 static void print_summary(const struct scan_stats *st, const char *output)
 {
-	fprintf(stderr, "relaytrap: %llu hosts in %.1f s:", (unsigned long long)st->final,
-	        st->seconds);
+	fprintf(stderr, "relaytrap: %llu host%s in %.1f s:", (unsigned long long)st->final,
+	        st->final == 1 ? "" : "s", st->seconds);
 	int any = 0;
 	for (int v = 0; v < V_COUNT; v++)
 		if (st->counts[v]) {
@@ -196,9 +196,11 @@ static void print_summary(const struct scan_stats *st, const char *output)
 			any = 1;
 		}
 	fprintf(stderr, "%s; results in %s\n", any ? "" : " none", output);
-	if (st->interrupted && st->unfinished)
-		fprintf(stderr, "relaytrap: %llu targets unfinished; rerun with --resume %s\n",
-		        (unsigned long long)st->unfinished, output);
+	if (st->interrupted)
+		fprintf(stderr, "relaytrap: interrupted: %llu of %llu targets final; finish with "
+		        "--resume %s\n",
+		        (unsigned long long)(st->final + st->excluded + st->reserved + st->skipped),
+		        (unsigned long long)st->total, output);
 }
 
 int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
@@ -291,9 +293,13 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	scan_get_stats(r.scan, &st);
 	st.unresolved = (uint64_t)m->unresolved.n;
 	st.final += st.unresolved;
+	st.total += st.unresolved;
 	st.counts[V_ERROR] += st.unresolved;
 	json_t *sum = scan_summary_json(&st);
 	report_run_summary(rep, sum);
+	if (st.interrupted)
+		report_interrupted(rep, st.final + st.excluded + st.reserved + st.skipped, st.total,
+		                   output);
 	int rc = write_json_line(f, sum);
 	if (fclose(f) != 0 || rc < 0) {
 		fprintf(stderr, "relaytrap: writing %s: %s\n", output, strerror(errno));

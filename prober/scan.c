@@ -140,17 +140,26 @@ static void finalize(struct host *h, int interrupted)
 	    .ended = h->ended ? h->ended : now_of(s),
 	    .interrupted = interrupted,
 	};
+	/* Interrupted while waiting for relayed mail, with none arrived: not final. Its line
+	 * says so ("final": false), --resume tests it again, the reports leave it out. */
+	int final = !interrupted || vo.v == V_OPEN || vo.v == V_OPEN_ANONYMOUS;
 	json_t *o = host_json(&f);
+	if (o && !final)
+		json_object_set_new(o, "final", json_false());
 	size_t len;
 	char *line = o ? jsonx_line(o, &len) : NULL;
 	if (!line || fwrite(line, 1, len, s->in.out) != len || fflush(s->in.out) != 0)
 		log_msg(LOG_ERR, 0, "writing results: %s", strerror(errno));
-	if (o && s->in.on_host)
+	if (o && final && s->in.on_host)
 		s->in.on_host(o, s->in.on_host_arg);
 	free(line);
 	json_decref(o);
-	s->st.final++;
-	s->st.counts[vo.v]++;
+	if (final) {
+		s->st.final++;
+		s->st.counts[vo.v]++;
+	} else {
+		s->st.unfinished++;
+	}
 	if (log_enabled(LOG_INFO)) {
 		char a[ADDR_TEXT_MAX];
 		log_msg(LOG_INFO, 0, "host=%s port=%u verdict=%s accepted=%d delivered=%d",

@@ -381,6 +381,61 @@ def test_resume_skips_final_hosts(tmp_path):
     assert "relaytrap: 3 hosts" in p.stdout
 
 
+def test_interrupt_leaves_waiting_hosts_unfinished(tmp_path):
+    """Ctrl-C while hosts wait for relayed mail: an open relay already seen is final, a host
+    still waiting is written "final": false (not as a final accepted) and --resume tests it
+    again; the summary says how many targets are final; exit 1 when an open relay was found,
+    else 3."""
+    import signal
+    net = "127.64.3."
+    port = free_port(net + "2")
+    sp = free_port()
+    out = tmp_path / "r.jsonl"
+    ctl = relays.start([relays.Relay("open", net + "2", port, ("127.0.0.1", sp)),
+                        relays.Relay("drop", net + "3", port)])
+    try:
+        cmd = [str(RELAYTRAP), "--no-ptr", "-t", "plain", "-w", "60", "-p", str(port),
+               "--sink-listen", "127.0.0.1:%d" % sp, "-o", str(out), net + "2-" + net + "3"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (
+                not out.exists() or out.read_text().count('"type":"host"') < 1):
+            time.sleep(0.1)  # the open relay is final once its message arrived
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 1, stderr  # an open relay was found: that decides
+        lines = [json.loads(l) for l in out.read_text().splitlines()]
+        hosts = {h["addr"]: h for h in lines if h["type"] == "host"}
+        assert hosts[net + "2"]["verdict"] == "open" and "final" not in hosts[net + "2"]
+        waiting = hosts[net + "3"]
+        assert waiting["final"] is False and "interrupted" in waiting["flags"]
+        s = lines[-1]
+        assert s["interrupted"] is True and s["hosts"] == 1 and s["unfinished"] == 1
+        assert s["counts"]["accepted"] == 0
+        assert "interrupted: 1 of 2 targets final; finish with relaytrap --resume " in stdout
+        assert "no open relay found" not in stdout
+        # --resume tests the waiting host again and skips the final one
+        r = subprocess.run(cmd[:cmd.index("-w")] + ["-w", "1", "--resume", str(out)] +
+                           cmd[cmd.index("-p"):cmd.index("-o")] + [net + "2-" + net + "3"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        new = [json.loads(l) for l in out.read_text().splitlines()][len(lines):]
+        assert [(h["addr"], h["verdict"]) for h in new if h["type"] == "host"] == \
+            [(net + "3", "accepted")]
+        assert new[-1]["skipped_resume"] == 1
+        # interrupted with no open relay: exit 3
+        proc = subprocess.Popen(cmd[:-3] + ["-o", str(tmp_path / "d.jsonl"), net + "3"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 3, stderr
+        assert "interrupted: 0 of 1 targets final" in stdout
+    finally:
+        relays.stop(ctl)
+
+
 def test_outputs_checked_before_any_is_touched(tmp_path):
     """A bad --html or --csv path, or a sink that cannot bind, fails the run before the
     results file (or an earlier CSV) is truncated; the run line records argv as given."""
