@@ -95,7 +95,9 @@ static int opt_apply(const struct opt *o, void *cfg, const char *v, char *err, s
 		*(int *)field = f;
 		return 0;
 	}
-	case OPT_STR:
+	case OPT_STR: /* fn, when given, checks the value first */
+		if (o->fn && o->fn(cfg, v, err, errlen) < 0)
+			return -1;
 		free(*(char **)field);
 		*(char **)field = strdup(v);
 		return 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "buf.h"
 
 const char *const smtp_verb_names[] = {"HELO", "EHLO",     "MAIL", "RCPT", "DATA",
@@ -192,4 +193,67 @@ enum smtp_reply_status smtp_reply_parse(const char *p, size_t len, size_t maxlin
 			return REPLY_OK;
 		}
 	}
+}
+
+/* ---- what may go on the wire ---- */
+
+const char *smtp_check_domain(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	if (n == 0 || n > 253)
+		return "not a domain name (1 to 253 characters)";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return "not a domain name (an empty label, or one ending in '-')";
+			label = 0;
+			continue;
+		}
+		if (!isalnum(ch) && ch != '-' && ch != '_')
+			return "not a domain name (letters, digits, '-', '_' and dots only)";
+		if (label == 0 && ch == '-')
+			return "not a domain name (a label starting with '-')";
+		if (++label > 63)
+			return "not a domain name (a label longer than 63)";
+	}
+	return label == 0 ? "not a domain name (it ends in a dot)" : NULL;
+}
+
+const char *smtp_check_helo(const char *s)
+{
+	struct ipaddr ip;
+	size_t n = strlen(s);
+	if (n && s[0] == '[')
+		return ipaddr_parse_literal(s, n, &ip) == 0 ? NULL
+		                                            : "not an address literal ([192.0.2.1])";
+	return smtp_check_domain(s);
+}
+
+const char *smtp_check_localpart(const char *s)
+{
+	static const char atext[] = "!#$%&'*+-/=?^_`{|}~";
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return "not a local part (1 to 64 characters)";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.' && i > 0 && i + 1 < n && s[i - 1] != '.')
+			continue;
+		if (!isalnum(ch) && !strchr(atext, ch))
+			return "not a local part (letters, digits and !#$%&'*+-/=?^_`{|}~, dots "
+			       "between them)";
+	}
+	return NULL;
+}
+
+const char *smtp_check_text(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		return "too long";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return "control characters or line breaks";
+	return NULL;
 }

@@ -84,4 +84,13 @@ extern const char *const smtp_reply_status_names[];
 enum smtp_reply_status smtp_reply_parse(const char *p, size_t len, size_t maxline, int maxlines,
                                         struct smtp_reply *r);
 
+/* What may be put on the wire as-is (RFC 5321 4.1.2): a domain (letters, digits, '-', '_',
+ * dot-separated labels of 1-63, at most 253 in all); an EHLO argument (a domain or an address
+ * literal "[...]"); a local part (dot-atom text, at most 64); text for a message body (printable,
+ * no line breaks, at most max bytes). Each returns NULL when s is fine, else why not. Pure. */
+const char *smtp_check_domain(const char *s);
+const char *smtp_check_helo(const char *s);
+const char *smtp_check_localpart(const char *s);
+const char *smtp_check_text(const char *s, size_t max);
+
 #endif

@@ -19,11 +19,47 @@
 #include "scan.h"
 #include "secret.h"
 #include "sink.h"
+#include "smtp.h"
+
+/* Values that go on the wire as they are: garbage is a usage error (FILE:LINE in -C). */
+static int check_value(const char *name, const char *v, const char *why, char *err,
+                       size_t errlen)
+{
+	char esc[100];
+	if (why)
+		snprintf(err, errlen, "--%s '%s': %s", name,
+		         log_escape(esc, sizeof(esc), v, strlen(v)), why);
+	return why ? -1 : 0;
+}
+
+static int check_domain(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_value("sink-domain", v, smtp_check_domain(v), err, errlen);
+}
+
+static int check_helo(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_value("helo", v, smtp_check_helo(v), err, errlen);
+}
+
+static int check_sender(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_value("sender", v, smtp_check_localpart(v), err, errlen);
+}
+
+static int check_contact(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_value("contact", v, smtp_check_text(v, 200), err, errlen);
+}
 
 #define O(f) offsetof(struct rt_main, f)
 static const struct opt options[] = {
     {"sink-domain", 'd', OPT_STR, O(sink_domain), "DOMAIN",
-     "domain whose MX is the sink (default: the sink's address literal)", 0, 0, NULL},
+     "domain whose MX is the sink (default: the sink's address literal)", 0, 0, check_domain},
     {"sink-listen", 0, OPT_LIST, O(sink_listen), "ADDR:PORT",
      "embedded sink address (repeatable; default 0.0.0.0:25)", 0, 0, NULL},
     {"no-sink", 0, OPT_FLAG, O(no_sink), NULL,
@@ -71,11 +107,11 @@ static const struct opt options[] = {
      0, 0, NULL},
     {"source", 0, OPT_STR, O(source), "ADDR", "local address to probe from", 0, 0, NULL},
     {"helo", 0, OPT_STR, O(helo), "NAME", "name announced in EHLO/HELO (default: this host's)", 0,
-     0, NULL},
+     0, check_helo},
     {"sender", 0, OPT_STR, O(sender), "LOCALPART", "sender local part (default relaytest)", 0, 0,
-     NULL},
+     check_sender},
     {"contact", 0, OPT_STR, O(contact), "TEXT",
-     "who to contact about the scan, written in every test message", 0, 0, NULL},
+     "who to contact about the scan, written in every test message", 0, 0, check_contact},
     {"resolver", 0, OPT_STR, O(resolver), "ADDR[:PORT]",
      "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0, NULL},
     {"no-ptr", 0, OPT_FLAG, O(no_ptr), NULL,
@@ -150,6 +186,19 @@ static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Options that cannot go together, and operands where none belong. */
+static const char *conflict(const struct rt_main *m, int nargs)
+{
+	int modes = !!m->dry_run + !!m->selftest + !!m->list_tests + !!m->report;
+	if (modes > 1)
+		return "--dry-run, --selftest, --list-tests and --report exclude each other";
+	if ((m->list_tests || m->selftest) && nargs)
+		return m->list_tests ? "--list-tests takes no targets" : "--selftest takes no targets";
+	if (m->no_sink && m->selftest)
+		return "--selftest runs the embedded sink: leave out --no-sink";
+	return NULL;
+}
+
 static void defaults(struct rt_main *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -189,6 +238,9 @@ int main(int argc, char **argv)
 	}
 	log_set_level(m.quiet ? LOG_ERR : m.verbose ? LOG_INFO : LOG_WARN);
 	signal(SIGPIPE, SIG_IGN);
+	const char *clash = conflict(&m, nargs);
+	if (clash)
+		return rt_fail(&m, 2, "%s", clash);
 	if (rt_setup_catalog(&m, err, sizeof(err)) < 0)
 		return rt_fail(&m, 2, "%s", err);
 	if (m.list_tests) {

@@ -101,8 +101,12 @@ static int each_line(const char *path, const char *what, int (*fn)(struct merge 
 		rc = fn(mg, o);
 		if (rc < 0)
 			snprintf(err, errlen, "%s:%d: %s", path, r.lineno,
-			         rc == -2 ? "host line without a valid addr/port"
-			                  : "out of memory");
+			         rc == -2   ? "host line without a valid addr/port"
+			         : rc == -3 ? "a sink's receipt: give receipts files with --receipts"
+			         : rc == -4 ? "not a relaytrap results line (no type run, host or "
+			                      "summary)"
+			         : rc == -5 ? "not a sink's receipt (a results file goes after --report)"
+			                    : "out of memory");
 		json_decref(o);
 	}
 	if (ferror(r.f) && rc == 0) {
@@ -117,10 +121,10 @@ static int each_line(const char *path, const char *what, int (*fn)(struct merge 
 
 static int on_receipt(struct merge *mg, json_t *o)
 {
-	if (strcmp(str(o, "type"), "receipt") == 0) {
-		mg->receipts++;
-		index_receipt(mg, o);
-	}
+	if (strcmp(str(o, "type"), "receipt") != 0)
+		return -5;
+	mg->receipts++;
+	index_receipt(mg, o);
 	return 0;
 }
 
@@ -345,7 +349,7 @@ static int on_result(struct merge *mg, json_t *o)
 	}
 	if (strcmp(type, "host") == 0)
 		return on_host(mg, o);
-	return 0;
+	return strcmp(type, "receipt") == 0 ? -3 : -4;
 }
 
 static json_t *merged_summary(const struct merge *mg, const uint64_t *counts)

@@ -521,11 +521,11 @@ def test_usage_errors(tmp_path):
         return subprocess.run([str(RELAYTRAP)] + list(args), capture_output=True, text=True,
                               timeout=30)
 
-    p = run("--tests", "plain,nosuch", "192.0.2.1")
+    p = run("--tests", "plain,nosuch", "127.0.0.9")
     assert p.returncode == 2 and "--tests: no test named 'nosuch'" in p.stderr
-    p = run("--port", "0", "192.0.2.1")
+    p = run("--port", "0", "127.0.0.9")
     assert p.returncode == 2 and "--port 0" in p.stderr
-    p = run("--shard", "3/2", "192.0.2.1")
+    p = run("--shard", "3/2", "127.0.0.9")
     assert p.returncode == 2 and "--shard 3/2" in p.stderr
     bad = tmp_path / "t.txt"
     bad.write_text("192.0.2.1\n\n300.1.2.3/8\n")
@@ -533,18 +533,45 @@ def test_usage_errors(tmp_path):
     assert p.returncode == 2 and str(bad) + ":3:" in p.stderr
     ex = tmp_path / "ex.txt"
     ex.write_text("mail.example.com\n")
-    p = run("-x", str(ex), "192.0.2.1")
+    p = run("-x", str(ex), "127.0.0.9")
     assert p.returncode == 2 and "ex.txt:1: 'mail.example.com': names are not allowed here" in p.stderr
-    p = run("--resolver", "1.2.3.4:99999", "192.0.2.1")
+    p = run("--resolver", "1.2.3.4:99999", "127.0.0.9")
     assert p.returncode == 2 and "--resolver '99999': port must be 1-65535" in p.stderr
-    p = run("--resolver", "dns.example", "192.0.2.1")
+    p = run("--resolver", "dns.example", "127.0.0.9")
     assert p.returncode == 2 and "--resolver 'dns.example': not an IPv4 or IPv6 address" in p.stderr
-    p = run("--no-sink", "192.0.2.1")  # tests would go to this host's literal: no sink there
+    p = run("--no-sink", "127.0.0.9")  # tests would go to this host's literal: no sink there
     assert p.returncode == 2 and "--no-sink needs --sink-domain" in p.stderr
-    p = run("--no-sink", "-d", "sink.example", "192.0.2.1")
+    p = run("--no-sink", "-d", "sink.example", "127.0.0.9")
     assert p.returncode == 2 and "--secret-file" in p.stderr
     p = run()
     assert p.returncode == 2 and "no targets" in p.stderr
+    # values that would put garbage on the wire, in a config file with FILE:LINE
+    for args, msg in ((["-d", "bad domain"], "--sink-domain 'bad domain': not a domain name"),
+                      (["--sender", "a b"], "--sender 'a b': not a local part"),
+                      (["--helo", ""], "--helo '': not a domain name"),
+                      (["--helo", "[300.1.1.1]"], "not an address literal"),
+                      (["--contact", "x\r\n.\r\nRSET"], "--contact 'x\\x0d\\x0a.\\x0d\\x0aRSET': "
+                       "control characters or line breaks")):
+        p = run(*args, "127.0.0.9")
+        assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
+    conf = tmp_path / "c.conf"
+    conf.write_text("# scan settings\nwait = 5\nsink-domain = bad domain\n")
+    p = run("-C", str(conf), "127.0.0.9")
+    assert p.returncode == 2 and str(conf) + ":3: --sink-domain 'bad domain'" in p.stderr
+    for args, msg in ((["--dry-run", "--selftest"], "exclude each other"),
+                      (["--list-tests", "127.0.0.9"], "--list-tests takes no targets"),
+                      (["--selftest", "127.0.0.9"], "--selftest takes no targets")):
+        p = run(*args)
+        assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
+    receipts = tmp_path / "receipts.jsonl"
+    receipts.write_text('{"type":"receipt","tokens":[]}\n')
+    p = run("--report", str(receipts))
+    assert p.returncode == 2 and "receipts.jsonl:1: a sink's receipt: give receipts files " \
+        "with --receipts" in p.stderr
+    results = tmp_path / "results.jsonl"
+    results.write_text('{"type":"run","scan_id":"01020304"}\n')
+    p = run("--report", str(results), "--receipts", str(results))
+    assert p.returncode == 2 and "results.jsonl:1: not a sink's receipt" in p.stderr
     p = run("--list-tests")
     assert p.returncode == 0 and len(p.stdout.splitlines()) == 24
     assert p.stdout.splitlines()[0].split()[0] == "plain"

@@ -156,6 +156,39 @@ static void test_reply_errors(void **st)
 	assert_true(r.bare_lf);
 }
 
+static void test_wire_checks(void **st)
+{
+	(void)st;
+	const char *good_domains[] = {"sink.example", "a", "relaytest.example.net", "x_y.lab",
+	                              "xn--bcher-kva.example"};
+	const char *bad_domains[] = {"", "bad domain", "a..b", "-a.example", "a-.example",
+	                             "trailing.", ".lead", "semi;colon", "a\r\nb"};
+	for (size_t i = 0; i < sizeof(good_domains) / sizeof(*good_domains); i++)
+		assert_null(smtp_check_domain(good_domains[i]));
+	for (size_t i = 0; i < sizeof(bad_domains) / sizeof(*bad_domains); i++)
+		assert_non_null(smtp_check_domain(bad_domains[i]));
+	char label[80];
+	memset(label, 'a', 64);
+	label[64] = '\0';
+	assert_string_equal(smtp_check_domain(label), "not a domain name (a label longer than 63)");
+	assert_null(smtp_check_helo("[192.0.2.1]"));
+	assert_null(smtp_check_helo("[IPv6:2001:db8::1]"));
+	assert_null(smtp_check_helo("scanner.example"));
+	assert_non_null(smtp_check_helo("[192.0.2.300]"));
+	assert_non_null(smtp_check_helo(""));
+	assert_null(smtp_check_localpart("relaytest"));
+	assert_null(smtp_check_localpart("first.last+tag"));
+	assert_non_null(smtp_check_localpart("a b"));
+	assert_non_null(smtp_check_localpart(".lead"));
+	assert_non_null(smtp_check_localpart("a..b"));
+	assert_non_null(smtp_check_localpart("a@b"));
+	assert_non_null(smtp_check_localpart(""));
+	assert_null(smtp_check_text("noc@example.net, +1 555 0100", 200));
+	assert_string_equal(smtp_check_text("a\r\n.\r\n", 200),
+	                    "control characters or line breaks");
+	assert_string_equal(smtp_check_text("abc", 2), "too long");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +196,7 @@ int main(void)
 	    cmocka_unit_test(test_path_errors),  cmocka_unit_test(test_param),
 	    cmocka_unit_test(test_reply_whole),  cmocka_unit_test(test_reply_bytewise),
 	    cmocka_unit_test(test_reply_errors),
+	    cmocka_unit_test(test_wire_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
