@@ -80,7 +80,11 @@ static struct sink *start_sink(struct rt_main *m, struct io_loop *loop, const ch
 	struct sink_config c;
 	sink_config_defaults(&c);
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", m->sink_dir ? m->sink_dir : output);
+	/* OUTPUT.sink beside the results; for -o - the default results name's */
+	snprintf(dir, sizeof(dir), "%s",
+	         m->sink_dir                  ? m->sink_dir
+	         : strcmp(output, "-") == 0 ? "results.jsonl"
+	                                      : output);
 	if (!m->sink_dir) {
 		char *dot = strrchr(dir, '.');
 		if (dot && strcmp(dot, ".jsonl") == 0)
@@ -195,7 +199,9 @@ static void print_summary(const struct scan_stats *st, const char *output)
 			        (unsigned long long)st->counts[v], verdict_names[v]);
 			any = 1;
 		}
-	fprintf(stderr, "%s; results in %s\n", any ? "" : " none", output);
+	fprintf(stderr, "%s; results %s%s\n", any ? "" : " none",
+	        strcmp(output, "-") == 0 ? "on standard output" : "in ",
+	        strcmp(output, "-") == 0 ? "" : output);
 	if (st->interrupted)
 		fprintf(stderr, "relaytrap: interrupted: %llu of %llu targets final; finish with "
 		        "--resume %s\n",
@@ -217,13 +223,14 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		        err);
 		return 3;
 	}
+	int to_stdout = strcmp(output, "-") == 0; /* -o -: the text summary goes to stderr */
 	struct report_opts ro = {.html = m->html,
 	                         .csv = m->csv,
-	                         .text = m->quiet ? NULL : stdout,
+	                         .text = m->quiet ? NULL : to_stdout ? stderr : stdout,
 	                         .version = RT_VERSION,
 	                         .pending = m->no_sink ? output : NULL};
 	struct report *rep = report_new(&ro, err, sizeof(err));
-	FILE *f = rep ? fopen(output, m->resume ? "a+" : "w") : NULL;
+	FILE *f = !rep ? NULL : to_stdout ? stdout : fopen(output, m->resume ? "a+" : "w");
 	if (!f) {
 		if (rep)
 			fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
@@ -301,7 +308,7 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		report_interrupted(rep, st.final + st.excluded + st.reserved + st.skipped, st.total,
 		                   output);
 	int rc = write_json_line(f, sum);
-	if (fclose(f) != 0 || rc < 0) {
+	if ((f == stdout ? fflush(f) : fclose(f)) != 0 || rc < 0) {
 		fprintf(stderr, "relaytrap: writing %s: %s\n", output, strerror(errno));
 		rc = 3;
 	}

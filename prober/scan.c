@@ -58,6 +58,7 @@ struct scan {
 	int exhausted, stopping, ended, launching;
 	double backoff_until;
 	struct io_timer *tick, *progress;
+	int tty; /* stderr is a terminal: the progress line is redrawn in place */
 	struct rdns *rdns; /* NULL: --no-ptr */
 	struct scan_stats st;
 	void (*done)(void *arg);
@@ -597,28 +598,44 @@ void scan_receipt(const json_t *r, void *arg)
 
 /* ---- progress, lifecycle ---- */
 
+/* Seconds until the scan should be over: the targets not yet launched at the rate seen so
+ * far, or the latest --wait deadline of the hosts waiting for relayed mail, whichever is
+ * later. */
+static double eta(struct scan *s, double rate)
+{
+	uint64_t gone = s->st.launched + s->st.excluded + s->st.reserved + s->st.skipped;
+	double launching = s->st.total > gone && rate > 0 ? (double)(s->st.total - gone) / rate : 0;
+	double waiting = 0;
+	for (struct host *h = s->hosts; h; h = h->next)
+		if (h->session_done) {
+			double d = correl_deadline(h->c.t, h->c.nt, h->ended, s->o.wait) - now_of(s);
+			if (d > waiting)
+				waiting = d;
+		}
+	return launching > waiting ? launching : waiting;
+}
+
 static void progress_cb(void *arg)
 {
 	struct scan *s = arg;
 	uint64_t done = s->st.final + s->st.excluded + s->st.reserved + s->st.skipped;
 	double el = now_of(s) - s->st.started;
 	double rate = el > 0 ? (double)s->st.launched / el : 0;
-	char eta[32] = "-";
-	if (rate > 0 && s->st.total > done) {
-		long sec = (long)((double)(s->st.total - done) / rate);
-		snprintf(eta, sizeof(eta), "%ldh%02ldm%02lds", sec / 3600, sec / 60 % 60, sec % 60);
-	}
+	long sec = (long)(eta(s, rate) + 0.5);
+	char left[32];
+	snprintf(left, sizeof(left), "%ldh%02ldm%02lds", sec / 3600, sec / 60 % 60, sec % 60);
+	/* on a terminal one line redrawn in place; elsewhere (a log file) plain lines */
 	fprintf(stderr,
-	        "\r%llu/%llu done (%.1f%%) %.0f/s, %ld active | anon %llu open %llu accepted %llu "
-	        "deferred %llu closed %llu unreach %llu | ETA %s\033[K",
-	        (unsigned long long)done, (unsigned long long)s->st.total,
+	        "%s%llu/%llu done (%.1f%%) %.0f/s, %ld active | anon %llu open %llu accepted %llu "
+	        "deferred %llu closed %llu unreach %llu | ETA %s%s",
+	        s->tty ? "\r" : "", (unsigned long long)done, (unsigned long long)s->st.total,
 	        s->st.total ? 100.0 * (double)done / (double)s->st.total : 100.0, rate, s->nhosts,
 	        (unsigned long long)s->st.counts[V_OPEN_ANONYMOUS],
 	        (unsigned long long)s->st.counts[V_OPEN],
 	        (unsigned long long)s->st.counts[V_ACCEPTED],
 	        (unsigned long long)s->st.counts[V_DEFERRED],
 	        (unsigned long long)s->st.counts[V_CLOSED],
-	        (unsigned long long)s->st.counts[V_UNREACHABLE], eta);
+	        (unsigned long long)s->st.counts[V_UNREACHABLE], left, s->tty ? "\033[K" : "\n");
 	fflush(stderr);
 }
 
@@ -632,7 +649,8 @@ static void maybe_end(struct scan *s)
 	if (s->progress) {
 		io_timer_stop(s->progress);
 		progress_cb(s);
-		fputc('\n', stderr);
+		if (s->tty)
+			fputc('\n', stderr);
 	}
 	if (s->done)
 		s->done(s->done_arg);
@@ -655,6 +673,7 @@ struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const str
 	shard_init(&s->shard, o->shard_k, o->shard_n);
 	s->st.total = shard_size(s->space, o->shard_k, o->shard_n);
 	s->cap = o->concurrency;
+	s->tty = isatty(2);
 	s->tick = io_timer_new(loop, tick_cb, s);
 	if (o->progress)
 		s->progress = io_timer_new(loop, progress_cb, s);
@@ -677,8 +696,8 @@ void scan_start(struct scan *s, void (*done)(void *arg), void *arg)
 	s->st.started = now_of(s);
 	bucket_init(&s->bucket, s->o.rate, now_of(s));
 	io_timer_start(s->tick, 0, s->o.rate >= 100 ? 0.01 : 0.05);
-	if (s->progress)
-		io_timer_start(s->progress, 0.25, 0.25);
+	if (s->progress) /* four times a second on a terminal, every 10 s into a file */
+		io_timer_start(s->progress, s->tty ? 0.25 : 10, s->tty ? 0.25 : 10);
 	launch_some(s);
 	maybe_end(s);
 }

@@ -380,6 +380,10 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 	    (uint32_t)sid[0] << 24 | (uint32_t)sid[1] << 16 | (uint32_t)sid[2] << 8 | sid[3];
 	if (load_targets(m, specs, nspecs, err, errlen) < 0)
 		return -1;
+	if (m->resume && strcmp(m->resume, "-") == 0) {
+		snprintf(err, errlen, "--resume needs a file (not -)");
+		return -1;
+	}
 	if (m->resume) {
 		json_t *run;
 		if (resume_load(m->resume, &m->done, &run, err, errlen) < 0)

@@ -436,6 +436,35 @@ def test_interrupt_leaves_waiting_hosts_unfinished(tmp_path):
         relays.stop(ctl)
 
 
+def test_progress_line(tmp_path):
+    """On a terminal the line is redrawn in place and its ETA counts the hosts still inside
+    --wait; into a file (--progress, stderr not a terminal) plain lines, no escape codes."""
+    import shlex
+    net = "127.64.4."
+    port = free_port(net + "2")
+    ctl = relays.start([relays.Relay("drop", net + "2", port)])
+    try:
+        cmd = [str(RELAYTRAP), "--no-ptr", "-t", "plain", "-w", "3", "-p", str(port),
+               "--sink-listen", "127.0.0.1:%d" % free_port(), net + "2"]
+        # bytes, not text: text mode would turn every "\r" into a line break
+        tty = subprocess.run(["script", "-qec", shlex.join(cmd + ["-o", str(tmp_path / "a")]),
+                              "/dev/null"], capture_output=True, timeout=60)
+        plain = subprocess.run(cmd + ["--progress", "-o", str(tmp_path / "b")],
+                               capture_output=True, timeout=60)
+    finally:
+        relays.stop(ctl)
+    tty.stdout, plain.stderr = tty.stdout.decode(), plain.stderr.decode()
+    assert tty.returncode == 0 and plain.returncode == 0, tty.stdout + plain.stderr
+    frames = tty.stdout.split("\r")
+    waiting = [f for f in frames if f.startswith("0/1 done") and "1 active" in f]
+    assert waiting, tty.stdout
+    # the session is over at once; the ETA is the --wait still to run, not 0
+    assert any("ETA 0h00m03s" in f or "ETA 0h00m02s" in f for f in waiting), waiting
+    assert "\x1b[K" in tty.stdout
+    assert "\x1b" not in plain.stderr and "\r" not in plain.stderr
+    assert plain.stderr.splitlines()[0].startswith("1/1 done (100.0%)")
+
+
 def test_outputs_checked_before_any_is_touched(tmp_path):
     """A bad --html or --csv path, or a sink that cannot bind, fails the run before the
     results file (or an earlier CSV) is truncated; the run line records argv as given."""
@@ -464,6 +493,14 @@ def test_outputs_checked_before_any_is_touched(tmp_path):
     p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert json.loads(out.read_text().splitlines()[0])["argv"] == argv
+    # -o -: the JSON lines on stdout, the text summary on stderr, the sink beside results.jsonl
+    p = subprocess.run(argv[:2] + ["-o", "-", "--sink-dir", str(tmp_path / "s")] + argv[4:],
+                       capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    types = [json.loads(l)["type"] for l in p.stdout.splitlines()]
+    assert types == ["run", "host", "summary"]
+    assert "relaytrap: 1 host\n  unreachable     1\nno open relay found\n" in p.stderr
+    assert "results on standard output" in p.stderr
 
 
 def dry(*args):
