@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -18,6 +20,7 @@
 #include "opt.h"
 #include "secret.h"
 #include "sink.h"
+#include "smtp.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "0.1.0"
@@ -165,6 +168,90 @@ fail:
 	return -1;
 }
 
+/* The pidfile, written while still root and locked for the daemon's life: a second daemon
+ * with the same pidfile refuses to start. Returns the descriptor (kept open), -1 with err. */
+static int pidfile_lock(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "--pidfile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char old[24] = "";
+		ssize_t n = pread(fd, old, sizeof(old) - 1, 0);
+		old[n > 0 ? n : 0] = '\0';
+		old[strspn(old, "0123456789")] = '\0';
+		snprintf(err, errlen, "--pidfile %s: held by a running relaytrap-sink (pid %s)", path,
+		         old[0] ? old : "?");
+		close(fd);
+		return -1;
+	}
+	char pid[24];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		snprintf(err, errlen, "--pidfile %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A path the daemon will write: an existing one must be writable, a new one's folder. */
+static const char *writable(const char *path, int dir)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (dir != !!S_ISDIR(st.st_mode))
+			return dir ? "not a directory" : "a directory";
+		return access(path, W_OK) == 0 ? NULL : strerror(errno);
+	}
+	char parent[4096];
+	snprintf(parent, sizeof(parent), "%s", path);
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	return access(parent, W_OK) == 0 ? NULL : "its folder is missing or not writable";
+}
+
+/* What start-up would find wrong, before any port is bound (and all --check-config does). */
+static int check_config(const struct sink_main *m, char *err, size_t errlen)
+{
+	struct ipaddr ip;
+	uint16_t port;
+	const char *why;
+	char bad[300];
+	for (int i = 0; i < m->sink.listen.n; i++)
+		if (hostport_parse(m->sink.listen.v[i], 25, &ip, &port, bad, sizeof(bad)) < 0) {
+			snprintf(err, errlen, "--listen %s", bad);
+			return -1;
+		}
+	for (int i = 0; i < m->sink.domains.n; i++)
+		if ((why = smtp_check_domain(m->sink.domains.v[i]))) {
+			snprintf(err, errlen, "--domain '%.100s': %s", m->sink.domains.v[i], why);
+			return -1;
+		}
+	for (int i = 0; i < m->sink.literals.n; i++)
+		if (ipaddr_parse(m->sink.literals.v[i], &ip) < 0) {
+			snprintf(err, errlen, "--literal '%.100s': not an IP address",
+			         m->sink.literals.v[i]);
+			return -1;
+		}
+	if ((why = writable(m->sink.maildir, 1))) {
+		snprintf(err, errlen, "--maildir %s: %s", m->sink.maildir, why);
+		return -1;
+	}
+	if ((why = writable(m->sink.receipts, 0))) {
+		snprintf(err, errlen, "--receipts %s: %s", m->sink.receipts, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Forks; the parent waits until the child says it is ready (or why it is not). */
 static int daemonize(int *report)
 {
@@ -289,12 +376,8 @@ int main(int argc, char **argv)
 		return main_exit(&m, 2, "%s", err);
 	if (m.user && !getpwnam(m.user))
 		return main_exit(&m, 2, "--user %s: no such user", m.user);
-	for (int i = 0; i < m.sink.listen.n; i++) {
-		struct ipaddr ip;
-		uint16_t port;
-		if (hostport_parse(m.sink.listen.v[i], 25, &ip, &port, err, sizeof(err)) < 0)
-			return main_exit(&m, 2, "--listen %s", err);
-	}
+	if (check_config(&m, err, sizeof(err)) < 0)
+		return main_exit(&m, 2, "%s", err);
 	if (m.check_config) {
 		printf("configuration OK\n");
 		return main_exit(&m, 0, NULL);
@@ -314,19 +397,15 @@ int main(int argc, char **argv)
 		return main_exit(&m, 3, "cannot daemonize: %s", strerror(errno));
 	g.log_file = m.log_file;
 	reopen_log();
+	int pidfd = -1;
+	if (m.pidfile && (pidfd = pidfile_lock(m.pidfile, err, sizeof(err))) < 0)
+		fail(report, 3, err);
 	if (!(g.loop = io_loop_new()))
 		fail(report, 3, "cannot create the event loop");
 	if (!(g.sink = sink_new(g.loop, &m.sink, keylen ? key : NULL, keylen, err, sizeof(err))))
 		fail(report, 3, err);
 	if (m.user && geteuid() == 0 && drop_root(m.user, &m.sink, err, sizeof(err)) < 0)
 		fail(report, 3, err);
-	if (m.pidfile) {
-		FILE *pf = fopen(m.pidfile, "w");
-		if (!pf)
-			fail(report, 3, "cannot write --pidfile");
-		fprintf(pf, "%d\n", (int)getpid());
-		fclose(pf);
-	}
 	struct io_signal *sterm = io_signal_new(g.loop, SIGTERM, on_term, NULL);
 	struct io_signal *sint = io_signal_new(g.loop, SIGINT, on_term, NULL);
 	struct io_signal *shup = io_signal_new(g.loop, SIGHUP, on_hup, NULL);
@@ -353,7 +432,9 @@ int main(int argc, char **argv)
 	io_signal_free(shup);
 	sink_free(g.sink);
 	io_loop_free(g.loop);
-	if (m.pidfile)
+	if (m.pidfile) { /* may fail once root is dropped: the lock, not the file, says running */
 		unlink(m.pidfile);
+		close(pidfd);
+	}
 	return main_exit(&m, 0, NULL);
 }

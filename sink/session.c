@@ -241,6 +241,11 @@ static void cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	}
 	if (p.null_path || !rcpt_is_ours(s, &p)) {
 		s->sk->st.rejected_rcpts++;
+		if (log_enabled(LOG_DEBUG)) { /* -v */
+			char esc[300];
+			log_msg(LOG_DEBUG, s->id, "event=refused rcpt=\"%s\"",
+			        log_escape(esc, sizeof(esc), c->arg, c->arglen));
+		}
 		reply(s, "550 5.7.1 Error: relay access denied");
 		return;
 	}
@@ -442,7 +447,8 @@ static void data_end(struct session *s)
 	buf_free(&s->msg);
 	s->st = ST_STORING; /* input that follows waits in the bounded read buffer */
 	s->job = store_submit(s->sk->store, msg, len, receipt, on_stored, s);
-	if (!s->job) {
+	if (!s->job) { /* the next message starts a transaction of its own */
+		txn_reset(s);
 		s->st = ST_HELO;
 		reply(s, "451 4.3.0 Error: could not queue the message");
 	}

@@ -127,19 +127,38 @@ void sink_session_gone(struct sink *sk, const struct ipaddr *peer)
 	maybe_done(sk);
 }
 
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+/* "event=stored": who sent what to whom, and which test it is (all escaped). */
+static void log_stored(const json_t *r, size_t size)
+{
+	char from[200], to[200], subj[200], target[80] = "-";
+	const json_t *rc = json_object_get(r, "rcpt"), *tk = json_array_get(json_object_get(r, "tokens"), 0);
+	const char *to0 = json_string_value(json_array_get(rc, 0)) ?: "";
+	log_escape(from, sizeof(from), jstr(r, "mail_from"), strlen(jstr(r, "mail_from")));
+	log_escape(to, sizeof(to), to0, strlen(to0));
+	log_escape(subj, sizeof(subj), jstr(r, "subject"), strlen(jstr(r, "subject")));
+	if (*jstr(tk, "target"))
+		snprintf(target, sizeof(target), "%s:%lld/%lld", jstr(tk, "target"),
+		         (long long)json_integer_value(json_object_get(tk, "port")),
+		         (long long)json_integer_value(json_object_get(tk, "test")));
+	log_msg(LOG_INFO, (unsigned long)json_integer_value(json_object_get(r, "session")),
+	        "event=stored peer=%s from=\"%s\" to=\"%s\" rcpts=%zu subject=\"%s\" size=%zu "
+	        "class=%s token=%s test=%s file=%s",
+	        jstr(r, "peer_addr"), from, to, json_array_size(rc), subj, size, jstr(r, "class"),
+	        tk ? jstr(tk, "status") : "none", target, jstr(r, "maildir_file"));
+}
+
 void sink_delivered(struct sink *sk, const json_t *receipt, size_t size)
 {
 	sk->st.messages++;
 	sk->st.stored_bytes += size;
-	if (log_enabled(LOG_INFO)) {
-		json_t *p = json_object_get(receipt, "peer_addr");
-		json_t *f = json_object_get(receipt, "maildir_file");
-		log_msg(LOG_INFO,
-		        (unsigned long)json_integer_value(json_object_get(receipt, "session")),
-		        "event=stored peer=%s size=%zu tokens=%zu file=%s", json_string_value(p),
-		        size, json_array_size(json_object_get(receipt, "tokens")),
-		        json_string_value(f));
-	}
+	if (log_enabled(LOG_INFO))
+		log_stored(receipt, size);
 	if (sk->receipt_cb)
 		sk->receipt_cb(receipt, sk->receipt_arg);
 }

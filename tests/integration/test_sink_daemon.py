@@ -29,6 +29,14 @@ def test_check_config_ok_and_errors(tmp_path):
     assert out.returncode == 2 and f"{conf}:1: expected 'name = value'" in out.stderr
     out = run_sink("--listen", "999.1.1.1:25", "--check-config")
     assert out.returncode == 2 and "--listen '999.1.1.1': not an IPv4 or IPv6 address" in out.stderr
+    # what start-up would find: domains, literals, the store's paths
+    for args, msg in ((["-d", "bad dom"], "--domain 'bad dom': not a domain name"),
+                      (["--literal", "foo"], "--literal 'foo': not an IP address"),
+                      (["--maildir", str(tmp_path / "no" / "Maildir")],
+                       "Maildir: its folder is missing or not writable"),
+                      (["--receipts", str(tmp_path)], ": a directory")):
+        out = run_sink(*args, "--check-config")
+        assert out.returncode == 2 and msg in out.stderr, (args, out.stderr)
     out = run_sink("--bogus")
     assert out.returncode == 2 and "unknown option '--bogus'" in out.stderr
     out = run_sink("--secret-file", str(tmp_path / "missing"))
@@ -115,6 +123,76 @@ def test_daemon_mode_reports_ready_and_errors(tmp_path):
         out = run_sink("-l", f"127.0.0.1:{busy}", "--maildir", str(tmp_path / "md"),
                        "--receipts", str(tmp_path / "r.jsonl"))
     assert out.returncode == 3 and "Address already in use" in out.stderr
+
+
+def test_pidfile_is_locked(tmp_path):
+    """The pidfile is written before root is dropped and locked for the daemon's life: a second
+    daemon with the same pidfile refuses to start (before binding anything)."""
+    port, port2 = free_port(), free_port()
+    pidfile = tmp_path / "sink.pid"
+    common = ["--maildir", str(tmp_path / "md"), "--receipts", str(tmp_path / "r.jsonl"),
+              "--pidfile", str(pidfile)]
+    out = run_sink("-l", f"127.0.0.1:{port}", *common)
+    assert out.returncode == 0, out.stderr
+    pid = int(pidfile.read_text())
+    try:
+        wait_port("127.0.0.1", port)
+        out = run_sink("-l", f"127.0.0.1:{port2}", *common)
+        assert out.returncode == 3
+        assert f"--pidfile {pidfile}: held by a running relaytrap-sink (pid {pid})" in out.stderr
+        assert int(pidfile.read_text()) == pid
+        with socket.socket() as s:  # the second one bound nothing
+            s.bind(("127.0.0.1", port2))
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pidfile.exists()
+
+
+def test_store_failure_resets_the_transaction(tmp_path, sink_factory):
+    """A message the store could not keep (disk full) gets 451, and the next message is a
+    transaction of its own: its sender and recipients only. -v logs refused recipients, and
+    the stored line says who sent what to whom."""
+    if os.geteuid() != 0:
+        pytest.fail("needs root to mount a small tmpfs")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], check=True)
+    try:
+        sink = sink_factory("--maildir", str(mnt / "Maildir"), "-v")
+        filler = mnt / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)  # fill the disk to the last byte
+        try:
+            for _ in range(100000):
+                os.write(fd, b"x" * 512)
+        except OSError:
+            pass
+        os.close(fd)
+        c = Client("127.0.0.1", sink.port)
+        c.reply()
+        assert c.cmd("EHLO full.example")[0] == 250
+        assert c.cmd("MAIL FROM:<first@a.example>")[0] == 250
+        assert c.cmd("RCPT TO:<one@sink.lab>")[0] == 250
+        assert c.cmd("RCPT TO:<elsewhere@other.example>")[0] == 550
+        assert c.cmd("DATA")[0] == 354
+        assert c.cmd("Subject: lost\r\n\r\n" + "y" * 20000 + "\r\n.")[0] == 451
+        filler.unlink()
+        assert c.cmd("MAIL FROM:<second@b.example>")[0] == 250  # not "nested MAIL"
+        assert c.cmd("RCPT TO:<two@sink.lab>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        assert c.cmd("Subject: kept\r\n\r\nz\r\n.")[0] == 250
+        c.cmd("QUIT")
+        (r,) = sink.wait_receipts(1)
+        assert (r["mail_from"], r["rcpt"], r["subject"]) == ("second@b.example", ["two@sink.lab"], "kept")
+        sink.stop()
+        log = sink.log.read_text()
+        assert 'event=refused rcpt="TO:<elsewhere@other.example>"' in log
+        assert 'event=stored peer=127.0.0.1 from="second@b.example" to="two@sink.lab" rcpts=1 ' \
+            'subject="kept"' in log
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_ipv6_listener(sink_factory):
