@@ -29,9 +29,9 @@ static int found_in(const json_t *tk, const char *place)
 static int token_counts(const json_t *r, const json_t *tk)
 {
 	const char *cls = str(r, "class");
-	if (!*cls) /* a sink older than the classifier: only where no bounce puts a token */
-		return found_in(tk, "rcpt") || found_in(tk, "subject") ||
-		       found_in(tk, "message-id") || found_in(tk, "x-relaytrap-token");
+	if (!*cls) /* a sink older than the classifier: mailclass_decide's places */
+		return found_in(tk, "rcpt") || found_in(tk, "message-id") ||
+		       found_in(tk, "x-relaytrap-token");
 	if (!strcmp(cls, "bounce") || !strcmp(cls, "auto-reply"))
 		return 1;
 	if (!strcmp(cls, "relayed"))
@@ -195,7 +195,10 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 {
 	const char *cls = str(r, "class");
 	if (!strcmp(cls, "bounce")) {
-		if (has_test(c->bounces, t->test))
+		/* one notice per test (the first), but a failure after a "delayed" notice counts */
+		int failure = mailclass_returned(
+		    json_string_value(json_object_get(json_object_get(r, "dsn"), "action")));
+		if (returned(c->bounces, t->test) || (!failure && has_test(c->bounces, t->test)))
 			return ARRIVAL_IGNORED;
 		add_returned(c, r, t, test_name, c->bounces);
 		return ARRIVAL_BOUNCED;
@@ -223,7 +226,11 @@ void correl_load(struct correl *c, const json_t *host, struct test_result *t, in
 		json_array_foreach(json_object_get(host, arrays[a]), i, e)
 		{
 			int tn = (int)json_integer_value(json_object_get(e, "test_number"));
-			if (has_test(mine[a], tn) || (a == 0 && c->nd >= c->cap))
+			int dup = a == 1 ? returned(mine[a], tn) ||
+			                       (!json_is_true(json_object_get(e, "returned")) &&
+			                        has_test(mine[a], tn))
+			                 : has_test(mine[a], tn);
+			if (dup || (a == 0 && c->nd >= c->cap))
 				continue;
 			json_array_append(mine[a], e);
 			if (a == 0)

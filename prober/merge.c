@@ -246,11 +246,9 @@ static void update_host(json_t *h, const struct verdict_out *vo, const struct co
 	set_flag(flags, "bounces", vo->bounces);
 	set_flag(flags, "partial", vo->partial);
 	json_object_set_new(h, "flags", flags);
-	if (vo->multi_hop)
-		json_object_set_new(h, "delivered_via",
-		                    json_string(ipaddr_str(&vo->delivered_via, a, sizeof(a))));
-	else
-		json_object_del(h, "delivered_via");
+	json_object_set_new(h, "delivered_via",
+	                    vo->multi_hop ? json_string(ipaddr_str(&vo->delivered_via, a, sizeof(a)))
+	                                  : json_null());
 	json_object_set_new(h, "tests_accepted", json_integer(vo->accepted));
 	json_object_set_new(h, "tests_delivered", json_integer(vo->delivered));
 	json_object_set_new(h, "tests_bounced", json_integer(vo->bounced));

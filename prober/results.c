@@ -56,6 +56,12 @@ static json_t *tests_json(const struct host_facts *h)
 	return arr;
 }
 
+/* docs/results-format.md: a value that is not there is null, never "". */
+static json_t *or_null(const char *s)
+{
+	return s && *s ? jsonx_str(s) : json_null();
+}
+
 json_t *host_json(const struct host_facts *h)
 {
 	const struct client *c = h->c;
@@ -78,16 +84,15 @@ json_t *host_json(const struct host_facts *h)
 	if (h->interrupted)
 		json_array_append_new(flags, json_string("interrupted"));
 	json_object_set_new(o, "flags", flags);
-	if (h->v->multi_hop)
-		json_object_set_new(o, "delivered_via",
-		                    json_string(ipaddr_str(&h->v->delivered_via, a, sizeof(a))));
+	json_object_set_new(o, "delivered_via",
+	                    or_null(h->v->multi_hop ? ipaddr_str(&h->v->delivered_via, a, sizeof(a))
+	                                            : NULL));
 	json_object_set_new(o, "session_end", json_string(session_end_names[c->end]));
-	json_object_set_new(o, "reason", jsonx_str(h->v->reason[0] ? h->v->reason : c->reason));
-	json_object_set_new(o, "fingerprint", json_string(c->fingerprint));
-	json_object_set_new(o, "banner", jsonx_str(c->banner ? c->banner : ""));
-	json_object_set_new(o, "target_host", jsonx_str(c->target_host));
-	if (c->host_from)
-		json_object_set_new(o, "target_host_from", json_string(c->host_from));
+	json_object_set_new(o, "reason", or_null(h->v->reason[0] ? h->v->reason : c->reason));
+	json_object_set_new(o, "fingerprint", or_null(c->fingerprint));
+	json_object_set_new(o, "banner", or_null(c->banner));
+	json_object_set_new(o, "target_host", or_null(c->target_host));
+	json_object_set_new(o, "target_host_from", or_null(c->host_from));
 	json_object_set_new(o, "esmtp", json_boolean(c->esmtp));
 	json_t *ext = json_array();
 	for (int i = 0; i < c->n_ext; i++)
@@ -97,9 +102,10 @@ json_t *host_json(const struct host_facts *h)
 	for (int i = 0; i < h->nprober; i++)
 		json_array_append_new(pa, json_string(ipaddr_str(&h->prober[i], a, sizeof(a))));
 	json_object_set_new(o, "prober_addrs", pa);
-	if (c->ehlo_reported.family)
-		json_object_set_new(o, "ehlo_reported",
-		                    json_string(ipaddr_str(&c->ehlo_reported, a, sizeof(a))));
+	json_object_set_new(o, "ehlo_reported",
+	                    or_null(c->ehlo_reported.family
+	                                ? ipaddr_str(&c->ehlo_reported, a, sizeof(a))
+	                                : NULL));
 	json_object_set_new(o, "connections", json_integer(c->connects));
 	json_object_set_new(o, "tests_accepted", json_integer(h->v->accepted));
 	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));
@@ -132,6 +138,8 @@ json_t *unresolved_json(const char *name, const char *why, const char *scan_id)
 	json_object_set_new(o, "flags", json_array());
 	json_object_set_new(o, "session_end", json_string(session_end_names[END_ERROR]));
 	json_object_set_new(o, "reason", jsonx_str(reason));
+	json_object_set_new(o, "fingerprint", json_null());
+	json_object_set_new(o, "banner", json_null());
 	json_object_set_new(o, "target_host", jsonx_str(name));
 	json_object_set_new(o, "tests_accepted", json_integer(0));
 	json_object_set_new(o, "tests_delivered", json_integer(0));

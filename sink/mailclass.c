@@ -230,8 +230,11 @@ static void report_kind(struct mail_shape *o, const struct ctype *ct)
 	if (!strcasecmp(ct->report_type, "delivery-status") ||
 	    !strcasecmp(ct->report_type, "global-delivery-status"))
 		o->report = 1;
-	else if (!strcasecmp(ct->report_type, "disposition-notification") && !o->auto_reply)
-		o->auto_reply = "Disposition-Notification";
+	else if (!strcasecmp(ct->report_type, "disposition-notification")) {
+		o->mdn = 1;
+		if (!o->auto_reply)
+			o->auto_reply = "Disposition-Notification";
+	}
 }
 
 /* One body part in [start, end): its own header, then what its type says. */
@@ -387,6 +390,10 @@ enum mail_class mailclass_decide(const struct mail_shape *s, int rcpt_token, int
 		*why = "a valid token in the envelope recipient";
 		return MC_RELAYED;
 	}
+	if (s->mdn) { /* a read receipt comes from the null sender with the header enclosed */
+		*why = "an auto-reply (a read receipt)";
+		return MC_AUTO_REPLY;
+	}
 	if (s->daemon && (s->bounce_subject || s->nenclosed)) {
 		*why = s->bounce_subject ? "a bounce: mailer-daemon sender, bounce subject"
 		                         : "a bounce: mailer-daemon sender, the original enclosed";
@@ -397,7 +404,7 @@ enum mail_class mailclass_decide(const struct mail_shape *s, int rcpt_token, int
 		return MC_AUTO_REPLY;
 	}
 	if (top_token) {
-		*why = "a valid token in the message's own header or body";
+		*why = "a valid token in the message's own Message-ID or X-Relaytrap-Token";
 		return MC_RELAYED;
 	}
 	*why = "no valid token where a relay puts it";

@@ -36,6 +36,7 @@ struct mail_shape {
 	int daemon;         /* null envelope sender, or a MAILER-DAEMON / postmaster sender or From */
 	int bounce_subject; /* "Undelivered Mail Returned to Sender", "failure notice", ... */
 	const char *auto_reply; /* why it is an auto-reply (a header name); NULL: it is not */
+	int mdn;                /* a read receipt (report-type=disposition-notification) */
 	size_t body;            /* where the top-level body starts */
 	struct mail_span enclosed[MAILCLASS_SPANS];
 	int nenclosed;
@@ -46,8 +47,9 @@ struct mail_shape {
 void mailclass_shape(const char *sender, const char *msg, size_t len, struct mail_shape *out);
 /* 1 when offset off lies inside an enclosed part. */
 int mailclass_enclosed(const struct mail_shape *s, size_t off);
-/* The class, from the shape and where valid tokens were found: in an envelope recipient, in
- * the top-level header or body, only inside enclosed parts. *why gets a static explanation. */
+/* The class, from the shape and where valid tokens were found: rcpt_token, in an envelope
+ * recipient; top_token, in a top-level header that a relay passes on unchanged and a reply or
+ * a forward does not keep (Message-ID, X-Relaytrap-Token). *why gets a static explanation. */
 enum mail_class mailclass_decide(const struct mail_shape *s, int rcpt_token, int top_token,
                                  const char **why);
 /* 1 when a bounce's action says the message was returned undelivered ("failed", or no

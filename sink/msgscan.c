@@ -229,7 +229,7 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 
 struct token_places {
 	int disagree; /* valid tokens outside enclosed parts that differ */
-	int rcpt, top; /* a valid token in an envelope recipient; in the header or body */
+	int rcpt, top; /* a valid token in an envelope recipient; in Message-ID or X-Relaytrap-Token */
 };
 
 static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st,
@@ -272,7 +272,8 @@ static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st,
 		if (s == TOKEN_VALID || s == TOKEN_UNVERIFIED) {
 			valid += (t->where & ~WHERE_ENCLOSED) != 0;
 			tp->rcpt |= (t->where & WHERE_RCPT) != 0;
-			tp->top |= (t->where & ~(WHERE_RCPT | WHERE_ENCLOSED)) != 0;
+			/* not Subject or body alone: a reply or a forward quotes those */
+			tp->top |= (t->where & (WHERE_MESSAGE_ID | WHERE_HEADER)) != 0;
 		}
 		json_array_append_new(arr, o);
 	}

@@ -28,6 +28,103 @@ RECEIVED = [
 
 KEY = b"fuzzing key, 16+ bytes long"
 
+# fuzz_mailclass: the relay test, and the forms that come back instead of it. "{T}" is the token.
+TEST_MESSAGE = (
+    "From: relaytrap <relaytest@prober.example>\nTo: <rt-{T}@sink.lab>\n"
+    "Subject: relaytrap relay test rt-{T}\nMessage-ID: <rt-{T}@sink.lab>\nX-Relaytrap-Token: {T}\n"
+    "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n"
+    "This is an automated relay test sent by relaytrap.\nToken: rt-{T}\n")
+ORIGINAL = ("Return-Path: <relaytest@sink.lab>\nReceived: from vm (unknown [198.51.100.7])\n"
+            "\tby mx.relay.example (Postfix) with SMTP id 4F2A1\n\tfor <rt-{T}@sink.lab>; "
+            "Sat, 21 Nov 2026 09:41:06 +0000\n" + TEST_MESSAGE)
+
+
+def report(boundary, top, parts, quote=True):
+    """A message: header lines top, then MIME parts (header, body) between delimiters."""
+    b = f'"{boundary}"' if quote else boundary
+    out = top.replace("{b}", b) + "\n"
+    for head, body in parts:
+        out += f"--{boundary}\n{head}\n{body}\n"
+    return out + f"--{boundary}--\n"
+
+
+DSN_PART = ("Content-Type: message/delivery-status\n",
+            "Reporting-MTA: dns; mx.relay.example\n\nFinal-Recipient: rfc822; rt-{T}@sink.lab\n"
+            "Action: failed\nStatus: 5.7.1\n"
+            "Diagnostic-Code: smtp; 554 5.7.1 <rt-{T}@sink.lab>: Relay access denied\n")
+MAILCLASS = [  # (sender: 0 null, 1 MAILER-DAEMON, 2 ordinary; message)
+    (0, report("4F2A1.1795340467/mx.relay.example",  # Postfix bounce(8)
+               "From: MAILER-DAEMON@mx.relay.example (Mail Delivery System)\n"
+               "Subject: Undelivered Mail Returned to Sender\nAuto-Submitted: auto-replied\n"
+               "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary={b}\n",
+               [("Content-Type: text/plain\n", "<rt-{T}@sink.lab>: Relay access denied\n"),
+                DSN_PART, ("Content-Type: message/rfc822\n", ORIGINAL)])),
+    (1, report("1795340467-eximdsn-1804289383",  # Exim 4.9x, unquoted boundary
+               "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+               "Subject: Mail delivery failed: returning message to sender\n"
+               "Content-Type: multipart/report; report-type=delivery-status; boundary={b}\n",
+               [("Content-type: text/plain\n", "  rt-{T}@sink.lab\n    550 relay not permitted\n"),
+                ("Content-type: message/delivery-status\n",
+                 "Reporting-MTA: dns; mx.example.net\n\nAction: failed\n"
+                 "Final-Recipient: rfc822;rt-{T}@sink.lab\nStatus: 5.0.0\n"),
+                ("Content-type: message/rfc822\n", ORIGINAL)], quote=False)),
+    (0, "From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n\n"  # qmail
+        "Hi. This is the qmail-send program at mx.example.org.\n<rt-{T}@sink.lab>:\n"
+        "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)\n\n"
+        "--- Below this line is a copy of the message.\n\n" + ORIGINAL),
+    (0, report("_000_NDR_", "From: postmaster@corp.example\n"  # Exchange NDR
+               "Subject: Undeliverable: relaytrap relay test rt-{T}\n"
+               "Content-Type: multipart/report; report-type=delivery-status; boundary={b}\n",
+               [("Content-Type: multipart/alternative; boundary=\"_002_ALT_\"\n",
+                 "--_002_ALT_\nContent-Type: text/plain\n\nDelivery has failed\n"
+                 "--_002_ALT_\nContent-Type: text/html\n\n<p>failed</p>\n--_002_ALT_--\n"),
+                DSN_PART, ("Content-Type: message/rfc822\n", ORIGINAL)])),
+    (1, report("4ALN2K.1795340468/mx.example.com",  # Sendmail, header-less first part
+               "Subject: Returned mail: see transcript for details\n"
+               "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary={b}\n",
+               [("", "The original message was received\n<<< 550 5.7.1 Relaying denied\n"),
+                DSN_PART, ("Content-Type: text/rfc822-headers\n", ORIGINAL.split("\n\n")[0])])),
+    (0, "From: Alice <alice@target.example>\nSubject: Re: relaytrap relay test rt-{T}\n"  # vacation
+        "Auto-Submitted: auto-replied (vacation)\nPrecedence: bulk\n\nI am away.\n"),
+    (2, report("_000_OOF_", "From: Bob <bob@corp.example>\n"  # Outlook out-of-office
+               "Subject: Automatic reply: relaytrap relay test rt-{T}\nX-Autoreply: yes\n"
+               "X-Auto-Response-Suppress: All\nContent-Type: multipart/alternative; boundary={b}\n",
+               [("Content-Type: text/plain\n", "I am out of the office.\n")])),
+    (2, report("------------MDN1", "From: Carol <carol@target.example>\n"  # read receipt
+               "Subject: Return Receipt (displayed) - relaytrap relay test\n"
+               "Content-Type: multipart/report; report-type=disposition-notification;\n"
+               " boundary={b}\n",
+               [("Content-Type: text/plain\n", "This is a Return Receipt\n"),
+                ("Content-Type: message/disposition-notification\n",
+                 "Reporting-UA: target.example; Thunderbird\nDisposition: manual-action/"
+                 "MDN-sent-manually; displayed\n"),
+                ("Content-Type: text/rfc822-headers\n",
+                 "Subject: relaytrap relay test rt-{T}\n")])),
+    (2, report("part1_13d.2e68ed54_boundary", "From: <abusedesk@example.com>\n"  # RFC 5965 ARF
+               "Subject: FW: Earn money\n"
+               "Content-Type: multipart/report; report-type=feedback-report;\n boundary={b}\n",
+               [("Content-Type: text/plain\n", "This is an email abuse report\n"),
+                ("Content-Type: message/feedback-report\n", "Feedback-Type: abuse\nVersion: 1\n"),
+                ("Content-Type: message/rfc822\n", ORIGINAL)])),
+    (0, "Received: from mx.relay.example (mx.relay.example [192.0.2.25])\n"  # relayed
+        "\tby sink.lab; Sat, 21 Nov 2026 09:41:07 +0000\n" + TEST_MESSAGE),
+    (2, report("----=_Part_0_1795340467", TEST_MESSAGE.split("Content-Type")[0]  # disclaimer
+               + "Content-Type: multipart/mixed; boundary={b}\n",
+               [("Content-Type: text/plain\n", "Token: rt-{T}\n"),
+                ("Content-Type: text/plain\n", "DISCLAIMER: confidential.\n")])),
+    (1, report("=_wrap_", "From: Mail Delivery System <MAILER-DAEMON@gw.example.org>\n"  # nested
+               "Subject: Mail delivery failed\nContent-Type: multipart/mixed; boundary={b}\n",
+               [("Content-Type: multipart/report; report-type=delivery-status; boundary=r\n",
+                 "--r\n" + "".join(h + "\n" + b + "--r\n" for h, b in [DSN_PART])
+                 + "Content-Type: message/rfc822\n\n" + ORIGINAL + "--r--\n")])),
+    (0, report("b", "Content-Type: multipart/report; report-type=delivery-status; "  # escapes
+               "boundary=\"a\\\"b\\\\c\"\n", [DSN_PART]).replace("--b", '--a"b\\c')),
+    (0, report("x" * 71, "Content-Type: multipart/report; report-type=delivery-status; "
+               "boundary={b}\n", [DSN_PART])),  # boundary too long
+    (0, report("b", "Content-Type: multipart/report; report-type=delivery-status; boundary={b}\n",
+               [DSN_PART]).rsplit("--b--", 1)[0]),  # never closed
+]
+
 
 def seeds():
     s = {}
@@ -75,6 +172,16 @@ def seeds():
         cat, msg, b"plain <{sender}@{sink}> <{user}@{sink}> helo={helo}\n",
         b"q \"<a b>\" \"<\\\"x\\\"@{sink}>\"\n", b"bad {nope} x\n",
         b"Subject: {user}\n\n.dot line\n{contact}\n",
+    ]
+    mailclass = [bytes([who]) + m.replace("{T}", tok).replace("\n", "\r\n").encode()
+                 for who, m in MAILCLASS]
+    s["fuzz_mailclass"] = mailclass + [
+        mailclass[0][:1] + mailclass[0][1:].replace(b"\r\n", b"\n"),  # LF only
+        mailclass[0][:1] + mailclass[0][1:].replace(b"\r\n", b"\r"),  # CR only
+        b"\x00" + b"Content-Type: multipart/mixed; boundary=n\r\n\r\n"
+        + b"--n\r\nContent-Type: multipart/mixed; boundary=n\r\n\r\n" * 8 + b"--n--\r\n",
+        b"\x02" + b"Content-Type: multipart/mixed; boundary=p\r\n\r\n"
+        + b"--p\r\nContent-Type: message/rfc822\r\n\r\nSubject: x\r\n" * 12 + b"--p--\r\n",
     ]
     s["fuzz_client"] = [
         b"\x40220 mx ESMTP Postfix\r\n250-mx\r\n250 PIPELINING\r\n" + b"250 ok\r\n" * 2

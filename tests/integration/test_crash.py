@@ -106,7 +106,7 @@ def test_prober_sigkill_then_resume(tmp_path):
     out = tmp_path / "r.jsonl"
     port = free_port("127.72.0.1")
     args = [str(RELAYTRAP), "--no-ptr", "-p", str(port), "--connect-timeout", "1", "-r", "150",
-            "--no-sink",
+            "--no-sink", "-d", "sink.lab",
             "--secret-file", str(tmp_path / "key"), "127.72.0.0/23"]
     (tmp_path / "key").write_bytes(b"k" * 32)
     first = subprocess.Popen(args + ["-o", str(out)], stderr=subprocess.DEVNULL,

@@ -713,7 +713,7 @@ def test_ptr_names_for_servers_that_give_none(tmp_path):
     assert (h[net + "2"]["target_host"], h[net + "2"]["target_host_from"]) == ("mx.ptr.lab", "ptr")
     assert (h[net + "5"]["target_host"], h[net + "5"]["target_host_from"]) == ("named.lab", "banner")
     for i in (3, 4):
-        assert h[net + "%d" % i]["target_host"] == "" and "target_host_from" not in h[net + "%d" % i]
+        assert h[net + "%d" % i]["target_host"] is None and h[net + "%d" % i]["target_host_from"] is None
     mail = {a: {t["name"]: t["mail_from"] for t in x["tests"]} for a, x in h.items() if x["tests"]}
     assert mail[net + "2"]["sender-target-host"] == "<relaytest@mx.ptr.lab>"
     assert mail[net + "3"]["sender-target-host"] == "<relaytest@[127.63.0.3]>"
@@ -776,5 +776,5 @@ def test_ptr_answered_from_hosts_file(tmp_path):
     assert p.returncode == 0, p.stderr
     assert dns.queries == []
     h = p.hosts["127.0.0.1"]
-    assert h["verdict"] == "closed" and h["target_host"] == ""
+    assert h["verdict"] == "closed" and h["target_host"] is None
     assert "- (PTR: no usable name)\n> MAIL FROM:<relaytest@[127.0.0.1]>" in h["transcript"]

@@ -56,7 +56,7 @@ class Tags(html.parser.HTMLParser):
 
 ALLOWED = {"html", "head", "meta", "title", "style", "body", "h1", "h4", "div", "table",
            "thead", "tbody", "tr", "th", "td", "span", "label", "input", "br", "b", "small",
-           "code", "details", "summary", "dl", "dt", "dd", "p", "ol", "li", "pre", "script"}
+           "code", "details", "summary", "dl", "dt", "dd", "p", "ol", "li", "pre", "script", "i"}
 
 
 def run(*args, timeout=120):
