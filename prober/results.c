@@ -6,6 +6,12 @@
 
 #include "jsonx.h"
 
+/* docs/results-format.md: a value that is not there is null, never "". */
+static json_t *or_null(const char *s)
+{
+	return s && *s ? jsonx_str(s) : json_null();
+}
+
 static json_t *reply_json(const struct kept_reply *r)
 {
 	json_t *o = json_object();
@@ -37,8 +43,8 @@ static json_t *tests_json(const struct host_facts *h)
 		json_object_set_new(o, "name", json_string(h->cat->t[t->test].name));
 		json_object_set_new(o, "test_number", json_integer(t->test));
 		json_object_set_new(o, "token", json_string(t->token));
-		json_object_set_new(o, "mail_from", jsonx_str(t->mail ? t->mail : ""));
-		json_object_set_new(o, "rcpt_to", jsonx_str(t->rcpt ? t->rcpt : ""));
+		json_object_set_new(o, "mail_from", or_null(t->mail));
+		json_object_set_new(o, "rcpt_to", or_null(t->rcpt));
 		if (t->helo)
 			json_object_set_new(o, "helo", jsonx_str(t->helo));
 		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
@@ -54,12 +60,6 @@ static json_t *tests_json(const struct host_facts *h)
 		json_array_append_new(arr, o);
 	}
 	return arr;
-}
-
-/* docs/results-format.md: a value that is not there is null, never "". */
-static json_t *or_null(const char *s)
-{
-	return s && *s ? jsonx_str(s) : json_null();
 }
 
 json_t *host_json(const struct host_facts *h)

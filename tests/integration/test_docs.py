@@ -115,3 +115,37 @@ def test_install_and_uninstall(tmp_path):
     assert left == ["etc/relaytrap/relaytrap-sink.conf", "etc/relaytrap/relaytrap.conf"]
     v = subprocess.run([str(BUILD / "relaytrap"), "--version"], capture_output=True, text=True)
     assert v.stdout.startswith("relaytrap ")
+
+
+def test_results_format_names_every_key(tmp_path):
+    """docs/results-format.md names every key that a real run writes into results.jsonl,
+    the merged results of --report and the sink's receipts.jsonl."""
+    import json
+    out = tmp_path / "s.jsonl"
+    p = subprocess.run([str(BUILD / "relaytrap"), "--selftest", "--transcript", "-o", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    merged = tmp_path / "m.jsonl"
+    p = subprocess.run([str(BUILD / "relaytrap"), "--report", str(out), "--receipts",
+                        str(tmp_path / "s.sink" / "receipts.jsonl"), "-o", str(merged)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    keys = set()
+
+    def walk(o, counts=False):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if not counts:  # the counts object is keyed by verdict names
+                    keys.add(k)
+                walk(v, k == "counts")
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    for f in (out, merged, tmp_path / "s.sink" / "receipts.jsonl"):
+        for line in f.read_text().splitlines():
+            walk(json.loads(line))
+    doc = (DOCS / "results-format.md").read_text()
+    missing = sorted(k for k in keys if "`%s`" % k not in doc)
+    assert missing == [], missing
+    assert len(keys) > 90
