@@ -9,11 +9,6 @@
 #include "message.h"
 #include "smtp.h"
 
-const char *const outcome_names[] = {"not-run",  "rejected", "deferred", "auth-required",
-                                     "accepted", "error",    "bounced"};
-const char *const session_end_names[] = {"running",  "tests",       "refused",
-                                         "not-smtp", "unreachable", "error"};
-const char *const stage_names[] = {"mail", "rcpt", "data", "end"};
 
 enum {
 	CS_GREETING,

@@ -56,7 +56,7 @@ static int check_contact(void *cfg, const char *v, char *err, size_t errlen)
 	return check_value("contact", v, smtp_check_text(v, 200), err, errlen);
 }
 
-#define O(f) offsetof(struct rt_main, f)
+#define O(f) offsetof(struct rt_options, f)
 static const struct opt options[] = {
     {"sink-domain", 'd', OPT_STR, O(sink_domain), "DOMAIN",
      "domain whose MX is the sink (default: the sink's address literal)", 0, 0, check_domain},
@@ -152,15 +152,7 @@ static void usage(FILE *out)
 
 static void main_free(struct rt_main *m)
 {
-	strlist_free(&m->sink_listen);
-	strlist_free(&m->exclude);
-	strlist_free(&m->receipts);
-	char **strs[] = {&m->sink_domain, &m->sink_dir, &m->secret_file, &m->ports,    &m->tests,
-	                 &m->message,     &m->output,   &m->shard,       &m->resume,   &m->source,
-	                 &m->helo,        &m->sender,   &m->contact,     &m->resolver, &m->report,
-	                 &m->html,        &m->csv};
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		free(*strs[i]);
+	rt_options_free(&m->o);
 	targets_free(&m->targets);
 	targets_free(&m->excl);
 	doneset_free(&m->done);
@@ -189,12 +181,12 @@ static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)
 /* Options that cannot go together, and operands where none belong. */
 static const char *conflict(const struct rt_main *m, int nargs)
 {
-	int modes = !!m->dry_run + !!m->selftest + !!m->list_tests + !!m->report;
+	int modes = !!m->o.dry_run + !!m->o.selftest + !!m->o.list_tests + !!m->o.report;
 	if (modes > 1)
 		return "--dry-run, --selftest, --list-tests and --report exclude each other";
-	if ((m->list_tests || m->selftest) && nargs)
-		return m->list_tests ? "--list-tests takes no targets" : "--selftest takes no targets";
-	if (m->no_sink && m->selftest)
+	if ((m->o.list_tests || m->o.selftest) && nargs)
+		return m->o.list_tests ? "--list-tests takes no targets" : "--selftest takes no targets";
+	if (m->o.no_sink && m->o.selftest)
 		return "--selftest runs the embedded sink: leave out --no-sink";
 	return NULL;
 }
@@ -202,14 +194,7 @@ static const char *conflict(const struct rt_main *m, int nargs)
 static void defaults(struct rt_main *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->concurrency = 1000;
-	m->rate = 500;
-	m->per_net = 4;
-	m->connect_timeout = 10;
-	m->timeout = 30;
-	m->host_timeout = 300;
-	m->wait = 120;
-	m->seed = 1;
+	rt_options_defaults(&m->o);
 }
 
 int main(int argc, char **argv)
@@ -222,55 +207,55 @@ int main(int argc, char **argv)
 	 * the front of argv */
 	char **given = calloc((size_t)argc + 1, sizeof(*given));
 	if (!given)
-		return rt_fail(&m, 3, "out of memory");
+		return rt_fail(&m, RT_EXIT_FAILURE, "out of memory");
 	memcpy(given, argv, (size_t)argc * sizeof(*given));
 	m.argv_given = given;
 	log_init(stderr, LOG_WARN, "relaytrap");
-	if (opt_parse_argv(options, &m, argc, argv, &nargs, err, sizeof(err)) < 0)
-		return rt_fail(&m, 2, "%s", err);
-	if (m.help) {
+	if (opt_parse_argv(options, &m.o, argc, argv, &nargs, err, sizeof(err)) < 0)
+		return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
+	if (m.o.help) {
 		usage(stdout);
-		return rt_fail(&m, 0, NULL);
+		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
 	}
-	if (m.version) {
+	if (m.o.version) {
 		printf("relaytrap %s\n", RT_VERSION);
-		return rt_fail(&m, 0, NULL);
+		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
 	}
-	log_set_level(m.quiet ? LOG_ERR : m.verbose ? LOG_INFO : LOG_WARN);
+	log_set_level(m.o.quiet ? LOG_ERR : m.o.verbose ? LOG_INFO : LOG_WARN);
 	signal(SIGPIPE, SIG_IGN);
 	const char *clash = conflict(&m, nargs);
 	if (clash)
-		return rt_fail(&m, 2, "%s", clash);
+		return rt_fail(&m, RT_EXIT_USAGE, "%s", clash);
 	if (rt_setup_catalog(&m, err, sizeof(err)) < 0)
-		return rt_fail(&m, 2, "%s", err);
-	if (m.list_tests) {
+		return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
+	if (m.o.list_tests) {
 		rt_print_catalog(&m, stdout);
-		return rt_fail(&m, 0, NULL);
+		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
 	}
-	if (m.report) {
+	if (m.o.report) {
 		char **files = calloc((size_t)nargs + 1, sizeof(*files));
 		if (!files)
-			return rt_fail(&m, 3, "out of memory");
-		files[0] = m.report;
+			return rt_fail(&m, RT_EXIT_FAILURE, "out of memory");
+		files[0] = m.o.report;
 		for (int i = 0; i < nargs; i++)
 			files[i + 1] = argv[1 + i];
 		int rc = rt_report(&m, files, nargs + 1);
 		free(files);
 		return rt_fail(&m, rc, NULL);
 	}
-	if (m.receipts.n)
-		return rt_fail(&m, 2, "--receipts goes with --report");
-	if (m.selftest) {
+	if (m.o.receipts.n)
+		return rt_fail(&m, RT_EXIT_USAGE, "--receipts goes with --report");
+	if (m.o.selftest) {
 		int rc = rt_selftest(&m);
 		return rt_fail(&m, rc, NULL);
 	}
 	if (!nargs)
-		return rt_fail(&m, 2, "no targets given (see --help)");
+		return rt_fail(&m, RT_EXIT_USAGE, "no targets given (see --help)");
 	if (rt_setup(&m, argv + 1, nargs, err, sizeof(err)) < 0)
-		return rt_fail(&m, 2, "%s", err);
-	if (m.dry_run) {
+		return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
+	if (m.o.dry_run) {
 		rt_dry_run(&m, stdout);
-		return rt_fail(&m, 0, NULL);
+		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
 	}
 	int rc = rt_scan(&m, argc, given);
 	return rt_fail(&m, rc, NULL);

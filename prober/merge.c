@@ -388,39 +388,39 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 	struct merge *mg = calloc(1, sizeof(*mg));
 	if (!mg) {
 		fprintf(stderr, "relaytrap: out of memory\n");
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	int rc = 0;
-	for (int i = 0; i < m->receipts.n && !rc; i++)
-		rc = each_line(m->receipts.v[i], "--receipts", on_receipt, mg, err, sizeof(err));
+	for (int i = 0; i < m->o.receipts.n && !rc; i++)
+		rc = each_line(m->o.receipts.v[i], "--receipts", on_receipt, mg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		merge_free(mg);
-		return 2;
+		return RT_EXIT_USAGE;
 	}
-	struct report_opts ro = {.html = m->html,
-	                         .csv = m->csv,
-	                         .text = m->quiet ? NULL : stdout,
+	struct report_opts ro = {.html = m->o.html,
+	                         .csv = m->o.csv,
+	                         .text = m->o.quiet ? NULL : stdout,
 	                         .version = RT_VERSION};
 	if (!(mg->rep = report_new(&ro, err, sizeof(err)))) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		merge_free(mg);
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
-	if (m->output && !(mg->out = fopen(m->output, "w"))) {
-		fprintf(stderr, "relaytrap: --output %s: %s\n", m->output, strerror(errno));
+	if (m->o.output && !(mg->out = fopen(m->o.output, "w"))) {
+		fprintf(stderr, "relaytrap: --output %s: %s\n", m->o.output, strerror(errno));
 		merge_free(mg);
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	for (int i = 0; i < nfiles && !rc; i++) {
 		mg->scan_id[0] = '\0';
-		mg->wait = m->wait;
+		mg->wait = m->o.wait;
 		rc = each_line(files[i], "--report", on_result, mg, err, sizeof(err));
 	}
 	if (rc) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		merge_free(mg);
-		return 2;
+		return RT_EXIT_USAGE;
 	}
 	const uint64_t *counts = report_counts(mg->rep);
 	json_t *sum = merged_summary(mg, counts);
@@ -431,18 +431,18 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 			rc = -1;
 		mg->out = NULL;
 		if (rc < 0)
-			fprintf(stderr, "relaytrap: --output %s: %s\n", m->output, strerror(errno));
+			fprintf(stderr, "relaytrap: --output %s: %s\n", m->o.output, strerror(errno));
 	}
 	if (report_finish(mg->rep, err, sizeof(err)) < 0) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		rc = -1;
 	}
-	if (!m->quiet) {
+	if (!m->o.quiet) {
 		if (mg->duplicates)
 			fprintf(stderr,
 			        "relaytrap: %llu duplicate host lines ignored (first kept)\n",
 			        (unsigned long long)mg->duplicates);
-		if (m->receipts.n)
+		if (m->o.receipts.n)
 			fprintf(
 			    stderr,
 			    "relaytrap: %llu receipts, %llu deliveries matched, %llu after their "
@@ -452,5 +452,5 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 	}
 	int open = counts[V_OPEN] || counts[V_OPEN_ANONYMOUS];
 	merge_free(mg);
-	return rc < 0 ? 3 : open ? 1 : 0;
+	return rc < 0 ? RT_EXIT_FAILURE : open ? RT_EXIT_OPEN : RT_EXIT_CLEAN;
 }

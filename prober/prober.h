@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "opt.h"
+#include "options.h"
 #include "results.h"
 #include "scan.h"
 #include "secret.h"
@@ -17,15 +18,16 @@
 #define RT_VERSION "0.1.0"
 #endif
 
+/* relaytrap's exit statuses (relaytrap.1 "EXIT STATUS") */
+enum rt_exit {
+	RT_EXIT_CLEAN = 0,   /* finished, no relay open */
+	RT_EXIT_OPEN = 1,    /* at least one host open or open-anonymous */
+	RT_EXIT_USAGE = 2,   /* usage or configuration error */
+	RT_EXIT_FAILURE = 3, /* runtime failure, or interrupted without an open relay */
+};
+
 struct rt_main {
-	/* options */
-	char *sink_domain, *sink_dir, *secret_file, *ports, *tests, *message, *output, *shard,
-	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
-	struct strlist sink_listen, exclude, receipts;
-	long concurrency, per_net, seed;
-	double rate, connect_timeout, timeout, host_timeout, wait;
-	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet, verbose,
-	    help, version;
+	struct rt_options o;
 	/* derived */
 	struct catalog cat;
 	char *message_text; /* NULL: the compiled-in default */
@@ -34,7 +36,6 @@ struct rt_main {
 	uint32_t scan_id;
 	struct targets targets, excl;
 	struct doneset done;
-	struct scan_opts so;
 	char hostname[256];
 	char **argv_given; /* argv as given, before option parsing reordered it */
 	struct strlist unresolved, unresolved_why; /* target names that gave no address */
@@ -44,7 +45,8 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen);
 void rt_print_catalog(const struct rt_main *m, FILE *out);
 /* Everything but the catalogue: options checked, key, targets resolved, exclusions, resume. */
 int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errlen);
-/* Scan options from the parsed ones (also used by --selftest). */
+/* The values derived from the options (ports, shard, addresses, the EHLO name); also used by
+ * --selftest. */
 int rt_scan_opts(struct rt_main *m, char *err, size_t errlen);
 void rt_dry_run(struct rt_main *m, FILE *out);
 int rt_scan(struct rt_main *m, int argc, char **argv);

@@ -58,10 +58,10 @@ static void raise_fd_limit(struct rt_main *m)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	long room = (long)rl.rlim_cur - 64;
-	if (m->so.concurrency > room) {
+	if (m->o.concurrency > room) {
 		log_msg(LOG_WARN, 0, "--concurrency %ld lowered to %ld (descriptor limit)",
-		        m->so.concurrency, room > 1 ? room : 1);
-		m->so.concurrency = room > 1 ? room : 1;
+		        m->o.concurrency, room > 1 ? room : 1);
+		m->o.concurrency = room > 1 ? room : 1;
 	}
 }
 
@@ -82,22 +82,22 @@ static struct sink *start_sink(struct rt_main *m, struct io_loop *loop, const ch
 	char dir[4096];
 	/* OUTPUT.sink beside the results; for -o - the default results name's */
 	snprintf(dir, sizeof(dir), "%s",
-	         m->sink_dir                  ? m->sink_dir
+	         m->o.sink_dir                  ? m->o.sink_dir
 	         : strcmp(output, "-") == 0 ? "results.jsonl"
 	                                      : output);
-	if (!m->sink_dir) {
+	if (!m->o.sink_dir) {
 		char *dot = strrchr(dir, '.');
 		if (dot && strcmp(dot, ".jsonl") == 0)
 			*dot = '\0';
 		strncat(dir, ".sink", sizeof(dir) - strlen(dir) - 1);
 	}
-	for (int i = 0; i < m->sink_listen.n; i++)
-		strlist_add(&c.listen, m->sink_listen.v[i]);
-	if (m->sink_domain)
-		strlist_add(&c.domains, m->sink_domain);
+	for (int i = 0; i < m->o.sink_listen.n; i++)
+		strlist_add(&c.listen, m->o.sink_listen.v[i]);
+	if (m->o.sink_domain)
+		strlist_add(&c.domains, m->o.sink_domain);
 	c.maildir = sink_path(dir, "Maildir");
 	c.receipts = sink_path(dir, "receipts.jsonl");
-	c.hostname = strdup(m->so.helo);
+	c.hostname = strdup(m->o.helo);
 	c.timeout_cmd = 60;
 	c.timeout_data = 120;
 	struct sink *s = NULL;
@@ -121,8 +121,8 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	snprintf(sid, sizeof(sid), "%08x", m->scan_id);
 	for (int i = 0; i < argc; i++)
 		json_array_append_new(args, jsonx_str(argv[i]));
-	for (int i = 0; i < m->so.nports; i++)
-		json_array_append_new(ports, json_integer(m->so.ports[i]));
+	for (int i = 0; i < m->o.nports; i++)
+		json_array_append_new(ports, json_integer(m->o.port_list[i]));
 	json_object_set_new(o, "type", json_string("run"));
 	json_object_set_new(o, "version", json_string(RT_VERSION));
 	json_object_set_new(o, "start", json_string(ts));
@@ -130,25 +130,25 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	json_object_set_new(o, "argv", args);
 	json_object_set_new(o, "scan_id", json_string(sid));
 	json_object_set_new(o, "prober_host", jsonx_str(m->hostname));
-	json_object_set_new(sink, "embedded", json_boolean(!m->no_sink));
+	json_object_set_new(sink, "embedded", json_boolean(!m->o.no_sink));
 	json_object_set_new(sink, "domain",
-	                    m->sink_domain ? jsonx_str(m->sink_domain) : json_null());
+	                    m->o.sink_domain ? jsonx_str(m->o.sink_domain) : json_null());
 	json_t *ls = json_array();
-	for (int i = 0; i < m->sink_listen.n && !m->no_sink; i++)
-		json_array_append_new(ls, jsonx_str(m->sink_listen.v[i]));
+	for (int i = 0; i < m->o.sink_listen.n && !m->o.no_sink; i++)
+		json_array_append_new(ls, jsonx_str(m->o.sink_listen.v[i]));
 	json_object_set_new(sink, "listen", ls);
 	json_object_set_new(o, "sink", sink);
 	json_object_set_new(o, "tests", catalog_json(&m->cat));
 	json_object_set_new(o, "targets", json_integer((json_int_t)(m->targets.total + m->targets.np)));
 	json_object_set_new(o, "ports", ports);
-	json_object_set_new(o, "seed", json_integer(m->seed));
+	json_object_set_new(o, "seed", json_integer(m->o.seed));
 	char shard[48];
-	snprintf(shard, sizeof(shard), "%llu/%llu", (unsigned long long)m->so.shard_k,
-	         (unsigned long long)m->so.shard_n);
+	snprintf(shard, sizeof(shard), "%llu/%llu", (unsigned long long)m->o.shard_k,
+	         (unsigned long long)m->o.shard_n);
 	json_object_set_new(o, "shard", json_string(shard));
 	/* the window for deliveries: also what --report applies to a --no-sink run */
-	json_object_set_new(o, "wait", json_real(m->wait));
-	json_object_set_new(o, "resumed", json_boolean(m->resume != NULL));
+	json_object_set_new(o, "wait", json_real(m->o.wait));
+	json_object_set_new(o, "resumed", json_boolean(m->o.resume != NULL));
 	return o;
 }
 
@@ -213,24 +213,24 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
                struct scan_stats *out_stats)
 {
 	char err[600];
-	const char *output = m->resume ? m->resume : m->output ? m->output : "results.jsonl";
+	const char *output = m->o.resume ? m->o.resume : m->o.output ? m->o.output : "results.jsonl";
 	raise_fd_limit(m);
 	/* Every output is checked before any is touched: the sink's port and store, the
 	 * report files (written to PATH.tmp), then the results file, truncated last. */
 	struct run r = {.loop = loop};
-	if (!m->no_sink && !(r.sink = start_sink(m, loop, output, err, sizeof(err)))) {
+	if (!m->o.no_sink && !(r.sink = start_sink(m, loop, output, err, sizeof(err)))) {
 		fprintf(stderr, "relaytrap: embedded sink: %s (use --sink-listen, or --no-sink)\n",
 		        err);
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	int to_stdout = strcmp(output, "-") == 0; /* -o -: the text summary goes to stderr */
-	struct report_opts ro = {.html = m->html,
-	                         .csv = m->csv,
-	                         .text = m->quiet ? NULL : to_stdout ? stderr : stdout,
+	struct report_opts ro = {.html = m->o.html,
+	                         .csv = m->o.csv,
+	                         .text = m->o.quiet ? NULL : to_stdout ? stderr : stdout,
 	                         .version = RT_VERSION,
-	                         .pending = m->no_sink ? output : NULL};
+	                         .pending = m->o.no_sink ? output : NULL};
 	struct report *rep = report_new(&ro, err, sizeof(err));
-	FILE *f = !rep ? NULL : to_stdout ? stdout : fopen(output, m->resume ? "a+" : "w");
+	FILE *f = !rep ? NULL : to_stdout ? stdout : fopen(output, m->o.resume ? "a+" : "w");
 	if (!f) {
 		if (rep)
 			fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
@@ -239,15 +239,15 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		report_free(rep);
 		if (r.sink)
 			sink_free(r.sink);
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
-	if (m->resume) { /* a torn last line from a killed run: start on a fresh line */
+	if (m->o.resume) { /* a torn last line from a killed run: start on a fresh line */
 		fseek(f, 0, SEEK_END);
 		long size = ftell(f);
 		if (size > 0 && fseek(f, -1, SEEK_END) == 0 && fgetc(f) != '\n')
 			fputc('\n', f);
 		fseek(f, 0, SEEK_END);
-		resume_report(m->resume, rep); /* the reports cover the earlier hosts too */
+		resume_report(m->o.resume, rep); /* the reports cover the earlier hosts too */
 	}
 	json_t *run = run_json(m, argc, argv);
 	report_run(rep, run);
@@ -257,7 +257,7 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 		fclose(f);
 		if (r.sink)
 			sink_free(r.sink);
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	char sid[16];
 	snprintf(sid, sizeof(sid), "%08x", m->scan_id);
@@ -269,7 +269,7 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	struct scan_input in = {
 	    .targets = &m->targets,
 	    .exclude = m->excl.n ? &m->excl : NULL,
-	    .done = m->resume ? &m->done : NULL,
+	    .done = m->o.resume ? &m->done : NULL,
 	    .cat = &m->cat,
 	    .message_tmpl = rt_message(m),
 	    .key = m->key,
@@ -279,14 +279,14 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	    .on_host = report_on_host,
 	    .on_host_arg = rep,
 	};
-	r.scan = scan_new(loop, &m->so, &in, err, sizeof(err));
+	r.scan = scan_new(loop, &m->o, &in, err, sizeof(err));
 	if (!r.scan) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		report_free(rep);
 		fclose(f);
 		if (r.sink)
 			sink_free(r.sink);
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	if (r.sink)
 		sink_set_receipt_cb(r.sink, scan_receipt, r.scan);
@@ -310,14 +310,14 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	int rc = write_json_line(f, sum);
 	if ((f == stdout ? fflush(f) : fclose(f)) != 0 || rc < 0) {
 		fprintf(stderr, "relaytrap: writing %s: %s\n", output, strerror(errno));
-		rc = 3;
+		rc = RT_EXIT_FAILURE;
 	}
 	if (report_finish(rep, err, sizeof(err)) < 0) {
 		fprintf(stderr, "relaytrap: %s\n", err);
-		rc = 3;
+		rc = RT_EXIT_FAILURE;
 	}
 	report_free(rep);
-	if (!m->quiet)
+	if (!m->o.quiet)
 		print_summary(&st, output);
 	io_signal_free(sint);
 	io_signal_free(sterm);
@@ -326,11 +326,11 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	scan_free(r.scan);
 	if (out_stats)
 		*out_stats = st;
-	if (rc == 3)
-		return 3;
+	if (rc == RT_EXIT_FAILURE)
+		return RT_EXIT_FAILURE;
 	if (st.counts[V_OPEN] || st.counts[V_OPEN_ANONYMOUS])
-		return 1;
-	return st.interrupted ? 3 : 0;
+		return RT_EXIT_OPEN;
+	return st.interrupted ? RT_EXIT_FAILURE : RT_EXIT_CLEAN;
 }
 
 int rt_scan(struct rt_main *m, int argc, char **argv)
@@ -338,7 +338,7 @@ int rt_scan(struct rt_main *m, int argc, char **argv)
 	struct io_loop *loop = io_loop_new();
 	if (!loop) {
 		fprintf(stderr, "relaytrap: cannot create the event loop\n");
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	int rc = rt_scan_in(m, loop, argc, argv, NULL);
 	io_loop_free(loop);

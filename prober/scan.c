@@ -44,7 +44,7 @@ struct target {
 
 struct scan {
 	struct io_loop *loop;
-	struct scan_opts o;
+	const struct rt_options *o;
 	struct scan_input in;
 	struct perm perm;
 	struct shard shard;
@@ -71,6 +71,12 @@ static void maybe_end(struct scan *s);
 static double now_of(struct scan *s)
 {
 	return io_now(s->loop);
+}
+
+/* How long a host waits for relayed mail: nothing can arrive without a sink (--no-sink). */
+static double wait_of(const struct scan *s)
+{
+	return s->o->no_sink ? 0 : s->o->wait;
 }
 
 static size_t host_slot(const struct ipaddr *ip, uint16_t port)
@@ -169,7 +175,7 @@ static void finalize(struct host *h, int interrupted)
 	}
 	host_unlink(h);
 	host_free(h);
-	if (s->cap < s->o.concurrency)
+	if (s->cap < s->o->concurrency)
 		s->cap++;
 }
 
@@ -198,7 +204,7 @@ static void session_done(struct host *h)
 		h->in_net = 0;
 	}
 	io_timer_stop(h->timer);
-	double left = correl_deadline(h->c.t, h->c.nt, now_of(s), s->o.wait) - now_of(s);
+	double left = correl_deadline(h->c.t, h->c.nt, now_of(s), wait_of(s)) - now_of(s);
 	if (!correl_settled(&h->corr, h->c.t, h->c.nt) && left > 0) {
 		io_timer_start(h->timer, left, 0);
 	} else {
@@ -219,7 +225,7 @@ static void host_timer_cb(void *arg)
 		return;
 	}
 	char m[80];
-	snprintf(m, sizeof(m), "host timeout after %g s", s->o.host_timeout);
+	snprintf(m, sizeof(m), "host timeout after %g s", s->o->host_timeout);
 	client_abort(&h->c, m);
 	session_done(h);
 }
@@ -240,15 +246,15 @@ static int host_connect(struct host *h)
 	struct scan *s = h->s;
 	struct sockaddr_storage ss, src;
 	socklen_t sl = ipaddr_to_sa(&h->addr, h->port, &ss), srcl = 0;
-	if (s->o.source.family)
-		srcl = ipaddr_to_sa(&s->o.source, 0, &src);
+	if (s->o->source_addr.family)
+		srcl = ipaddr_to_sa(&s->o->source_addr, 0, &src);
 	h->connected = 0;
 	h->io =
 	    io_connect(s->loop, (struct sockaddr *)&ss, sl, srcl ? (struct sockaddr *)&src : NULL,
 	               srcl, 64 * 1024, 128 * 1024, host_io_cb, h);
 	if (!h->io)
 		return -1;
-	io_set_timeout(h->io, s->o.connect_timeout);
+	io_set_timeout(h->io, s->o->connect_timeout);
 	return 0;
 }
 
@@ -287,7 +293,7 @@ static int flush_out(struct host *h)
 		return -1;
 	}
 	buf_consume(out, buf_len(out));
-	io_set_timeout(h->io, h->s->o.timeout);
+	io_set_timeout(h->io, h->s->o->timeout);
 	return 0;
 }
 
@@ -319,7 +325,7 @@ static void ask_name(struct host *h)
 		named(h, NULL);
 		return;
 	}
-	io_set_timeout(h->io, s->o.timeout < PTR_WAIT_MAX ? s->o.timeout : PTR_WAIT_MAX);
+	io_set_timeout(h->io, s->o->timeout < PTR_WAIT_MAX ? s->o->timeout : PTR_WAIT_MAX);
 }
 
 static void note_prober(struct host *h, const struct ipaddr *ip)
@@ -350,7 +356,7 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 		h->connected = 1;
 		note_prober(h, &local);
 		client_connected(&h->c, &local, now_of(s));
-		io_set_timeout(h->io, s->o.timeout);
+		io_set_timeout(h->io, s->o->timeout);
 		return;
 	}
 	case IO_DATAIN: {
@@ -373,7 +379,7 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 			named(h, NULL);
 			return;
 		}
-		st = h->connected ? client_timeout(&h->c, s->o.timeout)
+		st = h->connected ? client_timeout(&h->c, s->o->timeout)
 		                  : client_connect_failed(&h->c, "connect timeout");
 		break;
 	case IO_DISCONNECTED:
@@ -396,7 +402,7 @@ static int next_target(struct scan *s, struct target *t)
 			s->exhausted = 1;
 			return 0;
 		}
-		targets_at(s->in.targets, s->o.ports, s->o.nports, perm_at(&s->perm, pos), &t->ip,
+		targets_at(s->in.targets, s->o->port_list, s->o->nports, perm_at(&s->perm, pos), &t->ip,
 		           &t->port);
 		if (targets_reserved(&t->ip)) {
 			s->st.reserved++;
@@ -436,7 +442,7 @@ static int pick(struct scan *s, struct target *t)
 	return 0;
 }
 
-void scan_client_params(const struct scan_opts *o, const struct scan_input *in,
+void scan_client_params(const struct rt_options *o, const struct scan_input *in,
                         const struct ipaddr *ip, uint16_t port, const char *date,
                         struct client_params *p)
 {
@@ -459,7 +465,7 @@ void scan_client_params(const struct scan_opts *o, const struct scan_input *in,
 	    .max_line = o->max_reply_line,
 	    .max_lines = o->max_reply_lines,
 	    .transcript = o->transcript,
-	    .want_name = o->ptr,
+	    .want_name = !o->no_ptr,
 	};
 }
 
@@ -481,7 +487,7 @@ static int launch(struct scan *s, const struct target *t)
 	h->port = t->port;
 	rfc5322_date(h->date, sizeof(h->date));
 	struct client_params p;
-	scan_client_params(&s->o, &s->in, &t->ip, t->port, h->date, &p);
+	scan_client_params(s->o, &s->in, &t->ip, t->port, h->date, &p);
 	h->timer = io_timer_new(s->loop, host_timer_cb, h);
 	if (correl_init(&h->corr, s->in.cat->n) < 0 || !h->timer || client_init(&h->c, &p) < 0) {
 		host_free(h);
@@ -515,7 +521,7 @@ static int launch(struct scan *s, const struct target *t)
 		session_done(h);
 		return 0;
 	}
-	io_timer_start(h->timer, s->o.host_timeout, 0);
+	io_timer_start(h->timer, s->o->host_timeout, 0);
 	return 0;
 }
 
@@ -608,7 +614,7 @@ static double eta(struct scan *s, double rate)
 	double waiting = 0;
 	for (struct host *h = s->hosts; h; h = h->next)
 		if (h->session_done) {
-			double d = correl_deadline(h->c.t, h->c.nt, h->ended, s->o.wait) - now_of(s);
+			double d = correl_deadline(h->c.t, h->c.nt, h->ended, wait_of(s)) - now_of(s);
 			if (d > waiting)
 				waiting = d;
 		}
@@ -656,8 +662,8 @@ static void maybe_end(struct scan *s)
 		s->done(s->done_arg);
 }
 
-struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const struct scan_input *in,
-                      char *err, size_t errlen)
+struct scan *scan_new(struct io_loop *loop, const struct rt_options *o,
+                      const struct scan_input *in, char *err, size_t errlen)
 {
 	struct scan *s = calloc(1, sizeof(*s));
 	if (!s || netcap_init(&s->nets, o->per_net, 4096) < 0) {
@@ -666,10 +672,10 @@ struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const str
 		return NULL;
 	}
 	s->loop = loop;
-	s->o = *o;
+	s->o = o;
 	s->in = *in;
 	s->space = targets_space(in->targets, o->nports);
-	perm_init(&s->perm, s->space, o->seed);
+	perm_init(&s->perm, s->space, (uint64_t)o->seed);
 	shard_init(&s->shard, o->shard_k, o->shard_n);
 	s->st.total = shard_size(s->space, o->shard_k, o->shard_n);
 	s->cap = o->concurrency;
@@ -682,7 +688,7 @@ struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const str
 		scan_free(s);
 		return NULL;
 	}
-	if (o->ptr && !(s->rdns = rdns_new(loop, o->resolver, err, errlen))) {
+	if (!o->no_ptr && !(s->rdns = rdns_new(loop, o->resolver, err, errlen))) {
 		scan_free(s);
 		return NULL;
 	}
@@ -694,8 +700,8 @@ void scan_start(struct scan *s, void (*done)(void *arg), void *arg)
 	s->done = done;
 	s->done_arg = arg;
 	s->st.started = now_of(s);
-	bucket_init(&s->bucket, s->o.rate, now_of(s));
-	io_timer_start(s->tick, 0, s->o.rate >= 100 ? 0.01 : 0.05);
+	bucket_init(&s->bucket, s->o->rate, now_of(s));
+	io_timer_start(s->tick, 0, s->o->rate >= 100 ? 0.01 : 0.05);
 	if (s->progress) /* four times a second on a terminal, every 10 s into a file */
 		io_timer_start(s->progress, s->tty ? 0.25 : 10, s->tty ? 0.25 : 10);
 	launch_some(s);

@@ -10,30 +10,13 @@
 
 #include "addr.h"
 #include "catalog.h"
+#include "options.h"
 #include "results.h"
 #include "targets.h"
 #include "verdict.h"
 
-#define SCAN_MAX_PORTS 64
-
 struct io_loop;
 struct sink;
-
-struct scan_opts {
-	uint16_t ports[SCAN_MAX_PORTS];
-	int nports;
-	long concurrency, per_net;
-	double rate, connect_timeout, timeout, host_timeout, wait;
-	uint64_t seed, shard_k, shard_n;
-	struct ipaddr source; /* family 0: the kernel chooses */
-	const char *helo, *sender, *contact, *sink_domain;
-	struct ipaddr sink_addr; /* family 0: our address on each probing connection */
-	int first_hit, transcript, progress, max_reconnects;
-	int ptr;              /* look up PTR names for hosts that give none (--no-ptr: 0) */
-	const char *resolver; /* DNS server for those, "ADDR[:PORT]"; NULL: /etc/resolv.conf */
-	size_t max_reply_line;
-	int max_reply_lines;
-};
 
 struct scan_input {
 	const struct targets *targets;
@@ -61,13 +44,14 @@ struct scan_stats {
 
 struct client_params;
 /* What one host's client session gets from the scan (also for --dry-run). */
-void scan_client_params(const struct scan_opts *o, const struct scan_input *in,
+void scan_client_params(const struct rt_options *o, const struct scan_input *in,
                         const struct ipaddr *ip, uint16_t port, const char *date,
                         struct client_params *p);
 
 struct scan;
-struct scan *scan_new(struct io_loop *loop, const struct scan_opts *o, const struct scan_input *in,
-                      char *err, size_t errlen);
+/* o is borrowed for the scan's life. */
+struct scan *scan_new(struct io_loop *loop, const struct rt_options *o,
+                      const struct scan_input *in, char *err, size_t errlen);
 /* Correlates one receipt of the embedded sink (or of a standalone sink's file). */
 void scan_receipt(const json_t *receipt, void *scan);
 /* Starts; done(arg) runs in the loop once every host is final (or after scan_interrupt). */

@@ -523,13 +523,13 @@ int rt_selftest(struct rt_main *m)
 	int p = free_port("127.83.0.2"), sp = free_port("127.0.0.1");
 	if (p < 0 || sp < 0) {
 		fprintf(stderr, "relaytrap: selftest: no free loopback port\n");
-		return 3;
+		return RT_EXIT_FAILURE;
 	}
 	st.port = (uint16_t)p;
 	st.sink_port = (uint16_t)sp;
 	ipaddr_parse("127.0.0.1", &st.sink_ip);
 	if (!(st.loop = io_loop_new()))
-		return 3;
+		return RT_EXIT_FAILURE;
 	int rc = 3;
 	/* One port on every fake address; an ephemeral port free on one address may be taken on
 	 * another (a forward's TIME_WAIT), so try a few. */
@@ -562,34 +562,34 @@ int rt_selftest(struct rt_main *m)
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", sp);
 	snprintf(target, sizeof(target), "127.83.0.2-127.83.0.%d", 1 + NFAKES);
 	snprintf(port, sizeof(port), "%d", p);
-	strlist_free(&m->sink_listen);
-	strlist_add(&m->sink_listen, listen);
-	free(m->ports);
-	m->ports = strdup(port);
-	if (!m->output)
-		m->output = strdup("relaytrap-selftest.jsonl");
-	m->wait = m->wait < 120 ? m->wait : 3;
-	m->timeout = m->timeout < 30 ? m->timeout : 5;
-	m->connect_timeout = 2;
-	m->host_timeout = 60;
-	m->no_sink = 0;
-	m->no_ptr = 1; /* its servers are known; no DNS traffic */
+	strlist_free(&m->o.sink_listen);
+	strlist_add(&m->o.sink_listen, listen);
+	free(m->o.ports);
+	m->o.ports = strdup(port);
+	if (!m->o.output)
+		m->o.output = strdup("relaytrap-selftest.jsonl");
+	m->o.wait = m->o.wait < 120 ? m->o.wait : 3;
+	m->o.timeout = m->o.timeout < 30 ? m->o.timeout : 5;
+	m->o.connect_timeout = 2;
+	m->o.host_timeout = 60;
+	m->o.no_sink = 0;
+	m->o.no_ptr = 1; /* its servers are known; no DNS traffic */
 	char *specs[] = {target};
 	if (rt_setup(m, specs, 1, err, sizeof(err)) < 0) {
 		fprintf(stderr, "relaytrap: selftest: %s\n", err);
 		goto out;
 	}
 	char *argv[] = {"relaytrap", "--selftest"};
-	int q = m->quiet;
-	m->quiet = 1; /* the table below is the summary */
-	m->so.progress = 0;
+	int q = m->o.quiet;
+	m->o.quiet = 1; /* the table below is the summary */
+	m->o.progress = 0;
 	rc = rt_scan_in(m, st.loop, 2, argv, NULL);
-	m->quiet = q;
+	m->o.quiet = q;
 	if (rc == 3)
 		goto out;
 	if (st.forwards_failed)
 		fprintf(stderr, "relaytrap: selftest: %d forwards failed\n", st.forwards_failed);
-	rc = check(m->output) ? 1 : 0;
+	rc = check(m->o.output) ? RT_EXIT_FAILURE : RT_EXIT_CLEAN;
 out:
 	while (st.fwds)
 		fwd_free(st.fwds);

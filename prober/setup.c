@@ -51,29 +51,29 @@ const char *rt_message(const struct rt_main *m)
 
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 {
-	if (m->tests && m->tests[0] == '@') {
-		char *text = read_text(m->tests + 1, TEXT_FILE_MAX, "--tests", err, errlen);
+	if (m->o.tests && m->o.tests[0] == '@') {
+		char *text = read_text(m->o.tests + 1, TEXT_FILE_MAX, "--tests", err, errlen);
 		if (!text)
 			return -1;
-		int rc = catalog_parse(&m->cat, text, m->tests + 1, err, errlen);
+		int rc = catalog_parse(&m->cat, text, m->o.tests + 1, err, errlen);
 		free(text);
 		if (rc < 0)
 			return -1;
 	} else {
 		if (catalog_parse(&m->cat, catalog_default_text, "default", err, errlen) < 0)
 			return -1;
-		if (m->tests && catalog_select(&m->cat, m->tests, err, errlen) < 0)
+		if (m->o.tests && catalog_select(&m->cat, m->o.tests, err, errlen) < 0)
 			return -1; /* err names --tests */
 	}
 	if (m->cat.n == 0) {
 		snprintf(err, errlen, "--tests: no tests selected");
 		return -1;
 	}
-	if (m->message) {
+	if (m->o.message) {
 		if (!(m->message_text =
-		          read_text(m->message, MESSAGE_TMPL_MAX, "--message", err, errlen)))
+		          read_text(m->o.message, MESSAGE_TMPL_MAX, "--message", err, errlen)))
 			return -1;
-		if (message_check(m->message_text, m->message, err, errlen) < 0)
+		if (message_check(m->message_text, m->o.message, err, errlen) < 0)
 			return -1;
 	}
 	return 0;
@@ -92,31 +92,31 @@ void rt_print_catalog(const struct rt_main *m, FILE *out)
 
 static int parse_ports(struct rt_main *m, char *err, size_t errlen)
 {
-	const char *p = m->ports ? m->ports : "25";
-	m->so.nports = 0;
+	const char *p = m->o.ports ? m->o.ports : "25";
+	m->o.nports = 0;
 	while (*p) {
 		char *end;
 		errno = 0;
 		long v = strtol(p, &end, 10);
 		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',')) {
 			snprintf(err, errlen,
-			         "--port %s: expected PORT[,PORT...] with ports 1-65535", m->ports);
+			         "--port %s: expected PORT[,PORT...] with ports 1-65535", m->o.ports);
 			return -1;
 		}
-		for (int i = 0; i < m->so.nports; i++)
-			if (m->so.ports[i] == v) {
-				snprintf(err, errlen, "--port %s: port %ld given twice", m->ports,
+		for (int i = 0; i < m->o.nports; i++)
+			if (m->o.port_list[i] == v) {
+				snprintf(err, errlen, "--port %s: port %ld given twice", m->o.ports,
 				         v);
 				return -1;
 			}
-		if (m->so.nports == SCAN_MAX_PORTS) {
+		if (m->o.nports == SCAN_MAX_PORTS) {
 			snprintf(err, errlen, "--port: at most %d ports", SCAN_MAX_PORTS);
 			return -1;
 		}
-		m->so.ports[m->so.nports++] = (uint16_t)v;
+		m->o.port_list[m->o.nports++] = (uint16_t)v;
 		p = *end ? end + 1 : end;
 	}
-	if (!m->so.nports) {
+	if (!m->o.nports) {
 		snprintf(err, errlen, "--port: no port given");
 		return -1;
 	}
@@ -125,70 +125,56 @@ static int parse_ports(struct rt_main *m, char *err, size_t errlen)
 
 static int parse_shard(struct rt_main *m, char *err, size_t errlen)
 {
-	m->so.shard_k = m->so.shard_n = 1;
-	if (!m->shard)
+	m->o.shard_k = m->o.shard_n = 1;
+	if (!m->o.shard)
 		return 0;
 	unsigned long long k, n;
 	char extra;
-	if (sscanf(m->shard, "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n ||
+	if (sscanf(m->o.shard, "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n ||
 	    n > 1000000) {
-		snprintf(err, errlen, "--shard %s: expected K/N with 1 <= K <= N", m->shard);
+		snprintf(err, errlen, "--shard %s: expected K/N with 1 <= K <= N", m->o.shard);
 		return -1;
 	}
-	m->so.shard_k = k;
-	m->so.shard_n = n;
+	m->o.shard_k = k;
+	m->o.shard_n = n;
 	return 0;
 }
 
 int rt_scan_opts(struct rt_main *m, char *err, size_t errlen)
 {
-	struct scan_opts *o = &m->so;
+	struct rt_options *o = &m->o;
 	if (parse_ports(m, err, errlen) < 0 || parse_shard(m, err, errlen) < 0)
 		return -1;
-	if (m->source && ipaddr_parse(m->source, &o->source) < 0) {
-		snprintf(err, errlen, "--source %s: not an IP address", m->source);
+	if (o->source && ipaddr_parse(o->source, &o->source_addr) < 0) {
+		snprintf(err, errlen, "--source %s: not an IP address", o->source);
 		return -1;
 	}
 	if (gethostname(m->hostname, sizeof(m->hostname) - 1) < 0 || !m->hostname[0])
 		snprintf(m->hostname, sizeof(m->hostname), "localhost");
-	if (!m->sink_listen.n)
-		strlist_add(&m->sink_listen, "0.0.0.0:25");
+	if (!o->sink_listen.n)
+		strlist_add(&o->sink_listen, "0.0.0.0:25");
 	o->sink_addr.family = 0;
-	for (int i = 0; i < m->sink_listen.n; i++) {
+	for (int i = 0; i < o->sink_listen.n; i++) {
 		struct ipaddr ip;
 		uint16_t port;
-		if (hostport_parse(m->sink_listen.v[i], 25, &ip, &port, err, errlen) < 0) {
-			char tmp[600];
-			snprintf(tmp, sizeof(tmp), "--sink-listen %s", err);
-			snprintf(err, errlen, "%s", tmp);
+		char why[300];
+		if (hostport_parse(o->sink_listen.v[i], 25, &ip, &port, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "--sink-listen %s", why);
 			return -1;
 		}
 		static const uint8_t zero[16];
-		if (i == 0 && !m->no_sink && memcmp(ip.a, zero, ip.family == AF_INET ? 4 : 16) != 0)
+		if (i == 0 && !o->no_sink && memcmp(ip.a, zero, ip.family == AF_INET ? 4 : 16) != 0)
 			o->sink_addr = ip; /* a specific address: relays are sent there */
 	}
-	if (o->source.family && o->sink_addr.family == 0 && !m->sink_domain)
-		o->sink_addr = o->source;
-	o->concurrency = m->concurrency;
-	o->per_net = m->per_net;
-	o->rate = m->rate;
-	o->connect_timeout = m->connect_timeout;
-	o->timeout = m->timeout;
-	o->host_timeout = m->host_timeout;
-	o->wait = m->no_sink ? 0 : m->wait;
-	o->seed = (uint64_t)m->seed;
-	o->helo = m->helo ? m->helo : m->hostname;
-	o->sender = m->sender ? m->sender : "relaytest";
-	o->contact = m->contact ? m->contact : "(not given; see the scanning host's administrator)";
-	o->sink_domain = m->sink_domain;
-	o->first_hit = m->first_hit;
-	o->transcript = m->transcript;
-	o->ptr = !m->no_ptr;
-	o->resolver = m->resolver;
-	o->progress = m->progress || (!m->quiet && isatty(2));
-	o->max_reconnects = 2;
-	o->max_reply_line = 2048;
-	o->max_reply_lines = 128;
+	if (o->source_addr.family && o->sink_addr.family == 0 && !o->sink_domain)
+		o->sink_addr = o->source_addr;
+	if (!o->helo) /* the one default that needs this host: its name */
+		o->helo = strdup(m->hostname);
+	if (!o->helo || !o->sender || !o->contact) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	o->progress = o->progress || (!o->quiet && isatty(2));
 	return 0;
 }
 
@@ -224,7 +210,7 @@ static void warn_name(const char *name, const char *why, void *arg)
 	struct rt_main *m = arg;
 	char esc[300]; /* names from MX answers come from the network */
 	log_escape(esc, sizeof(esc), name, strlen(name));
-	if (!m->quiet)
+	if (!m->o.quiet)
 		fprintf(stderr, "relaytrap: %s: %s\n", esc, why);
 	if (m->unresolved.n < NAMES_MAX) {
 		strlist_add(&m->unresolved, name);
@@ -279,13 +265,13 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 	struct ipaddr rip;
 	uint16_t rport;
 	char why[160];
-	if (rc == 0 && m->resolver &&
-	    hostport_parse(m->resolver, 53, &rip, &rport, why, sizeof(why)) < 0) {
+	if (rc == 0 && m->o.resolver &&
+	    hostport_parse(m->o.resolver, 53, &rip, &rport, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "--resolver %s", why);
 		rc = -1;
 	}
 	if (rc == 0 && (names.hosts.n || names.mx.n) &&
-	    dns_resolve(&names.hosts, &names.mx, m->resolver, 60, add_resolved, warn_name, m, err,
+	    dns_resolve(&names.hosts, &names.mx, m->o.resolver, 60, add_resolved, warn_name, m, err,
 	                errlen) < 0)
 		rc = -1;
 	strlist_free(&names.hosts);
@@ -293,13 +279,13 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 	if (rc < 0)
 		return -1;
 	targets_finish(&m->targets);
-	targets_prune_pairs(&m->targets, m->so.ports, m->so.nports);
-	if (targets_space(&m->targets, m->so.nports) == 0 && !m->unresolved.n) {
+	targets_prune_pairs(&m->targets, m->o.port_list, m->o.nports);
+	if (targets_space(&m->targets, m->o.nports) == 0 && !m->unresolved.n) {
 		snprintf(err, errlen, "no targets to scan");
 		return -1;
 	}
-	for (int i = 0; i < m->exclude.n; i++) {
-		if (load_list(&m->excl, m->exclude.v[i], TLIST_EXCLUDE, refuse_names, NULL, err,
+	for (int i = 0; i < m->o.exclude.n; i++) {
+		if (load_list(&m->excl, m->o.exclude.v[i], TLIST_EXCLUDE, refuse_names, NULL, err,
 		              errlen) < 0) {
 			char tmp[600];
 			snprintf(tmp, sizeof(tmp), "--exclude %s", err);
@@ -308,7 +294,7 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		}
 	}
 	targets_finish(&m->excl);
-	if (targets_any_reserved(&m->targets) && !m->quiet)
+	if (targets_any_reserved(&m->targets) && !m->o.quiet)
 		fprintf(stderr,
 		        "relaytrap: the targets include reserved addresses, which are never "
 		        "scanned: %s\n",
@@ -323,9 +309,9 @@ static int resume_matches(struct rt_main *m, const json_t *run, char *err, size_
 	const char *what = NULL;
 	const json_t *ports = json_object_get(run, "ports"), *tests = json_object_get(run, "tests");
 	const json_t *sink = json_object_get(run, "sink");
-	int same = json_array_size(ports) == (size_t)m->so.nports;
-	for (int i = 0; same && i < m->so.nports; i++)
-		same = json_integer_value(json_array_get(ports, (size_t)i)) == m->so.ports[i];
+	int same = json_array_size(ports) == (size_t)m->o.nports;
+	for (int i = 0; same && i < m->o.nports; i++)
+		same = json_integer_value(json_array_get(ports, (size_t)i)) == m->o.port_list[i];
 	if (!same)
 		what = "ports (--port)";
 	same = json_array_size(tests) == (size_t)m->cat.n;
@@ -336,12 +322,12 @@ static int resume_matches(struct rt_main *m, const json_t *run, char *err, size_
 	if (!what && !same)
 		what = "tests (--tests)";
 	const char *dom = json_string_value(json_object_get(sink, "domain"));
-	if (!what && (json_is_true(json_object_get(sink, "embedded")) == m->no_sink ||
-	              strcmp(dom ? dom : "", m->sink_domain ? m->sink_domain : "") != 0))
+	if (!what && (json_is_true(json_object_get(sink, "embedded")) == m->o.no_sink ||
+	              strcmp(dom ? dom : "", m->o.sink_domain ? m->o.sink_domain : "") != 0))
 		what = "sink (--sink-domain, --no-sink)";
 	if (what)
 		snprintf(err, errlen, "--resume %s: the first run used other %s; resume with the "
-		         "same options", m->resume, what);
+		         "same options", m->o.resume, what);
 	return what ? -1 : 0;
 }
 
@@ -350,16 +336,16 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 	err[0] = '\0';
 	if (rt_scan_opts(m, err, errlen) < 0)
 		return -1;
-	if (m->no_sink && !m->sink_domain && !m->dry_run) {
+	if (m->o.no_sink && !m->o.sink_domain && !m->o.dry_run) {
 		snprintf(err, errlen,
 		         "--no-sink needs --sink-domain: without it the tests are addressed to "
 		         "this host's own address literal, where no sink listens");
 		return -1;
 	}
-	if (m->secret_file) {
-		if (secret_load(m->secret_file, m->key, &m->keylen, err, errlen) < 0)
+	if (m->o.secret_file) {
+		if (secret_load(m->o.secret_file, m->key, &m->keylen, err, errlen) < 0)
 			return -1;
-	} else if (m->no_sink && !m->dry_run) {
+	} else if (m->o.no_sink && !m->o.dry_run) {
 		snprintf(err, errlen,
 		         "--no-sink needs --secret-file (the standalone sink verifies "
 		         "tokens with the same key)");
@@ -380,13 +366,13 @@ int rt_setup(struct rt_main *m, char **specs, int nspecs, char *err, size_t errl
 	    (uint32_t)sid[0] << 24 | (uint32_t)sid[1] << 16 | (uint32_t)sid[2] << 8 | sid[3];
 	if (load_targets(m, specs, nspecs, err, errlen) < 0)
 		return -1;
-	if (m->resume && strcmp(m->resume, "-") == 0) {
+	if (m->o.resume && strcmp(m->o.resume, "-") == 0) {
 		snprintf(err, errlen, "--resume needs a file (not -)");
 		return -1;
 	}
-	if (m->resume) {
+	if (m->o.resume) {
 		json_t *run;
-		if (resume_load(m->resume, &m->done, &run, err, errlen) < 0)
+		if (resume_load(m->o.resume, &m->done, &run, err, errlen) < 0)
 			return -1;
 		int rc = resume_matches(m, run, err, errlen);
 		json_decref(run);
@@ -401,25 +387,25 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 {
 	struct perm perm;
 	struct shard sh;
-	uint64_t space = targets_space(&m->targets, m->so.nports), pos;
+	uint64_t space = targets_space(&m->targets, m->o.nports), pos;
 	struct scan_input si = {.cat = &m->cat,
 	                        .message_tmpl = rt_message(m),
 	                        .key = m->key,
 	                        .keylen = m->keylen,
 	                        .scan_id = m->scan_id};
-	perm_init(&perm, space, m->so.seed);
-	shard_init(&sh, m->so.shard_k, m->so.shard_n);
+	perm_init(&perm, space, m->o.seed);
+	shard_init(&sh, m->o.shard_k, m->o.shard_n);
 	while (shard_next(&sh, space, &pos)) {
 		uint64_t e = perm_at(&perm, pos);
 		struct ipaddr ip, local;
 		uint16_t port;
-		targets_at(&m->targets, m->so.ports, m->so.nports, e, &ip, &port);
+		targets_at(&m->targets, m->o.port_list, m->o.nports, e, &ip, &port);
 		if (targets_reserved(&ip) ||
 		    (m->excl.n && targets_contains(&m->excl, &ip)))
 			continue;
 		struct client c;
 		struct client_params p;
-		scan_client_params(&m->so, &si, &ip, port, "Thu, 01 Jan 1970 00:00:00 +0000", &p);
+		scan_client_params(&m->o, &si, &ip, port, "Thu, 01 Jan 1970 00:00:00 +0000", &p);
 		p.max_reconnects = 0;
 		p.transcript = 1;
 		p.want_name = 0; /* no lookups without connecting */
@@ -427,8 +413,8 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 			return;
 		local.family = ip.family;
 		memset(local.a, 0, sizeof(local.a));
-		if (m->so.source.family)
-			local = m->so.source;
+		if (m->o.source_addr.family)
+			local = m->o.source_addr;
 		client_connected(&c, &local, 0);
 		struct buf in;
 		buf_init(&in, 4096);

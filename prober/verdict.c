@@ -7,6 +7,9 @@ const char *const verdict_names[] = {"open-anonymous", "open",   "accepted", "de
                                      "auth-required",  "closed", "refused",  "not-smtp",
                                      "unreachable",    "error"};
 
+_Static_assert(sizeof(verdict_names) / sizeof(verdict_names[0]) == V_COUNT,
+               "a name for every verdict");
+
 int verdict_from_name(const char *s)
 {
 	for (int i = 0; i < V_COUNT; i++)

@@ -4,7 +4,7 @@
 #define RT_VERDICT_H
 
 #include "addr.h"
-#include "client.h"
+#include "outcome.h"
 
 enum verdict {
 	V_OPEN_ANONYMOUS,

@@ -1,0 +1,40 @@
+/* relaytrap's options: the one struct the option table (main.c) and -C files write into, its
+ * one defaults function, and the values set-up derives from them (setup.c rt_scan_opts). The
+ * scan engine reads them as they are; the client gets its own parameters (client.h). */
+#ifndef RT_OPTIONS_H
+#define RT_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "opt.h"
+
+#define SCAN_MAX_PORTS 64
+
+struct rt_options {
+	/* as given (or defaulted) */
+	char *sink_domain, *sink_dir, *secret_file, *ports, *tests, *message, *output, *shard,
+	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
+	struct strlist sink_listen, exclude, receipts;
+	long concurrency, per_net, seed;
+	double rate, connect_timeout, timeout, host_timeout, wait;
+	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress,
+	    quiet, verbose, help, version;
+	/* derived by rt_scan_opts */
+	uint16_t port_list[SCAN_MAX_PORTS];
+	int nports;
+	uint64_t shard_k, shard_n;
+	struct ipaddr source_addr; /* family 0: the kernel chooses */
+	struct ipaddr sink_addr;   /* family 0: our address on each probing connection */
+	/* fixed limits */
+	int max_reconnects;
+	size_t max_reply_line;
+	int max_reply_lines;
+};
+
+/* Every default in one place (the man page and conf/relaytrap.conf say the same). */
+void rt_options_defaults(struct rt_options *o);
+void rt_options_free(struct rt_options *o);
+
+#endif

@@ -1,0 +1,53 @@
+/* What a session with one host comes to, before and after correlation: each test's outcome
+ * and kept replies, and how the session ended. The client (client.c) produces these; the
+ * verdict, correlation and the reports read them without the client's state machine. */
+#ifndef RT_OUTCOME_H
+#define RT_OUTCOME_H
+
+#include "token.h"
+
+enum outcome {
+	OUT_NOTRUN,
+	OUT_REJECTED, /* 5xx */
+	OUT_DEFERRED, /* 4xx */
+	OUT_AUTH,     /* 530 and kin */
+	OUT_ACCEPTED, /* 250 after the final dot */
+	OUT_ERROR,    /* the connection broke during this test */
+	OUT_BOUNCED,  /* accepted, then returned to its sender as undeliverable (set by
+	                 prober/correlate.c when the bounce reaches the sink, never by the client) */
+	OUT_COUNT,
+};
+extern const char *const outcome_names[];
+
+/* How the session as a whole ended, before deliveries are counted. */
+enum session_end {
+	END_RUNNING,
+	END_TESTS,       /* the tests ran (or some did); the verdict comes from their outcomes */
+	END_REFUSED,     /* greeting 421/554 */
+	END_NOT_SMTP,    /* no SMTP greeting */
+	END_UNREACHABLE, /* TCP connect failed */
+	END_ERROR,       /* broke before any test outcome */
+};
+extern const char *const session_end_names[];
+
+#define REPLY_TEXT_MAX 512
+
+/* One reply as kept for the report: code and text (lines joined by '\n', bounded). */
+struct kept_reply {
+	int code; /* 0: command not sent */
+	char *text;
+};
+
+enum stage { ST_MAIL, ST_RCPT, ST_DATA, ST_END, ST_COUNT };
+extern const char *const stage_names[];
+
+struct test_result {
+	int test; /* index in the selected catalogue = the token's test number */
+	enum outcome outcome;
+	char token[TOKEN_MAX + 1];
+	char *mail, *rcpt, *helo; /* expanded arguments; helo only when the test overrides it */
+	struct kept_reply r[ST_COUNT];
+	double accepted_at;
+};
+
+#endif
