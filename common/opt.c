@@ -116,7 +116,9 @@ static int opt_apply(const struct opt *o, void *cfg, const char *v, char *err, s
 			return -1;
 		*(size_t *)field = (size_t)d;
 		return 0;
-	case OPT_LIST:
+	case OPT_LIST: /* fn, when given, checks each value first */
+		if (o->fn && o->fn(cfg, v, err, errlen) < 0)
+			return -1;
 		return strlist_add((struct strlist *)field, v);
 	case OPT_FN:
 		return o->fn(cfg, v, err, errlen);

@@ -32,7 +32,7 @@ struct opt {
 	const char *argname;
 	const char *help;
 	double min, max;
-	/* OPT_FN: sets the value; OPT_STR: checks it (NULL: anything goes) */
+	/* OPT_FN: sets the value; OPT_STR, OPT_LIST: checks it (NULL: anything goes) */
 	int (*fn)(void *cfg, const char *value, char *err, size_t errlen);
 };
 

@@ -56,19 +56,68 @@ static int check_contact(void *cfg, const char *v, char *err, size_t errlen)
 	return check_value("contact", v, smtp_check_text(v, 200), err, errlen);
 }
 
+static int check_ports(void *cfg, const char *v, char *err, size_t errlen)
+{
+	uint16_t list[SCAN_MAX_PORTS];
+	int n;
+	(void)cfg;
+	return rt_ports_parse(v, list, &n, err, errlen);
+}
+
+static int check_shard(void *cfg, const char *v, char *err, size_t errlen)
+{
+	uint64_t k, n;
+	(void)cfg;
+	return rt_shard_parse(v, &k, &n, err, errlen);
+}
+
+static int check_source(void *cfg, const char *v, char *err, size_t errlen)
+{
+	struct ipaddr ip;
+	(void)cfg;
+	return check_value("source", v, ipaddr_parse(v, &ip) < 0 ? "not an IP address" : NULL, err,
+	                   errlen);
+}
+
+/* ADDR[:PORT] for --sink-listen (port 25 when none) and --resolver (53) */
+static int check_hostport(const char *name, uint16_t defport, const char *v, char *err,
+                          size_t errlen)
+{
+	struct ipaddr ip;
+	uint16_t port;
+	char why[300];
+	if (hostport_parse(v, defport, &ip, &port, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "--%s %s", name, why);
+	return -1;
+}
+
+static int check_listen(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_hostport("sink-listen", 25, v, err, errlen);
+}
+
+static int check_resolver(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_hostport("resolver", 53, v, err, errlen);
+}
+
 #define O(f) offsetof(struct rt_options, f)
 static const struct opt options[] = {
     {"sink-domain", 'd', OPT_STR, O(sink_domain), "DOMAIN",
      "domain whose MX is the sink (default: the sink's address literal)", 0, 0, check_domain},
     {"sink-listen", 0, OPT_LIST, O(sink_listen), "ADDR:PORT",
-     "embedded sink address (repeatable; default 0.0.0.0:25)", 0, 0, NULL},
+     "embedded sink address (repeatable; default 0.0.0.0:25)", 0, 0, check_listen},
     {"no-sink", 0, OPT_FLAG, O(no_sink), NULL,
      "don't run the embedded sink (split deployment; correlate later with --report)", 0, 0, NULL},
     {"sink-dir", 0, OPT_STR, O(sink_dir), "DIR",
      "embedded sink's Maildir and receipts.jsonl (default: OUTPUT.sink)", 0, 0, NULL},
     {"secret-file", 0, OPT_STR, O(secret_file), "FILE",
      "token key; required for split deployments (default: random per run)", 0, 0, NULL},
-    {"port", 'p', OPT_STR, O(ports), "PORT[,PORT...]", "target ports (default 25)", 0, 0, NULL},
+    {"port", 'p', OPT_STR, O(ports), "PORT[,PORT...]", "target ports (default 25)", 0, 0,
+     check_ports},
     {"tests", 't', OPT_STR, O(tests), "NAMES|@FILE",
      "relay tests to run: names from the catalogue, or a catalogue file (default: all)", 0, 0,
      NULL},
@@ -100,12 +149,12 @@ static const struct opt options[] = {
     {"exclude", 'x', OPT_LIST, O(exclude), "FILE", "addresses/networks never to touch (repeatable)",
      0, 0, NULL},
     {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)", 0,
-     0, NULL},
+     0, check_shard},
     {"seed", 0, OPT_INT, O(seed), "N", "seed of the pseudo-random target order (default 1)", 0,
      9007199254740991.0, NULL},
     {"resume", 0, OPT_STR, O(resume), "FILE", "skip targets already final in FILE and append to it",
      0, 0, NULL},
-    {"source", 0, OPT_STR, O(source), "ADDR", "local address to probe from", 0, 0, NULL},
+    {"source", 0, OPT_STR, O(source), "ADDR", "local address to probe from", 0, 0, check_source},
     {"helo", 0, OPT_STR, O(helo), "NAME", "name announced in EHLO/HELO (default: this host's)", 0,
      0, check_helo},
     {"sender", 0, OPT_STR, O(sender), "LOCALPART", "sender local part (default relaytest)", 0, 0,
@@ -113,7 +162,8 @@ static const struct opt options[] = {
     {"contact", 0, OPT_STR, O(contact), "TEXT",
      "who to contact about the scan, written in every test message", 0, 0, check_contact},
     {"resolver", 0, OPT_STR, O(resolver), "ADDR[:PORT]",
-     "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0, NULL},
+     "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0,
+     check_resolver},
     {"no-ptr", 0, OPT_FLAG, O(no_ptr), NULL,
      "don't look up the PTR name of a server whose banner and EHLO give none", 0, 0, NULL},
     {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,

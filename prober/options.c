@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,4 +38,50 @@ void rt_options_free(struct rt_options *o)
 	strlist_free(&o->sink_listen);
 	strlist_free(&o->exclude);
 	strlist_free(&o->receipts);
+}
+
+int rt_ports_parse(const char *s, uint16_t *list, int *n, char *err, size_t errlen)
+{
+	const char *p = s;
+	*n = 0;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',')) {
+			snprintf(err, errlen, "--port %s: expected PORT[,PORT...] with ports 1-65535",
+			         s);
+			return -1;
+		}
+		for (int i = 0; i < *n; i++)
+			if (list[i] == v) {
+				snprintf(err, errlen, "--port %s: port %ld given twice", s, v);
+				return -1;
+			}
+		if (*n == SCAN_MAX_PORTS) {
+			snprintf(err, errlen, "--port: at most %d ports", SCAN_MAX_PORTS);
+			return -1;
+		}
+		list[(*n)++] = (uint16_t)v;
+		p = *end ? end + 1 : end;
+	}
+	if (!*n) {
+		snprintf(err, errlen, "--port: no port given");
+		return -1;
+	}
+	return 0;
+}
+
+int rt_shard_parse(const char *s, uint64_t *k, uint64_t *n, char *err, size_t errlen)
+{
+	unsigned long long kk, nn;
+	char extra;
+	if (sscanf(s, "%llu/%llu%c", &kk, &nn, &extra) != 2 || kk < 1 || nn < 1 || kk > nn ||
+	    nn > 1000000) {
+		snprintf(err, errlen, "--shard %s: expected K/N with 1 <= K <= N", s);
+		return -1;
+	}
+	*k = kk;
+	*n = nn;
+	return 0;
 }

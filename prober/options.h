@@ -36,5 +36,9 @@ struct rt_options {
 /* Every default in one place (the man page and conf/relaytrap.conf say the same). */
 void rt_options_defaults(struct rt_options *o);
 void rt_options_free(struct rt_options *o);
+/* "25,587" into list (SCAN_MAX_PORTS at most), "K/N": -1 with err naming the option. Used to
+ * check a value when it is set (FILE:LINE in -C files) and to derive it at set-up. */
+int rt_ports_parse(const char *s, uint16_t *list, int *n, char *err, size_t errlen);
+int rt_shard_parse(const char *s, uint64_t *k, uint64_t *n, char *err, size_t errlen);
 
 #endif

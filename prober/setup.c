@@ -92,52 +92,15 @@ void rt_print_catalog(const struct rt_main *m, FILE *out)
 
 static int parse_ports(struct rt_main *m, char *err, size_t errlen)
 {
-	const char *p = m->o.ports ? m->o.ports : "25";
-	m->o.nports = 0;
-	while (*p) {
-		char *end;
-		errno = 0;
-		long v = strtol(p, &end, 10);
-		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',')) {
-			snprintf(err, errlen,
-			         "--port %s: expected PORT[,PORT...] with ports 1-65535", m->o.ports);
-			return -1;
-		}
-		for (int i = 0; i < m->o.nports; i++)
-			if (m->o.port_list[i] == v) {
-				snprintf(err, errlen, "--port %s: port %ld given twice", m->o.ports,
-				         v);
-				return -1;
-			}
-		if (m->o.nports == SCAN_MAX_PORTS) {
-			snprintf(err, errlen, "--port: at most %d ports", SCAN_MAX_PORTS);
-			return -1;
-		}
-		m->o.port_list[m->o.nports++] = (uint16_t)v;
-		p = *end ? end + 1 : end;
-	}
-	if (!m->o.nports) {
-		snprintf(err, errlen, "--port: no port given");
-		return -1;
-	}
-	return 0;
+	return rt_ports_parse(m->o.ports ? m->o.ports : "25", m->o.port_list, &m->o.nports, err,
+	                      errlen);
 }
 
 static int parse_shard(struct rt_main *m, char *err, size_t errlen)
 {
 	m->o.shard_k = m->o.shard_n = 1;
-	if (!m->o.shard)
-		return 0;
-	unsigned long long k, n;
-	char extra;
-	if (sscanf(m->o.shard, "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n ||
-	    n > 1000000) {
-		snprintf(err, errlen, "--shard %s: expected K/N with 1 <= K <= N", m->o.shard);
-		return -1;
-	}
-	m->o.shard_k = k;
-	m->o.shard_n = n;
-	return 0;
+	return m->o.shard ? rt_shard_parse(m->o.shard, &m->o.shard_k, &m->o.shard_n, err, errlen)
+	                  : 0;
 }
 
 int rt_scan_opts(struct rt_main *m, char *err, size_t errlen)
@@ -261,14 +224,6 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 			               errlen);
 		if (rc < 0 && !err[0])
 			snprintf(err, errlen, "'%s': too many names", specs[i]);
-	}
-	struct ipaddr rip;
-	uint16_t rport;
-	char why[160];
-	if (rc == 0 && m->o.resolver &&
-	    hostport_parse(m->o.resolver, 53, &rip, &rport, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "--resolver %s", why);
-		rc = -1;
 	}
 	if (rc == 0 && (names.hosts.n || names.mx.n) &&
 	    dns_resolve(&names.hosts, &names.mx, m->o.resolver, 60, add_resolved, warn_name, m, err,

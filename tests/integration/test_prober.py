@@ -595,6 +595,14 @@ def test_usage_errors(tmp_path):
     conf.write_text("# scan settings\nwait = 5\nsink-domain = bad domain\n")
     p = run("-C", str(conf), "127.0.0.9")
     assert p.returncode == 2 and str(conf) + ":3: --sink-domain 'bad domain'" in p.stderr
+    for line, msg in (("port = 25,0", "--port 25,0: expected PORT[,PORT...]"),
+                      ("shard = 3/2", "--shard 3/2: expected K/N"),
+                      ("source = here", "--source 'here': not an IP address"),
+                      ("sink-listen = 127.0.0.1:99999", "--sink-listen '99999': port must be"),
+                      ("resolver = dns.example", "--resolver 'dns.example': not an IPv4")):
+        conf.write_text("wait = 5\n" + line + "\n")
+        p = run("-C", str(conf), "127.0.0.9")
+        assert p.returncode == 2 and str(conf) + ":2: " + msg in p.stderr, (line, p.stderr)
     for args, msg in ((["--dry-run", "--selftest"], "exclude each other"),
                       (["--list-tests", "127.0.0.9"], "--list-tests takes no targets"),
                       (["--selftest", "127.0.0.9"], "--selftest takes no targets")):
