@@ -92,3 +92,15 @@ char *jsonx_line(const json_t *obj, size_t *len)
 		*len = n + 1;
 	return line;
 }
+
+int jsonx_array_has(const json_t *arr, const char *s)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonx.h"
 #include "mailclass.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -15,14 +16,7 @@ static const char *str(const json_t *o, const char *key)
 
 static int found_in(const json_t *tk, const char *place)
 {
-	size_t i;
-	const json_t *w;
-	json_array_foreach(json_object_get(tk, "found_in"), i, w)
-	{
-		if (strcmp(json_string_value(w) ?: "", place) == 0)
-			return 1;
-	}
-	return 0;
+	return jsonx_array_has(json_object_get(tk, "found_in"), place);
 }
 
 /* Whether token tk of receipt r speaks for a host. */

@@ -7,6 +7,7 @@
 
 #include "escape.h"
 #include "html.h"
+#include "jsonx.h"
 #include "log.h"
 
 /* The verdicts the text summary lists host by host, with the heading of each list. */
@@ -141,14 +142,7 @@ static const char *first_accepted(const json_t *host)
 
 static int has_flag(const json_t *h, const char *flag)
 {
-	size_t i;
-	const json_t *v;
-	json_array_foreach(json_object_get(h, "flags"), i, v)
-	{
-		if (strcmp(json_string_value(v) ?: "", flag) == 0)
-			return 1;
-	}
-	return 0;
+	return jsonx_array_has(json_object_get(h, "flags"), flag);
 }
 
 void report_csv_row(FILE *f, const json_t *h)

@@ -11,6 +11,14 @@ import pytest
 from conftest import SINK, Client, free_port, wait_port
 
 
+def gone(path, timeout=10):
+    """Waits for a daemon to remove its file; True when it did."""
+    deadline = time.monotonic() + timeout
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
 def run_sink(*args, timeout=10):
     return subprocess.run([str(SINK), *args], capture_output=True, text=True, timeout=timeout)
 
@@ -111,10 +119,7 @@ def test_daemon_mode_reports_ready_and_errors(tmp_path):
         wait_port("127.0.0.1", port)
     finally:
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while pidfile.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pidfile.exists()
+    assert gone(pidfile)
     # a bind failure is reported by the parent, with a runtime-failure status
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -145,10 +150,7 @@ def test_pidfile_is_locked(tmp_path):
             s.bind(("127.0.0.1", port2))
     finally:
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while pidfile.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pidfile.exists()
+    assert gone(pidfile)
 
 
 def test_store_failure_resets_the_transaction(tmp_path, sink_factory):
