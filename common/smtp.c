@@ -225,8 +225,9 @@ const char *smtp_check_helo(const char *s)
 	struct ipaddr ip;
 	size_t n = strlen(s);
 	if (n && s[0] == '[')
-		return ipaddr_parse_literal(s, n, &ip) == 0 ? NULL
-		                                            : "not an address literal ([192.0.2.1])";
+		return ipaddr_parse_literal(s, n, &ip) == 0
+		           ? NULL
+		           : "not an address literal ([192.0.2.1])";
 	return smtp_check_domain(s);
 }
 

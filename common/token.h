@@ -1,4 +1,5 @@
-/* Relay-test tokens (docs/design.md "Tokens"): self-describing, HMAC-SHA256-tagged, lower-case base32.
+/* Relay-test tokens (docs/design.md "Tokens"): self-describing, HMAC-SHA256-tagged, lower-case
+ * base32.
  *
  * Layout before base32:  version/family (1) | scan id (4) | address (4 or 16) | port (2) |
  * test (1) | tag. The tag is the first 8 (IPv4) or 11 (IPv6) bytes of HMAC-SHA256(secret, all

@@ -9,7 +9,6 @@
 #include "message.h"
 #include "smtp.h"
 
-
 enum {
 	CS_GREETING,
 	CS_EHLO,

@@ -35,7 +35,8 @@ struct client_params {
 	size_t max_line; /* reply line limit */
 	int max_lines;   /* lines per reply */
 	int transcript;
-	int want_name; /* no name in banner or EHLO: ask for a PTR name (CL_NAME) before the tests */
+	int want_name; /* no name in banner or EHLO: ask for a PTR name (CL_NAME) before the tests
+	                */
 };
 
 enum client_status {
@@ -71,7 +72,7 @@ struct client {
 	char target_host[256];
 	const char *host_from; /* where target_host came from: "banner", "ehlo", "ptr"; NULL none */
 	int name_asked;        /* CL_NAME was returned once; never again for this host */
-	struct ipaddr local;         /* our address on the (last) connection */
+	struct ipaddr local;   /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
 	char cur_helo[CATALOG_FIELD * 2];
 	struct buf transcript;

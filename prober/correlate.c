@@ -29,7 +29,8 @@ static int token_counts(const json_t *r, const json_t *tk)
 	if (!strcmp(cls, "bounce") || !strcmp(cls, "auto-reply"))
 		return 1;
 	if (!strcmp(cls, "relayed"))
-		return json_array_size(json_object_get(tk, "found_in")) > (size_t)found_in(tk, "attached");
+		return json_array_size(json_object_get(tk, "found_in")) >
+		       (size_t)found_in(tk, "attached");
 	return 0;
 }
 
@@ -139,10 +140,9 @@ static json_t *evidence_json(const json_t *r, const char *test_name, const struc
 static void add_delivered(struct correl *c, const json_t *r, const struct test_result *t,
                           const char *name, const struct ipaddr *prober, int nprober)
 {
-	static const char *const keys[] = {"peer_addr", "mail_from",      "rcpt",
-	                                   "received",  "received_count", "trace_ips",
-	                                   "subject",   "unix_time",      "maildir_file",
-	                                   NULL};
+	static const char *const keys[] = {"peer_addr",      "mail_from", "rcpt",    "received",
+	                                   "received_count", "trace_ips", "subject", "unix_time",
+	                                   "maildir_file",   NULL};
 	struct delivery *d = &c->d[c->nd++];
 	delivery_from_json(r, t->test, d);
 	json_t *e = evidence_json(r, name, t, keys);
@@ -169,8 +169,8 @@ static int returned(const json_t *bounces, int test)
 static void add_returned(struct correl *c, const json_t *r, const struct test_result *t,
                          const char *name, json_t *arr)
 {
-	static const char *const keys[] = {"peer_addr", "mail_from", "rcpt",        "subject",
-	                                   "unix_time", "class_why", "maildir_file", "dsn",
+	static const char *const keys[] = {"peer_addr",  "mail_from", "rcpt",         "subject",
+	                                   "unix_time",  "class_why", "maildir_file", "dsn",
 	                                   "auto_reply", NULL};
 	json_t *e = evidence_json(r, name, t, keys);
 	json_array_append_new(arr, e);
@@ -205,7 +205,8 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 	}
 	/* relayed (or a receipt from before the classifier that correl_refs let through) */
 	if (has_test(c->deliveries, t->test) || c->nd >= c->cap)
-		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts */
+		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts
+		                         */
 	add_delivered(c, r, t, test_name, prober, nprober);
 	return ARRIVAL_DELIVERED;
 }
@@ -233,7 +234,8 @@ void correl_load(struct correl *c, const json_t *host, struct test_result *t, in
 			    json_string_value(json_object_get(json_object_get(e, "dsn"), "status"));
 			if (a == 1 && status && json_is_true(json_object_get(e, "returned")) &&
 			    !c->bounce_status[0])
-				snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
+				snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s",
+				         status);
 		}
 	}
 	for (int i = 0; i < nt; i++) /* decided again below, from the arrivals */
@@ -269,10 +271,10 @@ void correl_verdict(const struct correl *c, enum session_end end, struct test_re
 	for (int i = 0; i < nt; i++) {
 		int ok = t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED;
 		if (ok)
-			t[i].outcome = !has_test(c->deliveries, t[i].test) &&
-			                       returned(c->bounces, t[i].test)
-			                   ? OUT_BOUNCED
-			                   : OUT_ACCEPTED;
+			t[i].outcome =
+			    !has_test(c->deliveries, t[i].test) && returned(c->bounces, t[i].test)
+			        ? OUT_BOUNCED
+			        : OUT_ACCEPTED;
 	}
 	struct verdict_in vi = {
 	    .end = end,

@@ -36,9 +36,9 @@ int correl_refs(const json_t *receipt, struct receipt_ref *out, int max);
 struct correl {
 	struct delivery *d; /* relayed deliveries, the first per test */
 	int nd, cap;
-	json_t *deliveries;   /* evidence for the host line, one per delivered test */
-	json_t *bounces;      /* one per bounced test: who returned it, the DSN's fields */
-	json_t *auto_replies; /* recorded, never counted */
+	json_t *deliveries;     /* evidence for the host line, one per delivered test */
+	json_t *bounces;        /* one per bounced test: who returned it, the DSN's fields */
+	json_t *auto_replies;   /* recorded, never counted */
 	char bounce_status[16]; /* the first bounce's DSN status */
 };
 

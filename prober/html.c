@@ -1,5 +1,5 @@
-/* The HTML report (docs/design.md "Output"): one self-contained page, inline CSS and a little inline
- * JS, no external assets. Host rows are written as they come into one temporary file per
+/* The HTML report (docs/design.md "Output"): one self-contained page, inline CSS and a little
+ * inline JS, no external assets. Host rows are written as they come into one temporary file per
  * verdict; html_finish writes the page (run facts, counts, then the rows with anonymous and
  * open relays first) to PATH.tmp and renames it. Every string from a results file passes
  * through esc_html. */
@@ -105,7 +105,9 @@ static void tests_table(FILE *f, const json_t *tests)
 		const char *oc = str(t, "outcome");
 		int dl = json_is_true(json_object_get(t, "delivered"));
 		fprintf(f, "<tr class=\"o-%s%s\"><td>",
-		        !strcmp(oc, "accepted") ? "a" : !strcmp(oc, "bounced") ? "b" : "x",
+		        !strcmp(oc, "accepted")  ? "a"
+		        : !strcmp(oc, "bounced") ? "b"
+		                                 : "x",
 		        dl ? " dl" : "");
 		esc_html(f, str(t, "name"));
 		fputs("</td><td><code>", f);

@@ -14,8 +14,9 @@ const struct legend verdict_legend[V_COUNT] = {
                     "(dropped, stuck in its queue, or returned: see the flag bounces)",
                     "refuse relay recipients at RCPT time instead of accepting and dropping or "
                     "bouncing them"},
-    [V_DEFERRED] = {"deferred", "relay tests got only 4xx answers (greylisting, a temporary "
-                                "policy)",
+    [V_DEFERRED] = {"deferred",
+                    "relay tests got only 4xx answers (greylisting, a temporary "
+                    "policy)",
                     "nothing urgent; scan again later to see the real policy"},
     [V_AUTH_REQUIRED] = {"auth-required", "relaying refused until the client authenticates",
                          "nothing to do for relaying"},
@@ -36,11 +37,13 @@ const struct legend flag_legend[] = {
      "backscatter source",
      "refuse relay recipients during the SMTP dialogue, so that no bounce goes to forged "
      "senders"},
-    {"partial", "open, but fewer tests arrived than it accepted (a lossy queue, or a honeypot "
-                "that relays only the first)",
+    {"partial",
+     "open, but fewer tests arrived than it accepted (a lossy queue, or a honeypot "
+     "that relays only the first)",
      "treat it as open"},
-    {"multi_hop", "the relayed message reached the sink from another address than the target's "
-                  "(delivered_via), e.g. through a smarthost",
+    {"multi_hop",
+     "the relayed message reached the sink from another address than the target's "
+     "(delivered_via), e.g. through a smarthost",
      "close relaying on the target; the smarthost only passes on what it is given"},
     {"tokens_disagree", "the tokens in one message named different tests or hosts",
      "read the delivery evidence"},

@@ -22,8 +22,7 @@
 #include "smtp.h"
 
 /* Values that go on the wire as they are: garbage is a usage error (FILE:LINE in -C). */
-static int check_value(const char *name, const char *v, const char *why, char *err,
-                       size_t errlen)
+static int check_value(const char *name, const char *v, const char *why, char *err, size_t errlen)
 {
 	char esc[100];
 	if (why)
@@ -162,8 +161,7 @@ static const struct opt options[] = {
     {"contact", 0, OPT_STR, O(contact), "TEXT",
      "who to contact about the scan, written in every test message", 0, 0, check_contact},
     {"resolver", 0, OPT_STR, O(resolver), "ADDR[:PORT]",
-     "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0,
-     check_resolver},
+     "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0, check_resolver},
     {"no-ptr", 0, OPT_FLAG, O(no_ptr), NULL,
      "don't look up the PTR name of a server whose banner and EHLO give none", 0, 0, NULL},
     {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,
@@ -235,7 +233,8 @@ static const char *conflict(const struct rt_main *m, int nargs)
 	if (modes > 1)
 		return "--dry-run, --selftest, --list-tests and --report exclude each other";
 	if ((m->o.list_tests || m->o.selftest) && nargs)
-		return m->o.list_tests ? "--list-tests takes no targets" : "--selftest takes no targets";
+		return m->o.list_tests ? "--list-tests takes no targets"
+		                       : "--selftest takes no targets";
 	if (m->o.no_sink && m->o.selftest)
 		return "--selftest runs the embedded sink: leave out --no-sink";
 	return NULL;

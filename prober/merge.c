@@ -100,13 +100,14 @@ static int each_line(const char *path, const char *what, int (*fn)(struct merge 
 		}
 		rc = fn(mg, o);
 		if (rc < 0)
-			snprintf(err, errlen, "%s:%d: %s", path, r.lineno,
-			         rc == -2   ? "host line without a valid addr/port"
-			         : rc == -3 ? "a sink's receipt: give receipts files with --receipts"
-			         : rc == -4 ? "not a relaytrap results line (no type run, host or "
-			                      "summary)"
-			         : rc == -5 ? "not a sink's receipt (a results file goes after --report)"
-			                    : "out of memory");
+			snprintf(
+			    err, errlen, "%s:%d: %s", path, r.lineno,
+			    rc == -2   ? "host line without a valid addr/port"
+			    : rc == -3 ? "a sink's receipt: give receipts files with --receipts"
+			    : rc == -4 ? "not a relaytrap results line (no type run, host or "
+			                 "summary)"
+			    : rc == -5 ? "not a sink's receipt (a results file goes after --report)"
+			               : "out of memory");
 		json_decref(o);
 	}
 	if (ferror(r.f) && rc == 0) {
@@ -247,8 +248,9 @@ static void update_host(json_t *h, const struct verdict_out *vo, const struct co
 	set_flag(flags, "partial", vo->partial);
 	json_object_set_new(h, "flags", flags);
 	json_object_set_new(h, "delivered_via",
-	                    vo->multi_hop ? json_string(ipaddr_str(&vo->delivered_via, a, sizeof(a)))
-	                                  : json_null());
+	                    vo->multi_hop
+	                        ? json_string(ipaddr_str(&vo->delivered_via, a, sizeof(a)))
+	                        : json_null());
 	json_object_set_new(h, "tests_accepted", json_integer(vo->accepted));
 	json_object_set_new(h, "tests_delivered", json_integer(vo->delivered));
 	json_object_set_new(h, "tests_bounced", json_integer(vo->bounced));
@@ -276,7 +278,8 @@ static int on_host(struct merge *mg, json_t *h)
 		mg->unfinished++; /* interrupted while waiting; a resumed run has its final line */
 		return 0;
 	}
-	if (json_is_null(json_object_get(h, "addr")) && json_is_string(json_object_get(h, "name"))) {
+	if (json_is_null(json_object_get(h, "addr")) &&
+	    json_is_string(json_object_get(h, "name"))) {
 		mg->hosts++; /* a name that did not resolve: nothing to correlate */
 		report_host(mg->rep, h);
 		return write_line(mg, h);
@@ -431,7 +434,8 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 			rc = -1;
 		mg->out = NULL;
 		if (rc < 0)
-			fprintf(stderr, "relaytrap: --output %s: %s\n", m->o.output, strerror(errno));
+			fprintf(stderr, "relaytrap: --output %s: %s\n", m->o.output,
+			        strerror(errno));
 	}
 	if (report_finish(mg->rep, err, sizeof(err)) < 0) {
 		fprintf(stderr, "relaytrap: %s\n", err);

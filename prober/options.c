@@ -27,10 +27,10 @@ void rt_options_defaults(struct rt_options *o)
 
 void rt_options_free(struct rt_options *o)
 {
-	char **strs[] = {&o->sink_domain, &o->sink_dir, &o->secret_file, &o->ports,  &o->tests,
-	                 &o->message,     &o->output,   &o->shard,       &o->resume, &o->source,
-	                 &o->helo,        &o->sender,   &o->contact,     &o->resolver,
-	                 &o->report,      &o->html,     &o->csv};
+	char **strs[] = {&o->sink_domain, &o->sink_dir, &o->secret_file, &o->ports,    &o->tests,
+	                 &o->message,     &o->output,   &o->shard,       &o->resume,   &o->source,
+	                 &o->helo,        &o->sender,   &o->contact,     &o->resolver, &o->report,
+	                 &o->html,        &o->csv};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -49,8 +49,8 @@ int rt_ports_parse(const char *s, uint16_t *list, int *n, char *err, size_t errl
 		errno = 0;
 		long v = strtol(p, &end, 10);
 		if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ',')) {
-			snprintf(err, errlen, "--port %s: expected PORT[,PORT...] with ports 1-65535",
-			         s);
+			snprintf(err, errlen,
+			         "--port %s: expected PORT[,PORT...] with ports 1-65535", s);
 			return -1;
 		}
 		for (int i = 0; i < *n; i++)

@@ -19,8 +19,8 @@ struct rt_options {
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
-	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress,
-	    quiet, verbose, help, version;
+	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet,
+	    verbose, help, version;
 	/* derived by rt_scan_opts */
 	uint16_t port_list[SCAN_MAX_PORTS];
 	int nports;

@@ -1,7 +1,7 @@
 /* Reverse lookups during the scan (c-ares inside the scan's event loop): the target's name for
- * {target_host} when neither its banner nor its EHLO reply names it (docs/design.md "Relay tests"). Only hosts that
- * answered as SMTP servers without a name are looked up, so a /16 of mostly silent addresses
- * costs no DNS traffic. Answers always arrive from the loop, never inside rdns_lookup. */
+ * {target_host} when neither its banner nor its EHLO reply names it (docs/design.md "Relay tests").
+ * Only hosts that answered as SMTP servers without a name are looked up, so a /16 of mostly silent
+ * addresses costs no DNS traffic. Answers always arrive from the loop, never inside rdns_lookup. */
 #ifndef RT_RDNS_H
 #define RT_RDNS_H
 

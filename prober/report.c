@@ -57,7 +57,7 @@ struct report *report_new(const struct report_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	if (o->csv) { /* written to PATH.tmp, renamed at the end: a failed run leaves no half
-	               * table and an older one untouched */
+		       * table and an older one untouched */
 		size_t n = strlen(o->csv) + 5;
 		if ((r->csv_tmp = malloc(n)))
 			snprintf(r->csv_tmp, n, "%s.tmp", o->csv);
@@ -207,8 +207,8 @@ void report_text_line(FILE *f, const json_t *h)
 		int n = 0;
 		json_array_foreach(tests, i, t)
 		{
-			int hit = open ? json_is_true(json_object_get(t, "delivered"))
-			               : was_accepted(t);
+			int hit =
+			    open ? json_is_true(json_object_get(t, "delivered")) : was_accepted(t);
 			if (hit)
 				fprintf(f, "%s%s", n++ ? ", " : "", str(t, "name"));
 		}
@@ -279,10 +279,11 @@ static void text_summary(struct report *r, FILE *f)
 			        r->nlines[k] - REPORT_LIST_MAX);
 	}
 	if (r->interrupted)
-		fprintf(f,
-		        "interrupted: %llu of %llu targets final; finish with relaytrap --resume %s "
-		        "and the same options\n",
-		        (unsigned long long)r->done, (unsigned long long)r->total, r->output);
+		fprintf(
+		    f,
+		    "interrupted: %llu of %llu targets final; finish with relaytrap --resume %s "
+		    "and the same options\n",
+		    (unsigned long long)r->done, (unsigned long long)r->total, r->output);
 	else if (r->o.pending)
 		fprintf(f,
 		        "no verdict on relaying yet: this scan ran without a sink (--no-sink); "

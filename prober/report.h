@@ -1,7 +1,7 @@
-/* Reports from host lines (docs/design.md "Output"): the HTML page (html.c), the CSV table (RFC 4180,
- * one row per host) and the plain-text summary a person at a terminal reads. Fed one line at a
- * time, during a scan or from --report, so memory stays bounded by the hosts in the lists of
- * the text summary (at most REPORT_LIST_MAX per verdict). */
+/* Reports from host lines (docs/design.md "Output"): the HTML page (html.c), the CSV table (RFC
+ * 4180, one row per host) and the plain-text summary a person at a terminal reads. Fed one line at
+ * a time, during a scan or from --report, so memory stays bounded by the hosts in the lists of the
+ * text summary (at most REPORT_LIST_MAX per verdict). */
 #ifndef RT_REPORT_H
 #define RT_REPORT_H
 

@@ -84,9 +84,9 @@ json_t *host_json(const struct host_facts *h)
 	if (h->interrupted)
 		json_array_append_new(flags, json_string("interrupted"));
 	json_object_set_new(o, "flags", flags);
-	json_object_set_new(o, "delivered_via",
-	                    or_null(h->v->multi_hop ? ipaddr_str(&h->v->delivered_via, a, sizeof(a))
-	                                            : NULL));
+	json_object_set_new(
+	    o, "delivered_via",
+	    or_null(h->v->multi_hop ? ipaddr_str(&h->v->delivered_via, a, sizeof(a)) : NULL));
 	json_object_set_new(o, "session_end", json_string(session_end_names[c->end]));
 	json_object_set_new(o, "reason", or_null(h->v->reason[0] ? h->v->reason : c->reason));
 	json_object_set_new(o, "fingerprint", or_null(c->fingerprint));
@@ -102,10 +102,9 @@ json_t *host_json(const struct host_facts *h)
 	for (int i = 0; i < h->nprober; i++)
 		json_array_append_new(pa, json_string(ipaddr_str(&h->prober[i], a, sizeof(a))));
 	json_object_set_new(o, "prober_addrs", pa);
-	json_object_set_new(o, "ehlo_reported",
-	                    or_null(c->ehlo_reported.family
-	                                ? ipaddr_str(&c->ehlo_reported, a, sizeof(a))
-	                                : NULL));
+	json_object_set_new(
+	    o, "ehlo_reported",
+	    or_null(c->ehlo_reported.family ? ipaddr_str(&c->ehlo_reported, a, sizeof(a)) : NULL));
 	json_object_set_new(o, "connections", json_integer(c->connects));
 	json_object_set_new(o, "tests_accepted", json_integer(h->v->accepted));
 	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));
@@ -299,8 +298,9 @@ int resume_load(const char *path, struct doneset *d, json_t **run, char *err, si
 	*run = NULL;
 	if (!r.f) {
 		snprintf(err, errlen, "--resume %s: %s%s", path, strerror(errno),
-		         errno == ENOENT ? " (nothing to resume: leave out --resume to start a scan)"
-		                         : "");
+		         errno == ENOENT
+		             ? " (nothing to resume: leave out --resume to start a scan)"
+		             : "");
 		return -1;
 	}
 	int rc = 0;
@@ -339,7 +339,8 @@ int resume_load(const char *path, struct doneset *d, json_t **run, char *err, si
 	jsonl_free(&r);
 	fclose(r.f);
 	if (rc == 0 && !*run) {
-		snprintf(err, errlen, "--resume %s: no run line: not a relaytrap results file", path);
+		snprintf(err, errlen, "--resume %s: no run line: not a relaytrap results file",
+		         path);
 		rc = -1;
 	}
 	if (rc < 0) {

@@ -82,9 +82,9 @@ static struct sink *start_sink(struct rt_main *m, struct io_loop *loop, const ch
 	char dir[4096];
 	/* OUTPUT.sink beside the results; for -o - the default results name's */
 	snprintf(dir, sizeof(dir), "%s",
-	         m->o.sink_dir                  ? m->o.sink_dir
+	         m->o.sink_dir              ? m->o.sink_dir
 	         : strcmp(output, "-") == 0 ? "results.jsonl"
-	                                      : output);
+	                                    : output);
 	if (!m->o.sink_dir) {
 		char *dot = strrchr(dir, '.');
 		if (dot && strcmp(dot, ".jsonl") == 0)
@@ -139,7 +139,8 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	json_object_set_new(sink, "listen", ls);
 	json_object_set_new(o, "sink", sink);
 	json_object_set_new(o, "tests", catalog_json(&m->cat));
-	json_object_set_new(o, "targets", json_integer((json_int_t)(m->targets.total + m->targets.np)));
+	json_object_set_new(o, "targets",
+	                    json_integer((json_int_t)(m->targets.total + m->targets.np)));
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "seed", json_integer(m->o.seed));
 	char shard[48];
@@ -203,7 +204,8 @@ static void print_summary(const struct scan_stats *st, const char *output)
 	        strcmp(output, "-") == 0 ? "on standard output" : "in ",
 	        strcmp(output, "-") == 0 ? "" : output);
 	if (st->interrupted)
-		fprintf(stderr, "relaytrap: interrupted: %llu of %llu targets final; finish with "
+		fprintf(stderr,
+		        "relaytrap: interrupted: %llu of %llu targets final; finish with "
 		        "--resume %s\n",
 		        (unsigned long long)(st->final + st->excluded + st->reserved + st->skipped),
 		        (unsigned long long)st->total, output);
@@ -213,7 +215,9 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
                struct scan_stats *out_stats)
 {
 	char err[600];
-	const char *output = m->o.resume ? m->o.resume : m->o.output ? m->o.output : "results.jsonl";
+	const char *output = m->o.resume   ? m->o.resume
+	                     : m->o.output ? m->o.output
+	                                   : "results.jsonl";
 	raise_fd_limit(m);
 	/* Every output is checked before any is touched: the sink's port and store, the
 	 * report files (written to PATH.tmp), then the results file, truncated last. */
@@ -226,7 +230,9 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	int to_stdout = strcmp(output, "-") == 0; /* -o -: the text summary goes to stderr */
 	struct report_opts ro = {.html = m->o.html,
 	                         .csv = m->o.csv,
-	                         .text = m->o.quiet ? NULL : to_stdout ? stderr : stdout,
+	                         .text = m->o.quiet  ? NULL
+	                                 : to_stdout ? stderr
+	                                             : stdout,
 	                         .version = RT_VERSION,
 	                         .pending = m->o.no_sink ? output : NULL};
 	struct report *rep = report_new(&ro, err, sizeof(err));

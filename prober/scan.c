@@ -58,7 +58,7 @@ struct scan {
 	int exhausted, stopping, ended, launching;
 	double backoff_until;
 	struct io_timer *tick, *progress;
-	int tty; /* stderr is a terminal: the progress line is redrawn in place */
+	int tty;           /* stderr is a terminal: the progress line is redrawn in place */
 	struct rdns *rdns; /* NULL: --no-ptr */
 	struct scan_stats st;
 	void (*done)(void *arg);
@@ -402,8 +402,8 @@ static int next_target(struct scan *s, struct target *t)
 			s->exhausted = 1;
 			return 0;
 		}
-		targets_at(s->in.targets, s->o->port_list, s->o->nports, perm_at(&s->perm, pos), &t->ip,
-		           &t->port);
+		targets_at(s->in.targets, s->o->port_list, s->o->nports, perm_at(&s->perm, pos),
+		           &t->ip, &t->port);
 		if (targets_reserved(&t->ip)) {
 			s->st.reserved++;
 			continue;
@@ -582,8 +582,7 @@ void scan_receipt(const json_t *r, void *arg)
 		matched = 1;
 		if (!h) {
 			s->st.late_deliveries++;
-			log_msg(LOG_WARN, 0,
-			        "%s for %s port %u test %d after its host was final",
+			log_msg(LOG_WARN, 0, "%s for %s port %u test %d after its host was final",
 			        json_string_value(json_object_get(r, "class")) ?: "delivery",
 			        ipaddr_str(&refs[i].target, a, sizeof(a)), refs[i].port, test);
 			continue;
@@ -614,7 +613,8 @@ static double eta(struct scan *s, double rate)
 	double waiting = 0;
 	for (struct host *h = s->hosts; h; h = h->next)
 		if (h->session_done) {
-			double d = correl_deadline(h->c.t, h->c.nt, h->ended, wait_of(s)) - now_of(s);
+			double d =
+			    correl_deadline(h->c.t, h->c.nt, h->ended, wait_of(s)) - now_of(s);
 			if (d > waiting)
 				waiting = d;
 		}
@@ -662,8 +662,8 @@ static void maybe_end(struct scan *s)
 		s->done(s->done_arg);
 }
 
-struct scan *scan_new(struct io_loop *loop, const struct rt_options *o,
-                      const struct scan_input *in, char *err, size_t errlen)
+struct scan *scan_new(struct io_loop *loop, const struct rt_options *o, const struct scan_input *in,
+                      char *err, size_t errlen)
 {
 	struct scan *s = calloc(1, sizeof(*s));
 	if (!s || netcap_init(&s->nets, o->per_net, 4096) < 0) {

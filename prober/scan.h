@@ -50,8 +50,8 @@ void scan_client_params(const struct rt_options *o, const struct scan_input *in,
 
 struct scan;
 /* o is borrowed for the scan's life. */
-struct scan *scan_new(struct io_loop *loop, const struct rt_options *o,
-                      const struct scan_input *in, char *err, size_t errlen);
+struct scan *scan_new(struct io_loop *loop, const struct rt_options *o, const struct scan_input *in,
+                      char *err, size_t errlen);
 /* Correlates one receipt of the embedded sink (or of a standalone sink's file). */
 void scan_receipt(const json_t *receipt, void *scan);
 /* Starts; done(arg) runs in the loop once every host is final (or after scan_interrupt). */

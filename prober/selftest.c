@@ -254,19 +254,20 @@ static void bounce(struct fsess *s)
 	if (!at || strcmp(at + 1, lit) != 0)
 		return;
 	char head[3000];
-	int hn = snprintf(head, sizeof(head),
-	           "From: MAILER-DAEMON@%s (Mail Delivery System)\r\n"
-	           "Subject: Undelivered Mail Returned to Sender\r\nTo: %s\r\n"
-	           "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
-	           "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-	           "\tboundary=\"B.%s\"\r\n\r\n--B.%s\r\nContent-Type: text/plain\r\n\r\n"
-	           "<%s>: relaying denied by policy\r\n\r\n--B.%s\r\n"
-	           "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; %s\r\n\r\n"
-	           "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.7.1\r\n"
-	           "Diagnostic-Code: X-Postfix; relaying denied by policy\r\n\r\n--B.%s\r\n"
-	           "Content-Type: message/rfc822\r\n\r\n",
-	           s->fk->addr, sender, s->fk->addr, s->fk->addr, s->rcpt, s->fk->addr,
-	           s->fk->addr, s->rcpt, s->fk->addr);
+	int hn =
+	    snprintf(head, sizeof(head),
+	             "From: MAILER-DAEMON@%s (Mail Delivery System)\r\n"
+	             "Subject: Undelivered Mail Returned to Sender\r\nTo: %s\r\n"
+	             "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+	             "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	             "\tboundary=\"B.%s\"\r\n\r\n--B.%s\r\nContent-Type: text/plain\r\n\r\n"
+	             "<%s>: relaying denied by policy\r\n\r\n--B.%s\r\n"
+	             "Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; %s\r\n\r\n"
+	             "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.7.1\r\n"
+	             "Diagnostic-Code: X-Postfix; relaying denied by policy\r\n\r\n--B.%s\r\n"
+	             "Content-Type: message/rfc822\r\n\r\n",
+	             s->fk->addr, sender, s->fk->addr, s->fk->addr, s->rcpt, s->fk->addr,
+	             s->fk->addr, s->rcpt, s->fk->addr);
 	char tail[128];
 	int tn = snprintf(tail, sizeof(tail), "\r\n--B.%s--\r\n.\r\n", s->fk->addr);
 	if (hn < 0 || (size_t)hn >= sizeof(head) || tn < 0 || (size_t)tn >= sizeof(tail))
@@ -503,7 +504,8 @@ static int check(const char *output)
 	printf("%-20s %-12s %-22s %-22s %s\n", "server", "address", "expected", "found", "");
 	for (int i = 0; i < NFAKES; i++) {
 		char exp[40], got[80];
-		snprintf(exp, sizeof(exp), "%s%s%s", fakes[i].expect, fakes[i].expect_flag ? " " : "",
+		snprintf(exp, sizeof(exp), "%s%s%s", fakes[i].expect,
+		         fakes[i].expect_flag ? " " : "",
 		         fakes[i].expect_flag ? fakes[i].expect_flag : "");
 		found(hosts, &fakes[i], got, sizeof(got));
 		int ok = strcmp(exp, got) == 0;

@@ -164,8 +164,6 @@ static int refuse_names(const char *spec, enum tspec_kind kind, void *arg)
 	return TARGETS_NAME_REFUSED;
 }
 
-
-
 /* A name that gave no address still gets a host line (verdict error, the DNS failure as the
  * reason): nothing given on the command line vanishes. */
 static void warn_name(const char *name, const char *why, void *arg)
@@ -271,9 +269,10 @@ static int resume_matches(struct rt_main *m, const json_t *run, char *err, size_
 		what = "ports (--port)";
 	same = json_array_size(tests) == (size_t)m->cat.n;
 	for (int i = 0; same && i < m->cat.n; i++)
-		same = !strcmp(json_string_value(json_object_get(json_array_get(tests, (size_t)i),
-		                                                 "name")) ?: "",
-		               m->cat.t[i].name);
+		same = !strcmp(
+		    json_string_value(json_object_get(json_array_get(tests, (size_t)i), "name"))
+		        ?: "",
+		    m->cat.t[i].name);
 	if (!what && !same)
 		what = "tests (--tests)";
 	const char *dom = json_string_value(json_object_get(sink, "domain"));
@@ -281,8 +280,10 @@ static int resume_matches(struct rt_main *m, const json_t *run, char *err, size_
 	              strcmp(dom ? dom : "", m->o.sink_domain ? m->o.sink_domain : "") != 0))
 		what = "sink (--sink-domain, --no-sink)";
 	if (what)
-		snprintf(err, errlen, "--resume %s: the first run used other %s; resume with the "
-		         "same options", m->o.resume, what);
+		snprintf(err, errlen,
+		         "--resume %s: the first run used other %s; resume with the "
+		         "same options",
+		         m->o.resume, what);
 	return what ? -1 : 0;
 }
 
@@ -355,8 +356,7 @@ void rt_dry_run(struct rt_main *m, FILE *out)
 		struct ipaddr ip, local;
 		uint16_t port;
 		targets_at(&m->targets, m->o.port_list, m->o.nports, e, &ip, &port);
-		if (targets_reserved(&ip) ||
-		    (m->excl.n && targets_contains(&m->excl, &ip)))
+		if (targets_reserved(&ip) || (m->excl.n && targets_contains(&m->excl, &ip)))
 			continue;
 		struct client c;
 		struct client_params p;

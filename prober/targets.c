@@ -430,7 +430,8 @@ int targets_hostport(const char *spec, struct ipaddr *ip, unsigned *port)
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(colon + 1, &end, 10);
-	if (end == colon + 1 || *end || errno || v < 1 || v > 65535 || !isdigit((unsigned char)colon[1]))
+	if (end == colon + 1 || *end || errno || v < 1 || v > 65535 ||
+	    !isdigit((unsigned char)colon[1]))
 		return -1;
 	*port = (unsigned)v;
 	return 1;

@@ -30,7 +30,7 @@ struct tpair {
 struct targets {
 	struct trange *r;
 	size_t n, cap;
-	uint64_t total; /* addresses in the ranges */
+	uint64_t total;  /* addresses in the ranges */
 	struct tpair *p; /* sorted and unique after targets_finish */
 	size_t np, pcap;
 };

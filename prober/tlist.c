@@ -185,7 +185,7 @@ struct reader {
 	int (*name_cb)(const char *, enum tspec_kind, void *);
 	void *arg;
 	char sub[256];
-	char spec[96]; /* the spec an error is about; "" when the message names it */
+	char spec[96];     /* the spec an error is about; "" when the message names it */
 	struct targets up; /* hosts an nmap ping scan found up */
 };
 
@@ -196,7 +196,8 @@ static int one_spec(const char *spec, unsigned port, void *arg, const char **why
 	snprintf(r->spec, sizeof(r->spec), "%s", spec);
 	if (port == TLIST_HOST_UP || port) { /* the format gave the port: spec is an address */
 		if (ipaddr_parse(spec, &ip) < 0) {
-			*why = port == TLIST_HOST_UP ? "not an address" : "a port goes with an address";
+			*why = port == TLIST_HOST_UP ? "not an address"
+			                             : "a port goes with an address";
 			return -1;
 		}
 	} else if (targets_hostport(spec, &ip, &port) < 0) { /* a word "ADDR:PORT" */

@@ -30,10 +30,10 @@ typedef int (*tlist_cb)(const char *spec, unsigned port, void *arg, const char *
 
 /* The state carried from line to line: a CSV header's columns. */
 struct tlist {
-	int csv;           /* a zmap CSV header was seen */
-	int col_addr;      /* its saddr column */
-	int col_port;      /* its sport column, -1 none */
-	int nmap_ports;    /* an nmap "Ports:" line was seen */
+	int csv;        /* a zmap CSV header was seen */
+	int col_addr;   /* its saddr column */
+	int col_port;   /* its sport column, -1 none */
+	int nmap_ports; /* an nmap "Ports:" line was seen */
 };
 
 /* Splits one line (modified in place) into specs. Returns 0, or -1 with *why set (by the

@@ -117,8 +117,7 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 		out->v = V_ACCEPTED;
 		if (out->bounced)
 			bounce_reason(in, out);
-	}
-	else if (deferred && !policy && !auth) /* only 4xx answers (and syntax errors) */
+	} else if (deferred && !policy && !auth) /* only 4xx answers (and syntax errors) */
 		out->v = V_DEFERRED;
 	else if (auth)
 		out->v = V_AUTH_REQUIRED;

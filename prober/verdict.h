@@ -1,5 +1,5 @@
-/* Per-host verdicts (docs/design.md "Verdicts"): from the session's end, the tests' outcomes and the
- * messages that reached the sink. Pure. */
+/* Per-host verdicts (docs/design.md "Verdicts"): from the session's end, the tests' outcomes and
+ * the messages that reached the sink. Pure. */
 #ifndef RT_VERDICT_H
 #define RT_VERDICT_H
 
@@ -50,11 +50,11 @@ struct verdict_out {
 	int multi_hop;
 	struct ipaddr delivered_via; /* family 0 unless multi_hop */
 	int tokens_disagree;
-	int delivered; /* tests whose message arrived */
-	int accepted;  /* tests accepted at end of data (bounced ones included) */
-	int bounced;   /* tests returned to their sender as undeliverable */
-	int bounces;   /* flag: it returns what it accepted (a backscatter source) */
-	int partial;   /* flag: open, but fewer tests delivered than accepted */
+	int delivered;    /* tests whose message arrived */
+	int accepted;     /* tests accepted at end of data (bounced ones included) */
+	int bounced;      /* tests returned to their sender as undeliverable */
+	int bounces;      /* flag: it returns what it accepted (a backscatter source) */
+	int partial;      /* flag: open, but fewer tests delivered than accepted */
 	char reason[160]; /* the verdict in words when the tests say more than the session; "" */
 };
 

@@ -299,28 +299,43 @@ static int daemon_sender(const char *sender)
 
 static void top_field(struct mail_shape *o, const struct hdr_field *f, struct ctype *ct)
 {
-	static const char *const daemon_from[] = {"mailer-daemon", "mail delivery",
-	                                          "<postmaster@", NULL};
-	static const char *const bounce_subject[] = {
-	    "undeliver", "returned mail", "delivery status notification", "failure notice",
-	    "mail delivery failed", "delivery failure", "non remis", "nondeliverable",
-	    "non-deliverable", "could not be delivered", "delivery has failed",
-	    "returned to sender", NULL};
-	static const char *const auto_subject[] = {"out of office", "out of the office",
-	                                           "automatic reply", "autoreply", "auto-reply",
-	                                           "vacation", NULL};
+	static const char *const daemon_from[] = {"mailer-daemon", "mail delivery", "<postmaster@",
+	                                          NULL};
+	static const char *const bounce_subject[] = {"undeliver",
+	                                             "returned mail",
+	                                             "delivery status notification",
+	                                             "failure notice",
+	                                             "mail delivery failed",
+	                                             "delivery failure",
+	                                             "non remis",
+	                                             "nondeliverable",
+	                                             "non-deliverable",
+	                                             "could not be delivered",
+	                                             "delivery has failed",
+	                                             "returned to sender",
+	                                             NULL};
+	static const char *const auto_subject[] = {"out of office",
+	                                           "out of the office",
+	                                           "automatic reply",
+	                                           "autoreply",
+	                                           "auto-reply",
+	                                           "vacation",
+	                                           NULL};
 	char v[VALUE_MAX];
 	size_t n = hdr_unfold(f->value, f->valuelen, v, sizeof(v));
 	if (hdr_is(f, "Content-Type")) {
 		ctype_parse(v, n, ct);
 	} else if (hdr_is(f, "From")) {
-		o->daemon |= any_ci(v, n, daemon_from) || (n > 11 && !strncasecmp(v, "postmaster@", 11));
+		o->daemon |=
+		    any_ci(v, n, daemon_from) || (n > 11 && !strncasecmp(v, "postmaster@", 11));
 	} else if (hdr_is(f, "Subject")) {
 		o->bounce_subject = any_ci(v, n, bounce_subject);
-		if (!o->auto_reply && (any_ci(v, n, auto_subject) || (n >= 5 && !strncasecmp(v, "auto:", 5))))
+		if (!o->auto_reply &&
+		    (any_ci(v, n, auto_subject) || (n >= 5 && !strncasecmp(v, "auto:", 5))))
 			o->auto_reply = "Subject";
 	} else if (hdr_is(f, "Auto-Submitted")) { /* RFC 3834: anything but "no" */
-		if (n && !(n >= 2 && !strncasecmp(v, "no", 2) && (n == 2 || v[2] == ';' || v[2] == ' ')))
+		if (n &&
+		    !(n >= 2 && !strncasecmp(v, "no", 2) && (n == 2 || v[2] == ';' || v[2] == ' ')))
 			o->auto_reply = "Auto-Submitted";
 	} else if (hdr_is(f, "X-Autoreply") || hdr_is(f, "X-Autorespond") ||
 	           hdr_is(f, "X-Auto-Reply")) {
@@ -335,10 +350,9 @@ static void top_field(struct mail_shape *o, const struct hdr_field *f, struct ct
 /* A bounce in plain text (qmail, old Sendmail and Exim): the original follows a marker line. */
 static void text_original(struct mail_shape *o, const char *m, size_t len)
 {
-	static const char *const markers[] = {"below this line is a copy of the message",
-	                                      "this is a copy of the message",
-	                                      "original message follows",
-	                                      "unsent message follows", NULL};
+	static const char *const markers[] = {
+	    "below this line is a copy of the message", "this is a copy of the message",
+	    "original message follows", "unsent message follows", NULL};
 	size_t n = len - o->body < MARKER_SCAN ? len - o->body : MARKER_SCAN;
 	for (int i = 0; markers[i]; i++) {
 		const char *hit = find_ci(m + o->body, n, markers[i]);

@@ -24,17 +24,17 @@ struct mail_span {
 /* The per-recipient facts of a delivery-status part (RFC 3464), the first recipient's. Values
  * are unfolded and bounded; "" when absent. */
 struct dsn_fields {
-	char status[16];          /* "5.7.1": only when well-formed */
-	char action[16];          /* "failed", "delayed", "delivered", "relayed", "expanded" */
-	char diagnostic[256];     /* Diagnostic-Code as written ("smtp; 550 5.7.1 ...") */
-	char reporting_mta[256];  /* without its type ("dns; ") */
+	char status[16];           /* "5.7.1": only when well-formed */
+	char action[16];           /* "failed", "delayed", "delivered", "relayed", "expanded" */
+	char diagnostic[256];      /* Diagnostic-Code as written ("smtp; 550 5.7.1 ...") */
+	char reporting_mta[256];   /* without its type ("dns; ") */
 	char final_recipient[256]; /* without its type ("rfc822; ") */
 };
 
 struct mail_shape {
-	int report;         /* multipart/report, or a message/delivery-status part */
-	int daemon;         /* null envelope sender, or a MAILER-DAEMON / postmaster sender or From */
-	int bounce_subject; /* "Undelivered Mail Returned to Sender", "failure notice", ... */
+	int report; /* multipart/report, or a message/delivery-status part */
+	int daemon; /* null envelope sender, or a MAILER-DAEMON / postmaster sender or From */
+	int bounce_subject;     /* "Undelivered Mail Returned to Sender", "failure notice", ... */
 	const char *auto_reply; /* why it is an auto-reply (a header name); NULL: it is not */
 	int mdn;                /* a read receipt (report-type=disposition-notification) */
 	size_t body;            /* where the top-level body starts */

@@ -182,8 +182,8 @@ static int pidfile_lock(const char *path, char *err, size_t errlen)
 		ssize_t n = pread(fd, old, sizeof(old) - 1, 0);
 		old[n > 0 ? n : 0] = '\0';
 		old[strspn(old, "0123456789")] = '\0';
-		snprintf(err, errlen, "--pidfile %s: held by a running relaytrap-sink (pid %s)", path,
-		         old[0] ? old : "?");
+		snprintf(err, errlen, "--pidfile %s: held by a running relaytrap-sink (pid %s)",
+		         path, old[0] ? old : "?");
 		close(fd);
 		return -1;
 	}

@@ -229,11 +229,11 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 
 struct token_places {
 	int disagree; /* valid tokens outside enclosed parts that differ */
-	int rcpt, top; /* a valid token in an envelope recipient; in Message-ID or X-Relaytrap-Token */
+	int rcpt,
+	    top; /* a valid token in an envelope recipient; in Message-ID or X-Relaytrap-Token */
 };
 
-static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st,
-                           struct token_places *tp)
+static json_t *tokens_json(struct msgscan *ms, const struct scan_state *st, struct token_places *tp)
 {
 	static const struct {
 		int bit;

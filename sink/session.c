@@ -360,7 +360,8 @@ static void handle_line(struct session *s, const char *line, size_t len, int lfl
 
 static json_t *receipt_build(struct session *s)
 {
-	json_t *r = msgscan_run(s->sk->scan, s->mail_from ? s->mail_from : "", buf_head(&s->msg), buf_len(&s->msg), &s->rcpts);
+	json_t *r = msgscan_run(s->sk->scan, s->mail_from ? s->mail_from : "", buf_head(&s->msg),
+	                        buf_len(&s->msg), &s->rcpts);
 	if (!r)
 		return NULL;
 	char a[INET6_ADDRSTRLEN], ts[40];

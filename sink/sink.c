@@ -137,7 +137,8 @@ static const char *jstr(const json_t *o, const char *key)
 static void log_stored(const json_t *r, size_t size)
 {
 	char from[200], to[200], subj[200], target[80] = "-";
-	const json_t *rc = json_object_get(r, "rcpt"), *tk = json_array_get(json_object_get(r, "tokens"), 0);
+	const json_t *rc = json_object_get(r, "rcpt"),
+	             *tk = json_array_get(json_object_get(r, "tokens"), 0);
 	const char *to0 = json_string_value(json_array_get(rc, 0)) ?: "";
 	log_escape(from, sizeof(from), jstr(r, "mail_from"), strlen(jstr(r, "mail_from")));
 	log_escape(to, sizeof(to), to0, strlen(to0));

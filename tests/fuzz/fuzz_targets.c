@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&t, 0, sizeof(t));
 	FILE *f = fmemopen(s, size ? size : 1, "r");
 	if (f) {
-		tlist_parse_file(&t, "fuzz", f, size % 2 ? TLIST_TARGETS : TLIST_EXCLUDE, names, NULL, err,
-		                 sizeof(err));
+		tlist_parse_file(&t, "fuzz", f, size % 2 ? TLIST_TARGETS : TLIST_EXCLUDE, names,
+		                 NULL, err, sizeof(err));
 		fclose(f);
 	}
 	probe(&t);

@@ -1091,7 +1091,8 @@ static void test_relayed(void **st)
 	assert_int_equal(mailclass_decide(&s, 1, 0, &why), MC_RELAYED);
 	assert_string_equal(why, "a valid token in the envelope recipient");
 	assert_int_equal(mailclass_decide(&s, 0, 1, &why), MC_RELAYED);
-	assert_string_equal(why, "a valid token in the message's own Message-ID or X-Relaytrap-Token");
+	assert_string_equal(why,
+	                    "a valid token in the message's own Message-ID or X-Relaytrap-Token");
 	assert_int_equal(mailclass_decide(&s, 0, 0, &why), MC_FOREIGN);
 	assert_string_equal(why, "no valid token where a relay puts it");
 	/* from the postmaster test's sender: the same */

@@ -161,8 +161,9 @@ static void test_wire_checks(void **st)
 	(void)st;
 	const char *good_domains[] = {"sink.example", "a", "relaytest.example.net", "x_y.lab",
 	                              "xn--bcher-kva.example"};
-	const char *bad_domains[] = {"", "bad domain", "a..b", "-a.example", "a-.example",
-	                             "trailing.", ".lead", "semi;colon", "a\r\nb"};
+	const char *bad_domains[] = {"",           "bad domain", "a..b",
+	                             "-a.example", "a-.example", "trailing.",
+	                             ".lead",      "semi;colon", "a\r\nb"};
 	for (size_t i = 0; i < sizeof(good_domains) / sizeof(*good_domains); i++)
 		assert_null(smtp_check_domain(good_domains[i]));
 	for (size_t i = 0; i < sizeof(bad_domains) / sizeof(*bad_domains); i++)
@@ -195,8 +196,7 @@ int main(void)
 	    cmocka_unit_test(test_cmd_parse),    cmocka_unit_test(test_path_forms),
 	    cmocka_unit_test(test_path_errors),  cmocka_unit_test(test_param),
 	    cmocka_unit_test(test_reply_whole),  cmocka_unit_test(test_reply_bytewise),
-	    cmocka_unit_test(test_reply_errors),
-	    cmocka_unit_test(test_wire_checks),
+	    cmocka_unit_test(test_reply_errors), cmocka_unit_test(test_wire_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
