@@ -25,6 +25,14 @@ static unsigned port_of(const char *s)
 	return end != s && !*end && !errno && v >= 1 && v <= 65535 ? (unsigned)v : 0;
 }
 
+/* A masscan record's port that is open (no status at all counts as open). */
+static int open_port(const json_t *rec, const json_t *status)
+{
+	json_int_t port = json_integer_value(json_object_get(rec, "port"));
+	const char *s = json_string_value(status);
+	return port >= 1 && port <= 65535 && (!s || !strcmp(s, "open"));
+}
+
 /* masscan -oJ / -oD: one JSON record a line, between "[" and "]" lines, commas around. */
 static int masscan_json(char *line, tlist_cb cb, void *arg, const char **why)
 {
@@ -46,15 +54,21 @@ static int masscan_json(char *line, tlist_cb cb, void *arg, const char **why)
 	size_t i;
 	json_t *p;
 	json_t *ports = json_object_get(o, "ports");
-	json_array_foreach(ports, i, p)
+	json_array_foreach(ports, i, p) /* -oJ: {"ip", "ports": [{"port", "status"}]} */
 	{
-		const char *status = json_string_value(json_object_get(p, "status"));
-		json_int_t port = json_integer_value(json_object_get(p, "port"));
-		if (rc == 0 && port >= 1 && port <= 65535 && (!status || !strcmp(status, "open")))
-			rc = cb(ip, (unsigned)port, arg, why);
+		if (rc == 0 && open_port(p, json_object_get(p, "status")))
+			rc = cb(ip, (unsigned)json_integer_value(json_object_get(p, "port")), arg,
+			        why);
 	}
-	if (!json_array_size(ports))
+	const char *rec = json_string_value(json_object_get(o, "rec_type"));
+	if (json_is_integer(json_object_get(o, "port"))) { /* -oD: one record per port */
+		const json_t *status = json_object_get(json_object_get(o, "data"), "status");
+		if ((!rec || !strcmp(rec, "status")) && open_port(o, status))
+			rc = cb(ip, (unsigned)json_integer_value(json_object_get(o, "port")), arg,
+			        why);
+	} else if (!json_array_size(ports)) {
 		rc = cb(ip, 0, arg, why);
+	}
 	json_decref(o);
 	return rc;
 }
@@ -100,12 +114,16 @@ static void csv_header(struct tlist *st, char *line)
 		cols[n++] = c;
 	st->csv = 1;
 	st->col_addr = 0;
-	st->col_port = -1;
+	st->col_port = st->col_success = st->col_class = -1;
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(cols[i], "saddr"))
 			st->col_addr = i;
 		else if (!strcmp(cols[i], "sport"))
 			st->col_port = i;
+		else if (!strcmp(cols[i], "success"))
+			st->col_success = i;
+		else if (!strcmp(cols[i], "classification"))
+			st->col_class = i;
 	}
 }
 
@@ -120,6 +138,10 @@ static int csv_row(const struct tlist *st, char *line, tlist_cb cb, void *arg, c
 			break;
 		*p++ = '\0';
 	}
+	/* without --output-filter zmap writes closed ports too: success 0, classification rst */
+	if ((st->col_success >= 0 && st->col_success < n && !strcmp(cols[st->col_success], "0")) ||
+	    (st->col_class >= 0 && st->col_class < n && !strcmp(cols[st->col_class], "rst")))
+		return 0;
 	if (st->col_addr >= n || !*cols[st->col_addr]) {
 		*why = "no saddr field in this CSV row";
 		return -1;

@@ -4,10 +4,13 @@
  *   plain lists        words separated by white space or commas, '#' comments; a word is any
  *                      target spec, or ADDR:PORT / [IPv6]:PORT
  *   masscan -oL        "open tcp 25 192.0.2.1 1700000000" (other states and banners skipped)
- *   masscan -oJ, -oD   JSON records {"ip": ..., "ports": [{"port": 25, ...}]}
+ *   masscan -oJ, -oD   JSON records {"ip": ..., "ports": [{"port": 25, ...}]} (-oJ) or
+ *                      {"ip": ..., "port": 25, "rec_type": "status", "data": {"status": "open"}}
+ *                      (-oD); open ports only
  *   nmap -oG           "Host: 192.0.2.1 ()\tPorts: 25/open/tcp//smtp///, ..." (open TCP ports);
  *                      from a ping scan (no Ports lines at all), the hosts with "Status: Up"
- *   zmap               one address a line, or CSV with a header naming saddr (and sport)
+ *   zmap               one address a line, or CSV with a header naming saddr (and sport;
+ *                      rows that success or classification call closed are skipped)
  * Errors name FILE:LINE. */
 #ifndef RT_TLIST_H
 #define RT_TLIST_H
@@ -30,10 +33,12 @@ typedef int (*tlist_cb)(const char *spec, unsigned port, void *arg, const char *
 
 /* The state carried from line to line: a CSV header's columns. */
 struct tlist {
-	int csv;        /* a zmap CSV header was seen */
-	int col_addr;   /* its saddr column */
-	int col_port;   /* its sport column, -1 none */
-	int nmap_ports; /* an nmap "Ports:" line was seen */
+	int csv;         /* a zmap CSV header was seen */
+	int col_addr;    /* its saddr column */
+	int col_port;    /* its sport column, -1 none */
+	int col_success; /* its success column (0: closed), -1 none */
+	int col_class;   /* its classification column ("rst": closed), -1 none */
+	int nmap_ports;  /* an nmap "Ports:" line was seen */
 };
 
 /* Splits one line (modified in place) into specs. Returns 0, or -1 with *why set (by the
