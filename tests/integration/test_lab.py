@@ -3,18 +3,55 @@ closed and bouncing, OpenSMTPD open and closed, one scan with the embedded sink.
 verdict, flags and the evidence behind them are asserted. Fails, never skips, when the lab
 cannot run."""
 import json
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
-from conftest import BUILD, free_port
+from conftest import BUILD, free_port, wait_port
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lab"))
 import lab  # noqa: E402
+
+
+def split_run(base, port):
+    """The bouncing servers again, as a split deployment: relaytrap --no-sink, a standalone
+    relaytrap-sink on the address the lab relays to, verdicts from --report --receipts."""
+    key = base / "split.key"
+    key.write_bytes(os.urandom(32))
+    receipts = base / "split-receipts.jsonl"
+    sink = subprocess.Popen(
+        [str(BUILD / "relaytrap-sink"), "-f", "-l", "127.0.0.1:%d" % port, "-d",
+         lab.SINK_DOMAIN, "--secret-file", str(key), "--maildir", str(base / "split-Maildir"),
+         "--receipts", str(receipts)], stderr=subprocess.DEVNULL)
+    try:
+        wait_port("127.0.0.1", port)
+        bouncers = [s["addr"] for s in lab.servers() if "bounces" in s["flags"]]
+        out, merged = base / "split.jsonl", base / "merged.jsonl"
+        p = subprocess.run(
+            [str(BUILD / "relaytrap"), "--no-ptr", "--no-sink", "--secret-file", str(key), "-d",
+             lab.SINK_DOMAIN, "--source", lab.PROBER_SOURCE, "--timeout", "10", "-o", str(out),
+             *bouncers], capture_output=True, text=True, timeout=300)
+        deadline = time.monotonic() + 60  # two DSNs per server reach the sink
+        while time.monotonic() < deadline:
+            got = receipts.read_text().count('"class":"bounce"') if receipts.exists() else 0
+            if got >= 2 * len(bouncers):
+                break
+            time.sleep(0.2)
+        r = subprocess.run([str(BUILD / "relaytrap"), "--report", str(out), "--receipts",
+                            str(receipts), "-o", str(merged)],
+                           capture_output=True, text=True, timeout=60)
+        hosts = {h["addr"]: h for h in map(json.loads, merged.read_text().splitlines())
+                 if h["type"] == "host"}
+        return p, r, hosts
+    finally:
+        sink.terminate()
+        sink.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +70,7 @@ def scan():
                  if h["type"] == "host"}
         receipts = [json.loads(line) for line in
                     (out.with_suffix(".sink") / "receipts.jsonl").read_text().splitlines()]
+        p.split = split_run(base, port)
     finally:
         lab.down(base)
         out.unlink(missing_ok=True)
@@ -141,6 +179,24 @@ def test_bounces(scan):
     bouncers = {s["addr"] for s in lab.servers() if "bounces" in s["flags"]}
     assert {r["peer_addr"] for r in receipts if r["class"] == "bounce"} == bouncers
     assert {r["class"] for r in receipts if r["peer_addr"] in bouncers} == {"bounce"}
+
+
+def test_bounces_in_a_split_deployment(scan):
+    """The same bouncing servers scanned with --no-sink, their DSNs received by a standalone
+    relaytrap-sink, merged with --report --receipts: the same verdicts as the embedded run."""
+    p, hosts, _ = scan
+    split, report, merged = p.split
+    assert split.returncode == 0, split.stderr
+    assert report.returncode == 0, report.stderr
+    for s in lab.servers():
+        if "bounces" not in s["flags"]:
+            continue
+        h, e = merged[s["addr"]], hosts[s["addr"]]
+        assert (h["verdict"], h["flags"], h["tests_bounced"], h["tests_delivered"]) == \
+            ("accepted", ["bounces"], 2, 0), s["name"]
+        assert (h["verdict"], h["flags"], h["tests_bounced"], h["reason"]) == \
+            (e["verdict"], e["flags"], e["tests_bounced"], e["reason"]), s["name"]
+        assert sorted(b["test"] for b in h["bounces"]) == ["plain", "rcpt-unbracketed"]
 
 
 def codes(h, stage):
