@@ -6,139 +6,36 @@
 #include <string.h>
 #include <strings.h>
 
-#include "message.h"
+#include "expand.h"
 #include "smtp.h"
 
-enum {
-	CS_GREETING,
-	CS_EHLO,
-	CS_HELO,
-	CS_TESTHELO, /* a test with its own helo= re-announces itself */
-	CS_MAIL,
-	CS_RCPT,
-	CS_RCPT_SKIP, /* the pipelined RCPT's reply after MAIL was refused */
-	CS_DATA,
-	CS_BODY,
-	CS_RSET,
-	CS_QUIT,
-	CS_NAME, /* waiting for the engine's PTR lookup; nothing sent */
-	CS_DONE,
+const char *const client_state_names[] = {
+    [CS_GREETING] = "greeting",   [CS_EHLO] = "ehlo", [CS_HELO] = "helo",
+    [CS_TESTHELO] = "testhelo",   [CS_MAIL] = "mail", [CS_RCPT] = "rcpt",
+    [CS_RCPT_SKIP] = "rcpt-skip", [CS_DATA] = "data", [CS_BODY] = "body",
+    [CS_RSET] = "rset",           [CS_QUIT] = "quit", [CS_NAME] = "name",
+    [CS_DONE] = "done",
 };
-static const char *const state_cmd[] = {"greeting", "EHLO", "HELO", "EHLO", "MAIL", "RCPT", "RCPT",
-                                        "DATA",     ".",    "RSET", "QUIT", "PTR",  "-"};
+_Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CS_COUNT,
+               "a name for every state");
 
-/* ---- pure helpers ---- */
-
-static int has_word(const char *text, const char *w)
-{
-	return text && strcasestr(text, w) != NULL;
-}
-
-enum outcome reply_outcome(int code, const char *text)
-{
-	static const char *const auth_words[] = {"authentication required",
-	                                         "must authenticate",
-	                                         "authenticate first",
-	                                         "auth required",
-	                                         "not logged in",
-	                                         "authentication is required",
-	                                         NULL};
-	if (code >= 200 && code < 400)
-		return OUT_ACCEPTED;
-	if (code == 530 || code == 535 || code == 538)
-		return OUT_AUTH;
-	if (text && (strncmp(text, "5.7.0 ", 6) == 0 || strncmp(text, "5.7.57", 6) == 0 ||
-	             strncmp(text, "4.7.0 ", 6) == 0)) {
-		if (has_word(text, "auth"))
-			return OUT_AUTH;
-	}
-	for (int i = 0; auth_words[i]; i++)
-		if (has_word(text, auth_words[i]))
-			return OUT_AUTH;
-	return code >= 400 && code < 500 ? OUT_DEFERRED : OUT_REJECTED;
-}
-
-const char *fingerprint_of(const char *banner, const char *ehlo)
-{
-	static const struct {
-		const char *needle, *name;
-	} fp[] = {
-	    {"Postfix", "postfix"},
-	    {"Exim", "exim"},
-	    {"Sendmail", "sendmail"},
-	    {"Microsoft ESMTP MAIL Service", "exchange"},
-	    {"Microsoft Exchange", "exchange"},
-	    {"OpenSMTPD", "opensmtpd"},
-	    {"qmail", "qmail"},
-	    {"Lotus Domino", "domino"},
-	    {"IBM Domino", "domino"},
-	    {"MDaemon", "mdaemon"},
-	    {"hMailServer", "hmailserver"},
-	    {"Haraka", "haraka"},
-	    {"Zimbra", "zimbra"},
-	    {"Courier", "courier"},
-	    {"CommuniGate", "communigate"},
-	    {"Kerio", "kerio"},
-	    {"MailEnable", "mailenable"},
-	    {"IMail", "imail"},
-	    {"Mercury", "mercury"},
-	    {"SmarterMail", "smartermail"},
-	    {"Python SMTP", "python-smtpd"},
-	    {"aiosmtpd", "python-smtpd"},
-	    {"relaytrap", "relaytrap"},
-	};
-	for (size_t i = 0; i < sizeof(fp) / sizeof(fp[0]); i++)
-		if (has_word(banner, fp[i].needle) || has_word(ehlo, fp[i].needle))
-			return fp[i].name;
-	return "";
-}
-
-int reported_addr(const char *text, struct ipaddr *out)
-{
-	for (const char *p = text; p && *p; p++) {
-		char close = *p == '[' ? ']' : *p == '(' ? ')' : 0;
-		if (!close)
-			continue;
-		const char *e = strchr(p + 1, close);
-		if (!e || e - p > 60)
-			continue;
-		if (close == ']' && ipaddr_parse_literal(p, (size_t)(e - p + 1), out) == 0)
-			return 0;
-		char tmp[64];
-		memcpy(tmp, p + 1, (size_t)(e - p - 1));
-		tmp[e - p - 1] = '\0';
-		if (ipaddr_parse(tmp, out) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-int host_name_of(const char *text, char *out, size_t outlen)
-{
-	size_t n = 0;
-	int dots = 0;
-	while (text[n] && text[n] != ' ' && text[n] != '\n') {
-		unsigned char ch = (unsigned char)text[n];
-		if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '_')
-			return -1;
-		dots += ch == '.';
-		n++;
-	}
-	if (!dots || n == 0 || n >= outlen || text[0] == '.' || text[n - 1] == '.')
-		return -1;
-	size_t last = n;
-	while (last && text[last - 1] != '.')
-		last--;
-	size_t digits = last;
-	while (digits < n && isdigit((unsigned char)text[digits]))
-		digits++;
-	if (digits == n) /* "192.0.2.1": an address, not a name */
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)text[i]);
-	out[n] = '\0';
-	return 0;
-}
+/* What a state waits for, as the messages say it ("no EHLO reply within 30 s"). */
+static const char *const state_cmd[] = {
+    [CS_GREETING] = "greeting",
+    [CS_EHLO] = "EHLO",
+    [CS_HELO] = "HELO",
+    [CS_TESTHELO] = "EHLO",
+    [CS_MAIL] = "MAIL",
+    [CS_RCPT] = "RCPT",
+    [CS_RCPT_SKIP] = "RCPT",
+    [CS_DATA] = "DATA",
+    [CS_BODY] = ".",
+    [CS_RSET] = "RSET",
+    [CS_QUIT] = "QUIT",
+    [CS_NAME] = "PTR",
+    [CS_DONE] = "-",
+};
+_Static_assert(sizeof(state_cmd) / sizeof(state_cmd[0]) == CS_COUNT, "a command for every state");
 
 /* ---- transcript and kept replies ---- */
 
@@ -167,6 +64,18 @@ static void note_reply(struct client *c, const char *p, size_t n)
 		p += next;
 		n -= next;
 	}
+}
+
+/* Every state change goes through here, and the transcript says it: "# mail -> rcpt". */
+static void set_state(struct client *c, enum client_state s)
+{
+	if (c->state != s) {
+		char m[48];
+		int n = snprintf(m, sizeof(m), "%s -> %s", client_state_names[c->state],
+		                 client_state_names[s]);
+		note(c, "# ", m, (size_t)n);
+	}
+	c->state = s;
 }
 
 static char *reply_text(const struct smtp_reply *r)
@@ -220,7 +129,7 @@ static void finish(struct client *c, enum session_end end, const char *why)
 	}
 	if (why && !c->reason[0])
 		snprintf(c->reason, sizeof(c->reason), "%s", why);
-	c->state = CS_DONE;
+	set_state(c, CS_DONE);
 }
 
 static void start_test(struct client *c);
@@ -228,7 +137,7 @@ static void start_test(struct client *c);
 static void send_quit(struct client *c)
 {
 	send_cmd(c, "QUIT", NULL);
-	c->state = CS_QUIT;
+	set_state(c, CS_QUIT);
 }
 
 static void next_test(struct client *c)
@@ -237,60 +146,13 @@ static void next_test(struct client *c)
 	start_test(c);
 }
 
-/* The per-test names the catalogue and the message template share. */
-struct test_names {
-	char user[TOKEN_MAX + 8], sinklit[ADDR_TEXT_MAX], tlit[ADDR_TEXT_MAX];
-	const char *sink, *host, *domain;
-};
-
-static void test_names(const struct client *c, const struct test_result *tr, struct test_names *n)
-{
-	snprintf(n->user, sizeof(n->user), TOKEN_PREFIX "%s", tr->token);
-	ipaddr_literal(c->p.sink_addr.family ? &c->p.sink_addr : &c->local, n->sinklit,
-	               sizeof(n->sinklit));
-	ipaddr_literal(&c->p.target, n->tlit, sizeof(n->tlit));
-	n->sink = c->p.sink_domain ? c->p.sink_domain : n->sinklit;
-	n->host = c->target_host[0] ? c->target_host : n->tlit;
-	n->domain = catalog_domain_of(n->host);
-}
-
-static void expand_test(struct client *c, struct test_result *tr, char *mail, char *rcpt,
-                        char *helo, size_t len)
-{
-	const struct rtest *rt = &c->p.cat->t[tr->test];
-	struct token_fields f = {.scan_id = c->p.scan_id,
-	                         .target = c->p.target,
-	                         .port = c->p.port,
-	                         .test = (uint8_t)tr->test};
-	if (token_encode(c->p.key, c->p.keylen, &f, tr->token) < 0)
-		tr->token[0] = '\0';
-	struct test_names n;
-	test_names(c, tr, &n);
-	struct macros m = {
-	    .user = n.user,
-	    .sink = n.sink,
-	    .sink_literal = n.sinklit,
-	    .target_literal = n.tlit,
-	    .target_host = n.host,
-	    .target_domain = n.domain,
-	    .sender = c->p.sender,
-	    .helo = c->p.helo,
-	};
-	if (catalog_expand(rt->mail, &m, mail, len) < 0)
-		mail[0] = '\0';
-	if (catalog_expand(rt->rcpt, &m, rcpt, len) < 0)
-		rcpt[0] = '\0';
-	helo[0] = '\0';
-	if (rt->helo[0] && catalog_expand(rt->helo, &m, helo, len) < 0)
-		helo[0] = '\0';
-}
-
 /* Expands test i into its MAIL, RCPT and HELO; -1 when it expands to nothing. */
 static int prepare_test(struct client *c, int i)
 {
 	struct test_result *tr = &c->t[i];
 	char mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2], helo[CATALOG_FIELD * 2];
-	expand_test(c, tr, mail, rcpt, helo, sizeof(mail));
+	struct expand x = {&c->p, &c->local, c->target_host};
+	expand_test(&x, tr, mail, rcpt, helo, sizeof(mail));
 	if (!mail[0] && !rcpt[0])
 		return -1;
 	free(tr->mail);
@@ -323,7 +185,7 @@ static void send_mail(struct client *c)
 {
 	struct test_result *tr = &c->t[c->cur];
 	send_cmd(c, "MAIL FROM:%s", tr->mail);
-	c->state = CS_MAIL;
+	set_state(c, CS_MAIL);
 	c->rcpt_queued = pipelined(c);
 	if (c->rcpt_queued)
 		send_cmd(c, "RCPT TO:%s", tr->rcpt);
@@ -345,7 +207,7 @@ static void start_test(struct client *c)
 	if (strcmp(want, c->cur_helo) != 0) {
 		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", want);
 		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", c->cur_helo);
-		c->state = CS_TESTHELO;
+		set_state(c, CS_TESTHELO);
 		return;
 	}
 	send_mail(c);
@@ -355,7 +217,7 @@ static void start_test(struct client *c)
 static void end_test(struct client *c)
 {
 	send_cmd(c, "RSET", NULL);
-	c->state = CS_RSET;
+	set_state(c, CS_RSET);
 	c->next_queued = 0;
 	int j = c->cur + 1;
 	if (!pipelined(c) || j >= c->nt || prepare_test(c, j) < 0 ||
@@ -368,32 +230,9 @@ static void end_test(struct client *c)
 
 static void send_message(struct client *c)
 {
-	struct test_result *tr = &c->t[c->cur];
-	const struct rtest *rt = &c->p.cat->t[tr->test];
-	char port[8], prober[ADDR_TEXT_MAX];
-	struct test_names n;
-	test_names(c, tr, &n);
-	ipaddr_str(&c->local, prober, sizeof(prober));
-	snprintf(port, sizeof(port), "%u", c->p.port);
-	struct kv vars[] = {
-	    {"user", n.user},
-	    {"token", tr->token},
-	    {"sink", n.sink},
-	    {"sink_literal", n.sinklit},
-	    {"target_literal", n.tlit},
-	    {"target_host", n.host},
-	    {"target_domain", n.domain},
-	    {"sender", c->p.sender},
-	    {"helo", c->p.helo},
-	    {"date", c->p.date},
-	    {"port", port},
-	    {"test", rt->name},
-	    {"prober", prober},
-	    {"contact", c->p.contact},
-	};
+	struct expand x = {&c->p, &c->local, c->target_host};
 	size_t before = buf_len(&c->out);
-	if (message_render(c->p.message_tmpl, vars, (int)(sizeof(vars) / sizeof(vars[0])),
-	                   &c->out) < 0) {
+	if (expand_message(&x, &c->t[c->cur], &c->out) < 0) {
 		/* Cannot happen with a checked template; end the data cleanly anyway. */
 		buf_append(&c->out, "\r\n.\r\n", 5);
 	}
@@ -401,7 +240,7 @@ static void send_message(struct client *c)
 	int wl = snprintf(what, sizeof(what), "(message, %zu bytes)", buf_len(&c->out) - before);
 	note(c, "> ", what, (size_t)wl);
 	c->pending++;
-	c->state = CS_BODY;
+	set_state(c, CS_BODY);
 }
 
 /* ---- lifecycle ---- */
@@ -447,7 +286,7 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 	c->now = now;
 	c->got_bytes = 0;
 	c->cur_helo[0] = '\0';
-	c->state = CS_GREETING;
+	set_state(c, CS_GREETING);
 	c->pending = 1; /* the greeting */
 	c->rcpt_queued = c->next_queued = 0;
 	buf_consume(&c->out, buf_len(&c->out));
@@ -458,13 +297,18 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 	}
 }
 
+/* The test in progress, if any, broke with the session. */
+static void test_broken(struct client *c)
+{
+	if (c->state >= CS_MAIL && c->state <= CS_BODY && c->t[c->cur].outcome == OUT_NOTRUN)
+		c->t[c->cur].outcome = OUT_ERROR;
+}
+
 /* A 421 or a drop: reconnect and go on with the next test, or give up. */
 static enum client_status lost(struct client *c, const char *why)
 {
 	if (c->state >= CS_MAIL && c->state <= CS_BODY) {
-		struct test_result *tr = &c->t[c->cur];
-		if (tr->outcome == OUT_NOTRUN)
-			tr->outcome = OUT_ERROR;
+		test_broken(c);
 		c->cur++;
 	} else if (c->state == CS_RSET) {
 		c->cur++;
@@ -480,7 +324,7 @@ static enum client_status lost(struct client *c, const char *why)
 		return CL_DONE;
 	}
 	note(c, "- ", why, strlen(why));
-	c->state = CS_GREETING;
+	set_state(c, CS_GREETING);
 	return CL_RECONNECT;
 }
 
@@ -550,7 +394,7 @@ static enum client_status begin_tests(struct client *c)
 {
 	if (!c->target_host[0] && c->p.want_name && !c->name_asked) {
 		c->name_asked = 1;
-		c->state = CS_NAME;
+		set_state(c, CS_NAME);
 		return CL_NAME;
 	}
 	start_test(c);
@@ -582,7 +426,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			         fingerprint_of(c->banner, NULL));
 		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", c->p.helo);
 		send_cmd(c, "EHLO %s", c->cur_helo);
-		c->state = CS_EHLO;
+		set_state(c, CS_EHLO);
 		return CL_CONTINUE;
 	case CS_EHLO:
 		if (r->code == 421)
@@ -592,7 +436,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			return begin_tests(c);
 		} else {
 			send_cmd(c, "HELO %s", c->cur_helo);
-			c->state = CS_HELO;
+			set_state(c, CS_HELO);
 		}
 		return CL_CONTINUE;
 	case CS_HELO:
@@ -640,7 +484,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			if (st == ST_MAIL && (tr->outcome == OUT_AUTH || ++c->mail_refused >= 2))
 				c->lockstep = 1;
 			if (st == ST_MAIL && c->rcpt_queued)
-				c->state = CS_RCPT_SKIP;
+				set_state(c, CS_RCPT_SKIP);
 			else
 				end_test(c);
 			return CL_CONTINUE;
@@ -650,10 +494,10 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			if (!c->rcpt_queued)
 				send_cmd(c, "RCPT TO:%s", tr->rcpt);
 			c->rcpt_queued = 0;
-			c->state = CS_RCPT;
+			set_state(c, CS_RCPT);
 		} else if (st == ST_RCPT) {
 			send_cmd(c, "DATA", NULL);
-			c->state = CS_DATA;
+			set_state(c, CS_DATA);
 		} else if (st == ST_DATA) {
 			send_message(c);
 		} else {
@@ -680,7 +524,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		if (c->next_queued) { /* the next test's MAIL and RCPT are on their way */
 			c->next_queued = 0;
 			c->cur++;
-			c->state = CS_MAIL;
+			set_state(c, CS_MAIL);
 			c->rcpt_queued = 1;
 		} else {
 			next_test(c);
@@ -690,24 +534,44 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		finish(c, END_TESTS, NULL);
 		return CL_DONE;
 	case CS_NAME: /* nothing was sent: client_input does not get here */
+	case CS_DONE: /* nor here */
+	case CS_COUNT:
 		break;
 	}
 	return CL_CONTINUE;
+}
+
+/* What ended a session that did not reach its QUIT reply. */
+enum ending {
+	ENDING_GARBAGE, /* what came was not an SMTP reply */
+	ENDING_CLOSED,  /* the peer closed or reset the connection */
+	ENDING_TIMEOUT, /* no reply in time */
+	ENDING_CONNECT, /* a connection could not be made */
+	ENDING_ABORT,   /* the engine ended it (host timeout, interrupt) */
+};
+
+/* How the session ended, the one place that decides it: after QUIT was sent anything is the
+ * normal end; with no connection ever made the host is unreachable; on the first connection,
+ * before any greeting, garbage or silence means no SMTP server (a close after some bytes is an
+ * error); everything else is an error (finish() keeps a verdict from tests already decided). */
+static enum session_end ended_as(const struct client *c, enum ending e)
+{
+	if (c->state == CS_QUIT)
+		return END_TESTS;
+	if (c->connects == 0)
+		return END_UNREACHABLE;
+	if (e != ENDING_CONNECT && e != ENDING_ABORT && c->state == CS_GREETING &&
+	    c->connects == 1 && !c->greeted && (e == ENDING_GARBAGE || !c->got_bytes))
+		return END_NOT_SMTP;
+	return END_ERROR;
 }
 
 static enum client_status protocol_error(struct client *c, const char *what)
 {
 	char m[128];
 	snprintf(m, sizeof(m), "%s while waiting for %s reply", what, state_cmd[c->state]);
-	if (c->state == CS_GREETING && c->connects == 1 && !c->greeted) {
-		finish(c, END_NOT_SMTP, m);
-		return CL_DONE;
-	}
-	if (c->state == CS_QUIT) {
-		finish(c, END_TESTS, NULL);
-		return CL_DONE;
-	}
-	finish(c, END_ERROR, m);
+	enum session_end end = ended_as(c, ENDING_GARBAGE);
+	finish(c, end, end == END_TESTS ? NULL : m);
 	return CL_DONE;
 }
 
@@ -779,28 +643,21 @@ enum client_status client_closed(struct client *c, const char *why)
 {
 	if (c->state == CS_DONE)
 		return CL_DONE;
-	if (c->state == CS_QUIT) {
-		finish(c, END_TESTS, NULL);
-		return CL_DONE;
-	}
 	char m[200];
 	snprintf(m, sizeof(m), "%s while waiting for %s reply", why, state_cmd[c->state]);
-	if (c->state == CS_GREETING && c->connects == 1) {
-		finish(c, c->got_bytes ? END_ERROR : END_NOT_SMTP, m);
+	if (c->state == CS_QUIT || (c->state == CS_GREETING && c->connects == 1)) {
+		enum session_end end = ended_as(c, ENDING_CLOSED);
+		finish(c, end, end == END_TESTS ? NULL : m);
 		return CL_DONE;
 	}
-	return lost(c, m);
+	return lost(c, m); /* a 421 or a drop mid-host: reconnect and go on */
 }
 
 enum client_status client_connect_failed(struct client *c, const char *why)
 {
-	if (c->connects == 0) {
-		finish(c, END_UNREACHABLE, why);
-		return CL_DONE;
-	}
 	char m[200];
-	snprintf(m, sizeof(m), "reconnect failed: %s", why);
-	finish(c, END_ERROR, m);
+	snprintf(m, sizeof(m), "%s%s", c->connects ? "reconnect failed: " : "", why);
+	finish(c, ended_as(c, ENDING_CONNECT), m);
 	return CL_DONE;
 }
 
@@ -810,17 +667,10 @@ enum client_status client_timeout(struct client *c, double seconds)
 		return CL_DONE;
 	char m[128];
 	snprintf(m, sizeof(m), "no %s reply within %g s", state_cmd[c->state], seconds);
-	if (c->state == CS_QUIT) {
-		finish(c, END_TESTS, NULL);
-		return CL_DONE;
-	}
-	if (c->state == CS_GREETING && c->connects == 1 && !c->got_bytes) {
-		finish(c, END_NOT_SMTP, m);
-		return CL_DONE;
-	}
-	if (c->state >= CS_MAIL && c->state <= CS_BODY && c->t[c->cur].outcome == OUT_NOTRUN)
-		c->t[c->cur].outcome = OUT_ERROR;
-	finish(c, END_ERROR, m);
+	enum session_end end = ended_as(c, ENDING_TIMEOUT);
+	if (end == END_ERROR)
+		test_broken(c);
+	finish(c, end, end == END_TESTS ? NULL : m);
 	return CL_DONE;
 }
 
@@ -843,7 +693,6 @@ void client_abort(struct client *c, const char *why)
 {
 	if (c->state == CS_DONE)
 		return;
-	if (c->state >= CS_MAIL && c->state <= CS_BODY && c->t[c->cur].outcome == OUT_NOTRUN)
-		c->t[c->cur].outcome = OUT_ERROR;
-	finish(c, c->connects ? END_ERROR : END_UNREACHABLE, why);
+	test_broken(c);
+	finish(c, ended_as(c, ENDING_ABORT), why);
 }

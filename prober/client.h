@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "outcome.h"
+#include "replies.h"
 #include "token.h"
 
 #define EHLO_EXT_MAX 32
@@ -46,14 +47,33 @@ enum client_status {
 	CL_NAME,      /* look up the target's PTR name, then client_named() */
 };
 
+/* The client's states (client.c): each waits for one reply, or (CS_NAME) for the engine. */
+enum client_state {
+	CS_GREETING,
+	CS_EHLO,
+	CS_HELO,
+	CS_TESTHELO, /* a test with its own helo= re-announces itself */
+	CS_MAIL,
+	CS_RCPT,
+	CS_RCPT_SKIP, /* the pipelined RCPT's reply after MAIL was refused */
+	CS_DATA,
+	CS_BODY,
+	CS_RSET,
+	CS_QUIT,
+	CS_NAME, /* waiting for the engine's PTR lookup; nothing sent */
+	CS_DONE,
+	CS_COUNT,
+};
+extern const char *const client_state_names[];
+
 struct client {
 	struct client_params p;
-	int state;
-	int cur;        /* test in progress or next to run */
-	int connects;   /* connections made so far */
-	int got_bytes;  /* any byte on this connection */
-	int greeted;    /* saw a 220 on some connection */
-	struct buf out; /* commands to send */
+	enum client_state state; /* changed only by set_state(), which notes it */
+	int cur;                 /* test in progress or next to run */
+	int connects;            /* connections made so far */
+	int got_bytes;           /* any byte on this connection */
+	int greeted;             /* saw a 220 on some connection */
+	struct buf out;          /* commands to send */
 	struct test_result *t;
 	int nt;
 	enum session_end end;
@@ -98,14 +118,5 @@ enum client_status client_timeout(struct client *c, double seconds);
 enum client_status client_named(struct client *c, const char *name, double now);
 /* Ends the host now (host timeout, interrupt). */
 void client_abort(struct client *c, const char *why);
-
-/* Pure helpers, exported for tests and the verdict logic. */
-enum outcome reply_outcome(int code, const char *text);
-const char *fingerprint_of(const char *banner, const char *ehlo);
-/* The first "[a.b.c.d]"/"[IPv6:...]"/"(a.b.c.d)" in text; 0 when found. */
-int reported_addr(const char *text, struct ipaddr *out);
-/* Copies the first word of text into out when it looks like a host name: letters, digits,
- * '-', '_' and dots, at least one dot, and not an IPv4 address (last label not all digits). */
-int host_name_of(const char *text, char *out, size_t outlen);
 
 #endif

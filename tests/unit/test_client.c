@@ -553,7 +553,8 @@ static void test_ptr_name(void **st)
 	assert_string_equal(c.target_host, "mail.ptr.example");
 	assert_string_equal(c.host_from, "ptr");
 	char want[256];
-	snprintf(want, sizeof(want), "MAIL FROM:<relaytest@mail.ptr.example>\r\nRCPT TO:<rt-%s%%sink.test>\r\n",
+	snprintf(want, sizeof(want),
+	         "MAIL FROM:<relaytest@mail.ptr.example>\r\nRCPT TO:<rt-%s%%sink.test>\r\n",
 	         c.t[0].token);
 	assert_int_equal(buf_len(&c.out), strlen(want));
 	assert_memory_equal(buf_head(&c.out), want, strlen(want));
@@ -615,9 +616,9 @@ static void test_ptr_name(void **st)
 	assert_int_equal(client_named(&c, "mx.example", 2), CL_CONTINUE);
 	char script[512];
 	snprintf(script, sizeof(script),
-	         "< 220-first\n< 220 ESMTP ready\n> EHLO prober.test\n< 250-Hello prober.test\n"
-	         "< 250 PIPELINING\n"
-	         "- (PTR: mx.example)\n> MAIL FROM:<relaytest@mx.example>\n"
+	         "< 220-first\n< 220 ESMTP ready\n> EHLO prober.test\n# greeting -> ehlo\n"
+	         "< 250-Hello prober.test\n< 250 PIPELINING\n# ehlo -> name\n"
+	         "- (PTR: mx.example)\n> MAIL FROM:<relaytest@mx.example>\n# name -> mail\n"
 	         "> RCPT TO:<rt-%s%%sink.test>\n",
 	         c.t[0].token);
 	assert_int_equal(buf_len(&c.transcript), strlen(script));

@@ -1,0 +1,26 @@
+/* A test's expansion: token, MAIL/RCPT/HELO arguments and the test message. Pure. */
+#ifndef RT_EXPAND_H
+#define RT_EXPAND_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "client.h"
+
+/* What expansion needs besides the test: the client's parameters, our local address (the
+ * sink literal when no sink address is set) and the server's name ("" when it has none). */
+struct expand {
+	const struct client_params *p;
+	const struct ipaddr *local;
+	const char *target_host;
+};
+
+/* Sets tr->token; writes the MAIL, RCPT and HELO arguments ("" when a field expands to
+ * nothing or has none), each at most len bytes. */
+void expand_test(const struct expand *x, struct test_result *tr, char *mail, char *rcpt, char *helo,
+                 size_t len);
+/* Appends the test's message, dot-stuffed and ended by CRLF.CRLF; -1 when the template does
+ * not render. */
+int expand_message(const struct expand *x, const struct test_result *tr, struct buf *out);
+
+#endif
