@@ -7,7 +7,7 @@ SAN     ?=
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN) -MMD -MP -Icommon -Isink -Iprober $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
-LIBS    := -lev -lpcre2-8 -ljansson -lcrypto -lcares -lpthread
+LIBS    := -lev -lpcre2-8 -ljansson -lssl -lcrypto -lcares -lpthread
 
 DEB_BUILD := build-essential pkg-config libev-dev libpcre2-dev libjansson-dev libssl-dev libc-ares-dev
 DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc nmap clang valgrind openssl libidn12 util-linux

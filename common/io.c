@@ -1,4 +1,5 @@
 #include "io.h"
+#include "io_int.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -14,25 +15,8 @@
 #define IO_READ_CHUNK 16384
 #define IO_ACCEPT_BURST 64
 
-const char *const io_event_names[] = {"CONNECTED", "DATAIN",       "LOWAT",
-                                      "TIMEOUT",   "DISCONNECTED", "ERROR"};
-
-struct io_loop {
-	struct ev_loop *ev;
-};
-
-struct io {
-	struct io_loop *loop;
-	int fd;
-	ev_io rw, ww;
-	ev_timer tm;
-	ev_idle again; /* re-reports buffered input after a pause */
-	struct buf rbuf, wbuf;
-	io_cb cb;
-	void *arg;
-	unsigned connecting : 1, paused : 1, eof : 1;
-	char err[96];
-};
+const char *const io_event_names[] = {"CONNECTED",    "DATAIN", "LOWAT", "TIMEOUT",
+                                      "DISCONNECTED", "ERROR",  "TLS_UP"};
 
 struct io_listener {
 	struct io_loop *loop;
@@ -106,9 +90,10 @@ double io_now(struct io_loop *l)
 	return ev_now(l->ev);
 }
 
-static void io_fail(struct io *io, const char *what, int e)
+void io_fail(struct io *io, const char *what, int e)
 {
-	snprintf(io->err, sizeof(io->err), "%s: %s", what, strerror(e));
+	if (!(e == EPROTO && io->ssl)) /* a TLS error: iotls_read said why already */
+		snprintf(io->err, sizeof(io->err), "%s: %s", what, strerror(e));
 	ev_io_stop(io->loop->ev, &io->rw);
 	ev_io_stop(io->loop->ev, &io->ww);
 	io->cb(io, IO_ERROR, io->arg);
@@ -127,12 +112,20 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 		ev_io_stop(io->loop->ev, &io->rw);
 		return;
 	}
+	if (io->tls_handshaking) {
+		iotls_handshake(io);
+		return;
+	}
+	if (io->tls_write_blocked) { /* SSL_write waited for this */
+		io->tls_write_blocked = 0;
+		ev_feed_event(io->loop->ev, &io->ww, EV_WRITE);
+	}
 	char *p = buf_reserve(&io->rbuf, want);
 	if (!p) {
 		io_fail(io, "read", ENOMEM);
 		return;
 	}
-	ssize_t n = read(io->fd, p, want);
+	ssize_t n = io->ssl ? iotls_read(io, p, want) : read(io->fd, p, want);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -173,7 +166,10 @@ static void io_on_connect(struct io *io)
 static int io_send(struct io *io)
 {
 	while (buf_len(&io->wbuf)) {
-		ssize_t n = send(io->fd, buf_head(&io->wbuf), buf_len(&io->wbuf), MSG_NOSIGNAL);
+		ssize_t n =
+		    io->ssl && !io->tls_waiting
+		        ? iotls_write(io, buf_head(&io->wbuf), buf_len(&io->wbuf))
+		        : send(io->fd, buf_head(&io->wbuf), buf_len(&io->wbuf), MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
@@ -192,6 +188,16 @@ static void io_on_write(struct ev_loop *ev, ev_io *w, int revents)
 		io_on_connect(io);
 		return;
 	}
+	if (io->tls_handshaking) {
+		iotls_handshake(io);
+		return;
+	}
+	if (io->tls_read_blocked) { /* SSL_read wanted to write first */
+		io->tls_read_blocked = 0;
+		ev_io_stop(ev, &io->ww);
+		ev_feed_event(ev, &io->rw, EV_READ);
+		return;
+	}
 	int r = io_send(io);
 	if (r < 0) {
 		io_fail(io, "write", errno);
@@ -202,6 +208,12 @@ static void io_on_write(struct ev_loop *ev, ev_io *w, int revents)
 		return;
 	}
 	ev_io_stop(ev, &io->ww);
+	if (io->tls_waiting) { /* the plaintext before the handshake is out: begin it */
+		io->tls_waiting = 0;
+		io->tls_handshaking = 1;
+		iotls_handshake(io);
+		return;
+	}
 	io->cb(io, IO_LOWAT, io->arg);
 }
 
@@ -315,6 +327,7 @@ void io_free(struct io *io)
 	ev_io_stop(io->loop->ev, &io->ww);
 	ev_timer_stop(io->loop->ev, &io->tm);
 	ev_idle_stop(io->loop->ev, &io->again);
+	iotls_close(io);
 	close(io->fd);
 	buf_free(&io->rbuf);
 	buf_free(&io->wbuf);

@@ -22,6 +22,7 @@ enum io_event {
 	IO_TIMEOUT,      /* the deadline set with io_set_timeout passed */
 	IO_DISCONNECTED, /* the peer closed its side */
 	IO_ERROR,        /* io_strerror() says why */
+	IO_TLS_UP,       /* the TLS handshake io_tls_start began is done */
 };
 extern const char *const io_event_names[];
 
@@ -76,6 +77,32 @@ void io_async_free(struct io_async *a);
 
 struct io_signal *io_signal_new(struct io_loop *l, int signum, io_fn cb, void *arg);
 void io_signal_free(struct io_signal *s);
+
+/* TLS over a connection (OpenSSL, in io_tls.c). A context is made once per program: a client
+ * one verifies nothing (the scan records what it would have found) and a server one holds a
+ * certificate, from files or generated at start. */
+struct io_tls_ctx;
+struct io_tls_ctx *io_tls_client_ctx(char *err, size_t errlen);
+/* cert and key: PEM files, or both NULL for a self-signed certificate made now for name. */
+struct io_tls_ctx *io_tls_server_ctx(const char *cert, const char *key, const char *name, char *err,
+                                     size_t errlen);
+void io_tls_ctx_free(struct io_tls_ctx *ctx);
+/* Starts the handshake once what io_write queued is sent; the read buffer must be empty (the
+ * caller drops what came before: plaintext behind STARTTLS is never read as if encrypted).
+ * IO_TLS_UP when it is done, IO_ERROR when it fails; io_set_timeout bounds it. From then on
+ * reads and writes are encrypted and the protocol above does not see the difference. sni:
+ * the server name to send (client), or NULL. -1 when TLS cannot even start. */
+int io_tls_start(struct io *io, struct io_tls_ctx *ctx, int server, const char *sni);
+int io_tls_active(const struct io *io);
+
+/* What a TLS session showed: protocol and cipher; from a server also its certificate. */
+struct io_tls_info {
+	char version[16], cipher[64];
+	int has_cert;
+	char subject[256], issuer[256], names[512], not_after[32];
+	int self_signed, verified; /* verified: it chains to the system's CAs */
+};
+int io_tls_info(const struct io *io, struct io_tls_info *out);
 
 /* Watches a descriptor owned by someone else (c-ares's sockets): cb says which way it is
  * ready. Starts idle; io_fdwatch_set chooses the directions (both 0: idle). Never closes fd. */

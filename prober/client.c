@@ -14,26 +14,18 @@ const char *const client_state_names[] = {
     [CS_TESTHELO] = "testhelo",   [CS_MAIL] = "mail", [CS_RCPT] = "rcpt",
     [CS_RCPT_SKIP] = "rcpt-skip", [CS_DATA] = "data", [CS_BODY] = "body",
     [CS_RSET] = "rset",           [CS_QUIT] = "quit", [CS_NAME] = "name",
-    [CS_DONE] = "done",
+    [CS_STARTTLS] = "starttls",   [CS_TLS] = "tls",   [CS_DONE] = "done",
 };
 _Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CS_COUNT,
                "a name for every state");
 
 /* What a state waits for, as the messages say it ("no EHLO reply within 30 s"). */
 static const char *const state_cmd[] = {
-    [CS_GREETING] = "greeting",
-    [CS_EHLO] = "EHLO",
-    [CS_HELO] = "HELO",
-    [CS_TESTHELO] = "EHLO",
-    [CS_MAIL] = "MAIL",
-    [CS_RCPT] = "RCPT",
-    [CS_RCPT_SKIP] = "RCPT",
-    [CS_DATA] = "DATA",
-    [CS_BODY] = ".",
-    [CS_RSET] = "RSET",
-    [CS_QUIT] = "QUIT",
-    [CS_NAME] = "PTR",
-    [CS_DONE] = "-",
+    [CS_GREETING] = "greeting", [CS_EHLO] = "EHLO",         [CS_HELO] = "HELO",
+    [CS_TESTHELO] = "EHLO",     [CS_MAIL] = "MAIL",         [CS_RCPT] = "RCPT",
+    [CS_RCPT_SKIP] = "RCPT",    [CS_DATA] = "DATA",         [CS_BODY] = ".",
+    [CS_RSET] = "RSET",         [CS_QUIT] = "QUIT",         [CS_NAME] = "PTR",
+    [CS_STARTTLS] = "STARTTLS", [CS_TLS] = "TLS handshake", [CS_DONE] = "-",
 };
 _Static_assert(sizeof(state_cmd) / sizeof(state_cmd[0]) == CS_COUNT, "a command for every state");
 
@@ -184,6 +176,7 @@ static int pipelined(const struct client *c)
 static void send_mail(struct client *c)
 {
 	struct test_result *tr = &c->t[c->cur];
+	tr->transport = c->transport;
 	send_cmd(c, "MAIL FROM:%s", tr->mail);
 	set_state(c, CS_MAIL);
 	c->rcpt_queued = pipelined(c);
@@ -223,6 +216,7 @@ static void end_test(struct client *c)
 	if (!pipelined(c) || j >= c->nt || prepare_test(c, j) < 0 ||
 	    strcmp(test_helo(c, j), c->cur_helo) != 0)
 		return;
+	c->t[j].transport = c->transport;
 	send_cmd(c, "MAIL FROM:%s", c->t[j].mail);
 	send_cmd(c, "RCPT TO:%s", c->t[j].rcpt);
 	c->next_queued = 1;
@@ -286,6 +280,7 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 	c->now = now;
 	c->got_bytes = 0;
 	c->cur_helo[0] = '\0';
+	c->transport = c->p.implicit_tls ? "tls" : "plain";
 	set_state(c, CS_GREETING);
 	c->pending = 1; /* the greeting */
 	c->rcpt_queued = c->next_queued = 0;
@@ -342,13 +337,16 @@ static void set_greeting(struct client *c, const struct smtp_reply *r)
 }
 
 /* An EHLO reply with a PIPELINING line (RFC 2920). */
-static int announces_pipelining(const struct smtp_reply *r)
+/* An EHLO reply with an extension line starting with word (PIPELINING, STARTTLS). */
+static int announces(const struct smtp_reply *r, const char *word)
 {
+	size_t wl = strlen(word);
 	for (int i = 1; i < r->nlines; i++) {
 		size_t l = r->lines[i].len;
 		while (l && (r->lines[i].text[l - 1] == '\r' || r->lines[i].text[l - 1] == ' '))
 			l--;
-		if (l == 10 && strncasecmp(r->lines[i].text, "PIPELINING", 10) == 0)
+		if (l >= wl && strncasecmp(r->lines[i].text, word, wl) == 0 &&
+		    (l == wl || r->lines[i].text[wl] == ' '))
 			return 1;
 	}
 	return 0;
@@ -357,7 +355,7 @@ static int announces_pipelining(const struct smtp_reply *r)
 static void set_ehlo(struct client *c, const struct smtp_reply *r)
 {
 	c->esmtp = 1;
-	c->pipelining = announces_pipelining(r);
+	c->pipelining = announces(r, "PIPELINING");
 	if (c->n_ext)
 		return; /* first connection's list is kept */
 	char first[REPLY_TEXT_MAX];
@@ -387,6 +385,12 @@ static void set_ehlo(struct client *c, const struct smtp_reply *r)
 		         fingerprint_of(c->banner, t));
 		free(t);
 	}
+}
+
+/* STARTTLS when offered, once a connection, as a spammer's MTA would (--starttls auto). */
+static int want_starttls(const struct client *c)
+{
+	return c->p.starttls && !c->starttls_off && !strcmp(c->transport, "plain");
 }
 
 /* After EHLO or HELO: the tests, or first the PTR name when nothing named the host. */
@@ -433,6 +437,11 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			return lost(c, "421 after EHLO");
 		if (r->code == 250) {
 			set_ehlo(c, r);
+			if (want_starttls(c) && announces(r, "STARTTLS")) {
+				send_cmd(c, "STARTTLS", NULL);
+				set_state(c, CS_STARTTLS);
+				return CL_CONTINUE;
+			}
 			return begin_tests(c);
 		} else {
 			send_cmd(c, "HELO %s", c->cur_helo);
@@ -458,7 +467,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		if (r->code == 421)
 			return lost(c, "421 after EHLO");
 		/* a new EHLO's reply says again what may be pipelined */
-		c->pipelining = c->esmtp && r->code == 250 && announces_pipelining(r);
+		c->pipelining = c->esmtp && r->code == 250 && announces(r, "PIPELINING");
 		send_mail(c);
 		return CL_CONTINUE;
 	case CS_MAIL:
@@ -533,6 +542,16 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 	case CS_QUIT:
 		finish(c, END_TESTS, NULL);
 		return CL_DONE;
+	case CS_STARTTLS:
+		if (r->code == 421)
+			return lost(c, "421 after STARTTLS");
+		if (r->code == 220) {
+			set_state(c, CS_TLS);
+			return CL_STARTTLS;
+		}
+		c->starttls_off = 1; /* refused: the tests run in the clear */
+		return begin_tests(c);
+	case CS_TLS:  /* the engine takes no reply while the handshake runs */
 	case CS_NAME: /* nothing was sent: client_input does not get here */
 	case CS_DONE: /* nor here */
 	case CS_COUNT:
@@ -687,6 +706,34 @@ enum client_status client_named(struct client *c, const char *name, double now)
 	note(c, "- ", m, (size_t)n);
 	start_test(c);
 	return CL_CONTINUE;
+}
+
+enum client_status client_tls_up(struct client *c, const struct io_tls_info *ti, double now)
+{
+	c->now = now;
+	c->tls = *ti;
+	c->has_tls = 1;
+	char m[128];
+	int n = snprintf(m, sizeof(m), "(TLS: %s %s)", ti->version, ti->cipher);
+	note(c, "- ", m, (size_t)n);
+	if (c->state != CS_TLS) /* implicit TLS: the greeting comes next */
+		return CL_CONTINUE;
+	/* RFC 3207 4.2: everything learnt before is forgotten; EHLO again */
+	c->transport = "starttls";
+	c->pipelining = 0;
+	send_cmd(c, "EHLO %s", c->cur_helo);
+	set_state(c, CS_EHLO);
+	return CL_CONTINUE;
+}
+
+enum client_status client_tls_failed(struct client *c, const char *why)
+{
+	if (c->state == CS_DONE)
+		return CL_DONE;
+	char m[240];
+	snprintf(m, sizeof(m), "%s; again without STARTTLS", why);
+	c->starttls_off = 1;
+	return lost(c, m);
 }
 
 void client_abort(struct client *c, const char *why)

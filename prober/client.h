@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "catalog.h"
+#include "io.h"
 #include "outcome.h"
 #include "replies.h"
 #include "token.h"
@@ -36,8 +37,10 @@ struct client_params {
 	size_t max_line; /* reply line limit */
 	int max_lines;   /* lines per reply */
 	int transcript;
-	int want_name; /* no name in banner or EHLO: ask for a PTR name (CL_NAME) before the tests
-	                */
+	/* no name in banner or EHLO: ask for a PTR name (CL_NAME) before the tests */
+	int want_name;
+	int starttls;     /* upgrade with STARTTLS when the server offers it (--starttls auto) */
+	int implicit_tls; /* each connection is TLS from the start (port 465, --tls) */
 };
 
 enum client_status {
@@ -45,6 +48,7 @@ enum client_status {
 	CL_RECONNECT, /* close this connection and open a new one, then client_connected() */
 	CL_DONE,      /* the host is finished */
 	CL_NAME,      /* look up the target's PTR name, then client_named() */
+	CL_STARTTLS,  /* start TLS on this connection, then client_tls_up() or _failed() */
 };
 
 /* The client's states (client.c): each waits for one reply, or (CS_NAME) for the engine. */
@@ -60,7 +64,9 @@ enum client_state {
 	CS_BODY,
 	CS_RSET,
 	CS_QUIT,
-	CS_NAME, /* waiting for the engine's PTR lookup; nothing sent */
+	CS_NAME,     /* waiting for the engine's PTR lookup; nothing sent */
+	CS_STARTTLS, /* STARTTLS sent */
+	CS_TLS,      /* 220 to it: the engine runs the handshake (client_tls_up / _failed) */
 	CS_DONE,
 	CS_COUNT,
 };
@@ -95,6 +101,10 @@ struct client {
 	struct ipaddr local;   /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
 	char cur_helo[CATALOG_FIELD * 2];
+	const char *transport;  /* "plain", "starttls", "tls": this connection's */
+	int starttls_off;       /* refused or failed once: not tried again on this host */
+	struct io_tls_info tls; /* the last TLS session's, when has_tls */
+	int has_tls;
 	struct buf transcript;
 	int transcript_truncated;
 	double now;
@@ -116,6 +126,10 @@ enum client_status client_timeout(struct client *c, double seconds);
 /* The answer to CL_NAME: the target's PTR name, or NULL when there is none. Starts the tests;
  * send what is in out. */
 enum client_status client_named(struct client *c, const char *name, double now);
+/* The TLS handshake CL_STARTTLS asked for (or the engine's implicit one) is done. */
+enum client_status client_tls_up(struct client *c, const struct io_tls_info *ti, double now);
+/* It failed (why: the reason): reconnect, in the clear. */
+enum client_status client_tls_failed(struct client *c, const char *why);
 /* Ends the host now (host timeout, interrupt). */
 void client_abort(struct client *c, const char *why);
 

@@ -103,6 +103,14 @@ static int check_resolver(void *cfg, const char *v, char *err, size_t errlen)
 	return check_hostport("resolver", 53, v, err, errlen);
 }
 
+static int check_starttls(void *cfg, const char *v, char *err, size_t errlen)
+{
+	(void)cfg;
+	return check_value(
+	    "starttls", v,
+	    strcmp(v, "auto") && strcmp(v, "never") ? "expected auto or never" : NULL, err, errlen);
+}
+
 #define O(f) offsetof(struct rt_options, f)
 static const struct opt options[] = {
     {"sink-domain", 'd', OPT_STR, O(sink_domain), "DOMAIN",
@@ -162,6 +170,16 @@ static const struct opt options[] = {
      "who to contact about the scan, written in every test message", 0, 0, check_contact},
     {"resolver", 0, OPT_STR, O(resolver), "ADDR[:PORT]",
      "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0, check_resolver},
+    {"starttls", 0, OPT_STR, O(starttls), "auto|never",
+     "auto: upgrade with STARTTLS when offered and run the tests over TLS (default)", 0, 0,
+     check_starttls},
+    {"tls", 0, OPT_FLAG, O(tls), NULL, "implicit TLS on every port (always on port 465)", 0, 0,
+     NULL},
+    {"tls-cert", 0, OPT_STR, O(tls_cert), "FILE",
+     "the embedded sink's STARTTLS certificate (default: a self-signed one made at start)", 0, 0,
+     NULL},
+    {"tls-key", 0, OPT_STR, O(tls_key), "FILE", "its private key (default: --tls-cert)", 0, 0,
+     NULL},
     {"no-ptr", 0, OPT_FLAG, O(no_ptr), NULL,
      "don't look up the PTR name of a server whose banner and EHLO give none", 0, 0, NULL},
     {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,

@@ -48,6 +48,7 @@ struct test_result {
 	char *mail, *rcpt, *helo; /* expanded arguments; helo only when the test overrides it */
 	struct kept_reply r[ST_COUNT];
 	double accepted_at;
+	const char *transport; /* "plain", "starttls", "tls": how its MAIL went; NULL not sent */
 };
 
 #endif

@@ -48,6 +48,7 @@ static json_t *tests_json(const struct host_facts *h)
 		if (t->helo)
 			json_object_set_new(o, "helo", jsonx_str(t->helo));
 		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
+		json_object_set_new(o, "transport", or_null(t->transport));
 		if (t->accepted_at > 0)
 			json_object_set_new(o, "accepted_at", json_real(t->accepted_at));
 		json_object_set_new(o, "delivered",
@@ -60,6 +61,21 @@ static json_t *tests_json(const struct host_facts *h)
 		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+/* The last TLS session's facts (a certificate that does not verify never stopped the scan). */
+static json_t *tls_json(const struct io_tls_info *t)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "version", or_null(t->version));
+	json_object_set_new(o, "cipher", or_null(t->cipher));
+	json_object_set_new(o, "subject", or_null(t->has_cert ? t->subject : NULL));
+	json_object_set_new(o, "issuer", or_null(t->has_cert ? t->issuer : NULL));
+	json_object_set_new(o, "names", or_null(t->has_cert ? t->names : NULL));
+	json_object_set_new(o, "not_after", or_null(t->has_cert ? t->not_after : NULL));
+	json_object_set_new(o, "self_signed", json_boolean(t->has_cert && t->self_signed));
+	json_object_set_new(o, "verified", json_boolean(t->has_cert && t->verified));
+	return o;
 }
 
 json_t *host_json(const struct host_facts *h)
@@ -106,6 +122,7 @@ json_t *host_json(const struct host_facts *h)
 	    o, "ehlo_reported",
 	    or_null(c->ehlo_reported.family ? ipaddr_str(&c->ehlo_reported, a, sizeof(a)) : NULL));
 	json_object_set_new(o, "connections", json_integer(c->connects));
+	json_object_set_new(o, "tls", c->has_tls ? tls_json(&c->tls) : json_null());
 	json_object_set_new(o, "tests_accepted", json_integer(h->v->accepted));
 	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));
 	json_object_set_new(o, "tests_bounced", json_integer(h->v->bounced));

@@ -95,6 +95,8 @@ static struct sink *start_sink(struct rt_main *m, struct io_loop *loop, const ch
 		strlist_add(&c.listen, m->o.sink_listen.v[i]);
 	if (m->o.sink_domain)
 		strlist_add(&c.domains, m->o.sink_domain);
+	c.tls_cert = m->o.tls_cert ? strdup(m->o.tls_cert) : NULL;
+	c.tls_key = m->o.tls_key ? strdup(m->o.tls_key) : NULL;
 	c.maildir = sink_path(dir, "Maildir");
 	c.receipts = sink_path(dir, "receipts.jsonl");
 	c.hostname = strdup(m->o.helo);
@@ -140,7 +142,8 @@ static json_t *run_json(struct rt_main *m, int argc, char **argv)
 	json_object_set_new(o, "sink", sink);
 	json_object_set_new(o, "tests", catalog_json(&m->cat));
 	json_object_set_new(o, "targets",
-	                    json_integer((json_int_t)(m->targets.total + m->targets.np)));
+	                    json_integer((json_int_t)(m->targets.total + m->targets.np +
+	                                              (uint64_t)m->unresolved.n)));
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "seed", json_integer(m->o.seed));
 	char shard[48];
@@ -172,7 +175,10 @@ static void resume_report(const char *path, struct report *rep)
 		return;
 	while (jsonl_next(&rd, &o) == JSONL_OBJECT) {
 		const char *type = json_string_value(json_object_get(o, "type")) ?: "";
-		if (!strcmp(type, "host"))
+		/* not the lines this run does again: interrupted before final, names unresolved */
+		int again = json_is_false(json_object_get(o, "final")) ||
+		            json_is_null(json_object_get(o, "addr"));
+		if (!strcmp(type, "host") && !again)
 			report_host(rep, o);
 		else if (!strcmp(type, "run"))
 			report_run(rep, o);

@@ -58,8 +58,9 @@ struct scan {
 	int exhausted, stopping, ended, launching;
 	double backoff_until;
 	struct io_timer *tick, *progress;
-	int tty;           /* stderr is a terminal: the progress line is redrawn in place */
-	struct rdns *rdns; /* NULL: --no-ptr */
+	int tty;                /* stderr is a terminal: the progress line is redrawn in place */
+	struct rdns *rdns;      /* NULL: --no-ptr */
+	struct io_tls_ctx *tls; /* the client side of STARTTLS and implicit TLS */
 	struct scan_stats st;
 	void (*done)(void *arg);
 	void *done_arg;
@@ -259,6 +260,7 @@ static int host_connect(struct host *h)
 }
 
 static void ask_name(struct host *h);
+static void start_tls(struct host *h);
 
 static void handle(struct host *h, enum client_status st)
 {
@@ -266,6 +268,10 @@ static void handle(struct host *h, enum client_status st)
 		return;
 	if (st == CL_NAME) {
 		ask_name(h);
+		return;
+	}
+	if (st == CL_STARTTLS) {
+		start_tls(h);
 		return;
 	}
 	if (st == CL_RECONNECT) {
@@ -328,6 +334,39 @@ static void ask_name(struct host *h)
 	io_set_timeout(h->io, s->o->timeout < PTR_WAIT_MAX ? s->o->timeout : PTR_WAIT_MAX);
 }
 
+/* ---- TLS: STARTTLS when the client asks, implicit on port 465 and with --tls ---- */
+
+static int implicit_tls(const struct host *h)
+{
+	return h->s->o->tls || h->port == 465;
+}
+
+static void start_tls(struct host *h)
+{
+	struct buf *rb = io_rbuf(h->io);
+	buf_consume(rb, buf_len(rb)); /* plaintext behind the 220 is never read as TLS */
+	if (io_tls_start(h->io, h->s->tls, 0, h->c.target_host) < 0) {
+		handle(h, client_tls_failed(&h->c, "TLS could not start"));
+		return;
+	}
+	io_set_timeout(h->io, h->s->o->timeout);
+}
+
+static void tls_up(struct host *h)
+{
+	struct io_tls_info ti;
+	io_tls_info(h->io, &ti);
+	enum client_status st = client_tls_up(&h->c, &ti, now_of(h->s));
+	if (h->c.state == CS_GREETING || st != CL_CONTINUE) { /* implicit: the greeting */
+		io_set_timeout(h->io, h->s->o->timeout);
+		if (st != CL_CONTINUE)
+			handle(h, st);
+		return;
+	}
+	if (flush_out(h) == 0)
+		io_read_more(h->io);
+}
+
 static void note_prober(struct host *h, const struct ipaddr *ip)
 {
 	if (!ip->family)
@@ -357,8 +396,13 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 		note_prober(h, &local);
 		client_connected(&h->c, &local, now_of(s));
 		io_set_timeout(h->io, s->o->timeout);
+		if (implicit_tls(h) && io_tls_start(h->io, s->tls, 0, NULL) < 0)
+			handle(h, client_closed(&h->c, "TLS could not start"));
 		return;
 	}
+	case IO_TLS_UP:
+		tls_up(h);
+		return;
 	case IO_DATAIN: {
 		int before = h->c.ehlo_reported.family;
 		st = client_input(&h->c, io_rbuf(h->io), now_of(s));
@@ -385,8 +429,11 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 	case IO_DISCONNECTED:
 	case IO_ERROR:
 		drop_ptr(h);
-		st = h->connected ? client_closed(&h->c, io_strerror(h->io))
-		                  : client_connect_failed(&h->c, io_strerror(h->io));
+		if (h->c.state == CS_TLS) /* the STARTTLS handshake failed */
+			st = client_tls_failed(&h->c, io_strerror(h->io));
+		else
+			st = h->connected ? client_closed(&h->c, io_strerror(h->io))
+			                  : client_connect_failed(&h->c, io_strerror(h->io));
 		break;
 	}
 	handle(h, st);
@@ -466,6 +513,8 @@ void scan_client_params(const struct rt_options *o, const struct scan_input *in,
 	    .max_lines = o->max_reply_lines,
 	    .transcript = o->transcript,
 	    .want_name = !o->no_ptr,
+	    .starttls = !o->starttls || strcmp(o->starttls, "never") != 0,
+	    .implicit_tls = o->tls || port == 465,
 	};
 }
 
@@ -688,6 +737,10 @@ struct scan *scan_new(struct io_loop *loop, const struct rt_options *o, const st
 		scan_free(s);
 		return NULL;
 	}
+	if (!(s->tls = io_tls_client_ctx(err, errlen))) {
+		scan_free(s);
+		return NULL;
+	}
 	if (!o->no_ptr && !(s->rdns = rdns_new(loop, o->resolver, err, errlen))) {
 		scan_free(s);
 		return NULL;
@@ -774,6 +827,7 @@ void scan_free(struct scan *s)
 	if (s->progress)
 		io_timer_free(s->progress);
 	rdns_free(s->rdns); /* after the hosts: they cancelled their lookups */
+	io_tls_ctx_free(s->tls);
 	netcap_free(&s->nets);
 	free(s);
 }

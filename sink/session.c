@@ -24,9 +24,18 @@
 #define RBUF_MAX (64 * 1024)
 #define CMD_RFC_MAX 512
 
-enum sess_state { ST_INIT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_STORING, ST_CLOSING };
-static const char *const state_names[] = {"init", "helo",    "mail",   "rcpt",
-                                          "data", "storing", "closing"};
+enum sess_state {
+	ST_INIT,
+	ST_HELO,
+	ST_MAIL,
+	ST_RCPT,
+	ST_DATA,
+	ST_STORING,
+	ST_TLS, /* STARTTLS answered: the handshake runs, no command is read */
+	ST_CLOSING,
+};
+static const char *const state_names[] = {"init", "helo",    "mail", "rcpt",
+                                          "data", "storing", "tls",  "closing"};
 
 #define SF_LONG_CMD 0x1    /* a command over 512 octets (accepted up to max_line) */
 #define SF_BARE_LF_CMD 0x2 /* a command ended by LF alone */
@@ -47,7 +56,9 @@ struct session {
 	struct buf msg;
 	struct dotdata dd;
 	int errors, flags, discarding, wpaused, draining;
-	int peer_eof; /* the peer shut down its sending side: finish what it sent, then close */
+	int peer_eof;   /* the peer shut down its sending side: finish what it sent, then close */
+	int tls_wanted; /* STARTTLS answered: start the handshake once its line is read */
+	char tls_version[16], tls_cipher[64]; /* "" until STARTTLS */
 	double started, data_started;
 	struct store_job *job;
 };
@@ -141,7 +152,59 @@ static void cmd_ehlo(struct session *s, const struct smtp_cmd *c)
 	snprintf(line, sizeof(line), "250-SIZE %zu", s->sk->cfg.max_size);
 	reply(s, line);
 	reply(s, "250-8BITMIME");
+	if (s->sk->tls && !s->tls_version[0])
+		reply(s, "250-STARTTLS");
 	reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+/* RFC 3207. Whatever the client sent behind STARTTLS in the clear is dropped before the
+ * handshake (a man in the middle could have put it there: CVE-2011-0411). */
+static void cmd_starttls(struct session *s, const struct smtp_cmd *c)
+{
+	if (c->arglen) {
+		reply_error(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (!s->sk->tls || s->tls_version[0]) {
+		reply_error(s, s->tls_version[0] ? "554 5.5.1 Error: TLS already active"
+		                                 : "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->tls_wanted = 1;
+}
+
+/* After the STARTTLS line: drop what followed it, then hand the connection to TLS. */
+static void starttls_begin(struct session *s)
+{
+	struct buf *rb = io_rbuf(s->io);
+	s->tls_wanted = 0;
+	if (buf_len(rb)) {
+		log_msg(LOG_WARN, s->id, "event=starttls-injection bytes=%zu", buf_len(rb));
+		buf_consume(rb, buf_len(rb));
+	}
+	if (io_tls_start(s->io, s->sk->tls, 1, NULL) < 0) {
+		close_with(s, "454 4.7.0 TLS not available", "TLS could not start");
+		return;
+	}
+	s->st = ST_TLS;
+	arm_timeout(s, s->sk->cfg.timeout_cmd);
+}
+
+/* The handshake is done: a new session in all but the connection (RFC 3207 4.2). */
+static void tls_up(struct session *s)
+{
+	struct io_tls_info ti;
+	io_tls_info(s->io, &ti);
+	snprintf(s->tls_version, sizeof(s->tls_version), "%s", ti.version);
+	snprintf(s->tls_cipher, sizeof(s->tls_cipher), "%s", ti.cipher);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = 0;
+	s->st = ST_INIT;
+	log_msg(LOG_DEBUG, s->id, "event=tls version=%s cipher=%s", s->tls_version, s->tls_cipher);
+	arm_timeout(s, s->sk->cfg.timeout_cmd);
+	session_process(s);
 }
 
 /* SIZE=n, read within its own bytes (the line is not NUL-terminated). */
@@ -329,7 +392,8 @@ static const struct {
     {SMTP_VRFY, CMD_STATES, NULL, cmd_vrfy},
     {SMTP_HELP, CMD_STATES, NULL, cmd_help},
     {SMTP_EXPN, CMD_STATES, NULL, cmd_unimpl},
-    {SMTP_STARTTLS, CMD_STATES, NULL, cmd_unimpl},
+    {SMTP_STARTTLS, 1u << ST_HELO, "503 5.5.1 Error: send EHLO first, outside a transaction",
+     cmd_starttls},
     {SMTP_AUTH, CMD_STATES, NULL, cmd_unimpl},
     {SMTP_BDAT, CMD_STATES, NULL, cmd_unimpl},
 };
@@ -398,6 +462,13 @@ static json_t *receipt_build(struct session *s)
 	if (s->flags & SF_BARE_LF_CMD)
 		json_array_append_new(fl, json_string("bare_lf_command"));
 	json_object_set_new(r, "flags", fl);
+	json_t *tls = json_null();
+	if (s->tls_version[0]) {
+		tls = json_object();
+		json_object_set_new(tls, "version", json_string(s->tls_version));
+		json_object_set_new(tls, "cipher", json_string(s->tls_cipher));
+	}
+	json_object_set_new(r, "tls", tls);
 	return r;
 }
 
@@ -458,7 +529,7 @@ static void data_end(struct session *s)
 static void session_process(struct session *s)
 {
 	struct buf *rb = io_rbuf(s->io);
-	while (s->st != ST_CLOSING && s->st != ST_STORING && buf_len(rb)) {
+	while (s->st != ST_CLOSING && s->st != ST_STORING && s->st != ST_TLS && buf_len(rb)) {
 		if (io_queued(s->io) > WBUF_HIGH) {
 			s->wpaused = 1;
 			io_pause_read(s->io);
@@ -492,6 +563,10 @@ static void session_process(struct session *s)
 		}
 		handle_line(s, buf_head(rb), ll, fl);
 		buf_consume(rb, used);
+		if (s->tls_wanted) {
+			starttls_begin(s);
+			return;
+		}
 		if (s->st != ST_DATA && s->st != ST_STORING)
 			arm_timeout(s, s->sk->cfg.timeout_cmd);
 	}
@@ -534,6 +609,9 @@ static void session_io(struct io *io, enum io_event ev, void *arg)
 		}
 		close_with(s, "421 4.4.2 Error: timeout exceeded", "timeout");
 		io_set_timeout(s->io, 5);
+		break;
+	case IO_TLS_UP:
+		tls_up(s);
 		break;
 	case IO_DISCONNECTED:
 		/* A half-close (QUIT and FIN right behind the final dot, as Exim sends them):

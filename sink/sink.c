@@ -44,6 +44,8 @@ void sink_config_free(struct sink_config *c)
 	free(c->hostname);
 	free(c->maildir);
 	free(c->receipts);
+	free(c->tls_cert);
+	free(c->tls_key);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -202,6 +204,7 @@ static int config_copy(struct sink_config *dst, const struct sink_config *src)
 	dst->hostname = src->hostname ? strdup(src->hostname) : NULL;
 	dst->maildir = src->maildir ? strdup(src->maildir) : NULL;
 	dst->receipts = src->receipts ? strdup(src->receipts) : NULL;
+	dst->tls_cert = dst->tls_key = NULL; /* read once, in sink_new */
 	int bad = (src->hostname && !dst->hostname) || (src->maildir && !dst->maildir) ||
 	          (src->receipts && !dst->receipts);
 	for (int i = 0; i < src->listen.n; i++)
@@ -237,6 +240,9 @@ struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const u
 	}
 	if (!(sk->scan =
 	          msgscan_new(key, keylen, c->header_max, (int)c->received_max, err, errlen)))
+		goto fail;
+	if (!c->no_tls &&
+	    !(sk->tls = io_tls_server_ctx(c->tls_cert, c->tls_key, sk->hostname, err, errlen)))
 		goto fail;
 	if (sink_bind(sk, err, errlen) < 0)
 		goto fail;
@@ -294,6 +300,7 @@ void sink_free(struct sink *sk)
 		return;
 	while (sk->sessions)
 		session_abort(sk->sessions);
+	io_tls_ctx_free(sk->tls);
 	store_close(sk->store);
 	for (int i = 0; i < sk->nls; i++)
 		io_listener_free(sk->ls[i]);

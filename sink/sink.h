@@ -18,6 +18,8 @@ struct sink_config {
 	struct strlist literals; /* extra accepted address literals (ADDR) */
 	char *hostname;          /* for the banner; default gethostname() */
 	char *maildir, *receipts;
+	char *tls_cert, *tls_key; /* NULL: a self-signed certificate made at start */
+	int no_tls;               /* offer no STARTTLS */
 	int no_fsync;
 	long max_sessions, max_per_ip, max_rcpts, max_errors, received_max;
 	size_t max_size, max_line, header_max;

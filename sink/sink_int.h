@@ -16,6 +16,7 @@ struct sink {
 	struct io_listener **ls;
 	int nls;
 	struct store *store;
+	struct io_tls_ctx *tls; /* STARTTLS offered; NULL with --no-tls */
 	struct msgscan *scan;
 	struct session *sessions; /* list of live sessions */
 	struct ipcount **ipcount; /* per-IP session counts, hashed */

@@ -74,7 +74,10 @@ class Relay:
     the sender (DSNs, auto-replies) go to next_hop only when the sender is at SINK_DOMAIN,
     as a real relay's would reach only the sink."""
 
-    def __init__(self, posture, addr, port, next_hop=None, banner_name="relay.lab"):
+    def __init__(self, posture, addr, port, next_hop=None, banner_name="relay.lab", tls=None):
+        """tls: None; "starttls" (offered); "required" (530 until STARTTLS); or "implicit"
+        (TLS from the first byte); each an (ssl.SSLContext, kind) pair from tls_server()."""
+        self.tls = tls
         self.posture = posture
         self.addr = addr
         self.port = port
@@ -179,16 +182,40 @@ def start(relays):
     """Starts every relay (a list of Relay); returns the controllers."""
     ctls = []
     for r in relays:
+        kw = {}
+        if r.tls:
+            ctx, kind = r.tls
+            if kind == "implicit":
+                kw["ssl_context"] = ctx
+            else:
+                kw["tls_context"] = ctx
+                kw["require_starttls"] = kind == "required"
         c = Controller(
             r,
             hostname=r.addr,
             port=r.port,
             server_hostname=r.banner_name,
             ident="ESMTP Postfix (Debian/GNU)",
+            **kw,
         )
         c.start()
         ctls.append(c)
     return ctls
+
+
+def tls_server(tmpdir, name="relay.lab"):
+    """A server-side TLS context with a self-signed certificate made by openssl(1)."""
+    import ssl
+    import subprocess
+    key, cert = tmpdir / "relay.key", tmpdir / "relay.crt"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=" + name, "-days", "2",
+                        "-keyout", str(key), "-out", str(cert)], check=True,
+                       capture_output=True, timeout=60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
 
 
 def stop(ctls):

@@ -74,7 +74,7 @@ def test_annotated_config_lists_every_option(prog, tmp_path):
     live = tmp_path / "live.conf"
     live.write_text("\n".join(lines) + "\n")
     args = ["--check-config"] if prog == "relaytrap-sink" else ["--dry-run", "-t", "plain",
-                                                                 "192.0.2.1"]
+                                                                 "127.0.0.9"]
     p = subprocess.run([str(BUILD / prog), "-C", str(live), *args], capture_output=True,
                        text=True, cwd=tmp_path)
     assert p.returncode == 0, p.stderr

@@ -221,6 +221,56 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
         assert "<tr><td><i>%s</i></td>" % f in html
 
 
+def test_starttls_and_implicit_tls(tmp_path):
+    """A relay that demands STARTTLS (530 before it) is tested over TLS and found open, where
+    it used to be auth-required; one that only offers it is upgraded too (--starttls auto, the
+    default); implicit TLS with --tls. Each test records its transport, each host its TLS
+    session and certificate (self-signed here: the scan goes on). The relays deliver to the
+    embedded sink in the clear (test_sink_starttls has the sink's side)."""
+    ctx = relays.tls_server(tmp_path)
+    sp = free_port()
+    net = "127.63.0."
+    port = free_port(net + "2")
+    sink = ("127.0.0.1", sp)
+    rs = [relays.Relay("open", net + "2", port, sink, tls=(ctx, "required")),
+          relays.Relay("open", net + "3", port, sink, tls=(ctx, "starttls")),
+          relays.Relay("open", net + "4", port, sink)]
+    ctl = relays.start(rs)
+    try:
+        p = scan(tmp_path, [net + "2-" + net + "4"], "-w", "3", "-d", "sink.lab", "-t",
+                 "plain,percent", port=port, sink_port=sp)
+        never = scan(tmp_path, [net + "2"], "-w", "1", "-d", "sink.lab", "-t", "plain",
+                     "--starttls", "never", port=port, sink_port=sp, name="never.jsonl")
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1, p.stderr
+    v = {a: (h["verdict"], [t["transport"] for t in h["tests"]]) for a, h in p.hosts.items()}
+    assert v == {net + "2": ("open", ["starttls", "starttls"]),
+                 net + "3": ("open", ["starttls", "starttls"]),
+                 net + "4": ("open", ["plain", "plain"])}
+    t = p.hosts[net + "2"]["tls"]
+    assert t["version"].startswith("TLSv1.") and t["cipher"]
+    assert (t["subject"], t["issuer"], t["self_signed"], t["verified"]) == \
+        ("CN=relay.lab", "CN=relay.lab", True, False)
+    assert p.hosts[net + "4"]["tls"] is None
+    assert "STARTTLS" in p.hosts[net + "2"]["ehlo"]
+    # without STARTTLS the relay that demands it refuses, as before
+    assert never.hosts[net + "2"]["verdict"] == "auth-required"
+    assert never.hosts[net + "2"]["tls"] is None
+    # implicit TLS: a server that speaks TLS from the first byte, with --tls
+    port2 = free_port(net + "5")
+    ctl = relays.start([relays.Relay("open", net + "5", port2, sink, tls=(ctx, "implicit"))])
+    try:
+        q = scan(tmp_path, [net + "5"], "-w", "3", "-d", "sink.lab", "-t", "plain", "--tls",
+                 port=port2, sink_port=sp, name="tls.jsonl")
+    finally:
+        relays.stop(ctl)
+    h = q.hosts[net + "5"]
+    assert q.returncode == 1, q.stderr
+    assert (h["verdict"], h["tests"][0]["transport"]) == ("open", "tls")
+    assert h["tls"]["subject"] == "CN=relay.lab"
+
+
 def script_server(addr, script):
     port = free_port(addr)
     return relays.ScriptedServer(addr, port, script), port
@@ -424,6 +474,8 @@ def test_interrupt_leaves_waiting_hosts_unfinished(tmp_path):
         assert [(h["addr"], h["verdict"]) for h in new if h["type"] == "host"] == \
             [(net + "3", "accepted")]
         assert new[-1]["skipped_resume"] == 1
+        # the summary counts each target once: the open relay and the host tested again
+        assert "relaytrap: 2 hosts\n  open            1\n  accepted        1\n" in r.stdout
         # interrupted with no open relay: exit 3
         proc = subprocess.Popen(cmd[:-3] + ["-o", str(tmp_path / "d.jsonl"), net + "3"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

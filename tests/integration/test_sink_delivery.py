@@ -93,7 +93,7 @@ def test_command_sequence_and_replies(sink):
     code, lines = c.cmd("EHLO client.example")
     assert code == 250
     assert [ln[4:].split()[0] for ln in lines[1:]] == ["PIPELINING", "SIZE", "8BITMIME",
-                                                      "ENHANCEDSTATUSCODES"]
+                                                      "STARTTLS", "ENHANCEDSTATUSCODES"]
     assert c.cmd("RCPT TO:<a@sink.lab>")[0] == 503
     assert c.cmd("DATA")[0] == 503
     assert c.cmd("VRFY someone")[0] == 252
@@ -148,6 +148,64 @@ def test_quit_and_half_close_behind_the_dot(sink):
     assert c.reply()[0] == 250
     assert c.sock.recv(100) == b""
     assert len(sink.wait_receipts(2)) == 2
+
+
+def test_sink_starttls(sink, tmp_path):
+    """The sink offers STARTTLS (a certificate made at start): a relay that insists on TLS can
+    deliver, and the receipt records the TLS version and cipher. Plaintext pipelined behind
+    STARTTLS is dropped, never read as if it came over TLS (CVE-2011-0411); STARTTLS before
+    EHLO or twice is refused; a client that sends garbage instead of a handshake is dropped
+    and the sink goes on."""
+    import smtplib
+    import socket
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as s:
+        s.ehlo("relay.example")
+        assert s.has_extn("starttls")
+        s.starttls(context=ctx)
+        s.ehlo("relay.example")
+        assert not s.has_extn("starttls")
+        assert s.docmd("STARTTLS")[0] == 554  # already active
+        s.sendmail("a@relay.example", ["x@sink.lab"], b"Subject: over tls\r\n\r\nhi\r\n")
+    (r,) = sink.wait_receipts(1)
+    assert r["subject"] == "over tls" and r["tls"]["version"].startswith("TLSv1.")
+    assert r["tls"]["cipher"]
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    assert c.cmd("STARTTLS")[0] == 503  # before EHLO
+    c.cmd("EHLO x")
+    c.send(b"STARTTLS\r\nMAIL FROM:<injected@x>\r\n")  # the injection rides along
+    assert c.reply()[0] == 220
+    tls = ctx.wrap_socket(c.sock, server_hostname="sink")
+    tls.sendall(b"EHLO y\r\n")
+    reply = b""
+    while not reply.endswith(b"250 ENHANCEDSTATUSCODES\r\n"):
+        reply += tls.recv(4096)
+    assert reply.startswith(b"250-")  # the injected MAIL got no reply: it was dropped
+    tls.sendall(b"RCPT TO:<x@sink.lab>\r\n")
+    assert tls.recv(4096).startswith(b"503")  # no MAIL transaction: nothing was injected
+    tls.close()
+    c = Client("127.0.0.1", sink.port)
+    c.reply()
+    c.cmd("EHLO z")
+    assert c.cmd("STARTTLS")[0] == 220
+    c.send(b"GET / HTTP/1.0\r\n\r\n" * 10)
+    got = b""
+    try:  # a TLS alert at most, then the sink hangs up
+        while True:
+            chunk = c.sock.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except ConnectionResetError:
+        pass
+    assert len(got) < 100 and b"250" not in got
+    c2 = Client("127.0.0.1", sink.port)  # still serving
+    assert c2.reply()[0] == 220
+    assert "event=starttls-injection bytes=24" in sink.log.read_text()
 
 
 def test_oversize_message_552_after_draining(sink_factory):
