@@ -1,8 +1,8 @@
 /* The prober's SMTP client state machine fed what a server might send: the first byte sets
  * the chunk size (bits 0-5), whether a PTR name is wanted (bit 6) and whether the lookup
  * answers with the next bytes of input as the name or with none (bit 7); the rest is the
- * server's byte stream; reconnects are honoured, the end of input is a close. The client must end (CL_DONE) within a bounded number of steps and keep
- * its buffers within their limits. */
+ * server's byte stream; reconnects are honoured, the end of input is a close. The client must end
+ * (CL_DONE) within a bounded number of steps and keep its buffers within their limits. */
 #include <string.h>
 
 #include "catalog.h"
@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .max_lines = 128,
 	    .transcript = 1,
 	    .want_name = (data[0] & 0x40) != 0,
+	    .starttls = (data[0] & 0x20) != 0,
 	};
 	ipaddr_parse("192.0.2.25", &p.target);
 	struct ipaddr local;
@@ -60,6 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			name[k] = '\0';
 			off += k;
 			st = client_named(&c, (data[0] & 0x80) ? name : NULL, 1.6);
+			continue;
+		}
+		if (st == CL_STARTTLS) { /* as the engine: drop the plaintext, then up or not */
+			const struct io_tls_info ti = {.version = "TLSv1.3", .cipher = "X"};
+			buf_consume(&in, buf_len(&in));
+			st = off < n && (s[off++] & 1) ? client_tls_up(&c, &ti, 1.7)
+			                               : client_tls_failed(&c, "handshake failed");
 			continue;
 		}
 		if (st == CL_RECONNECT) {

@@ -632,6 +632,74 @@ static void test_ptr_name(void **st)
 	client_free(&c);
 }
 
+/* STARTTLS when offered (--starttls auto): 220 hands the connection to the engine
+ * (CL_STARTTLS), the handshake's end (client_tls_up) brings EHLO again, and the tests run
+ * with transport "starttls". A refused STARTTLS leaves the tests in the clear; a failed
+ * handshake reconnects and does not try again. */
+static void test_starttls(void **st)
+{
+	(void)st;
+	struct client c;
+	struct client_params p;
+	char log[256];
+	const struct io_tls_info ti = {.version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256"};
+	static const struct ipaddr local = {0};
+	params(&p);
+	p.starttls = 1;
+	p.transcript = 1;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const hello[] = {"220 mx ESMTP\r\n",
+	                             "250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n",
+	                             "220 2.0.0 Ready to start TLS\r\n"};
+	assert_int_equal(drive(&c, hello, 3, 0, log, sizeof(log), NULL), CL_STARTTLS);
+	assert_string_equal(log, "EHLO|STARTTLS");
+	assert_int_equal(c.state, CS_TLS);
+	assert_int_equal(client_tls_up(&c, &ti, 3), CL_CONTINUE);
+	assert_int_equal(buf_len(&c.out), strlen("EHLO prober.test\r\n"));
+	assert_memory_equal(buf_head(&c.out), "EHLO prober.test\r\n", buf_len(&c.out));
+	buf_consume(&c.out, buf_len(&c.out));
+	const char *const again[] = {"250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n",
+	                             "250 ok\r\n250 ok\r\n"};
+	assert_int_equal(drive(&c, again, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "MAIL+RCPT|DATA"); /* no second STARTTLS */
+	assert_string_equal(c.t[0].transport, "starttls");
+	assert_string_equal(c.tls.version, "TLSv1.3");
+	static const char want[] = "# starttls -> tls\n- (TLS: TLSv1.3 TLS_AES_128_GCM_SHA256)\n"
+	                           "> EHLO prober.test\n# tls -> ehlo\n";
+	assert_non_null(
+	    memmem(buf_head(&c.transcript), buf_len(&c.transcript), want, sizeof(want) - 1));
+	client_free(&c);
+	/* refused: the tests in the clear */
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const refused[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 STARTTLS\r\n",
+	                               "454 4.7.0 TLS not available\r\n"};
+	assert_int_equal(drive(&c, refused, 3, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|STARTTLS|MAIL");
+	assert_string_equal(c.t[0].transport, "plain");
+	client_free(&c);
+	/* a failed handshake: a new connection, in the clear, no STARTTLS */
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	assert_int_equal(drive(&c, hello, 3, 0, log, sizeof(log), NULL), CL_STARTTLS);
+	assert_int_equal(client_tls_failed(&c, "TLS handshake: wrong version number"),
+	                 CL_RECONNECT);
+	client_connected(&c, &local, 1);
+	const char *const plain[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 STARTTLS\r\n"};
+	assert_int_equal(drive(&c, plain, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL");
+	assert_string_equal(c.t[0].transport, "plain");
+	client_free(&c);
+	/* --starttls never */
+	p.starttls = 0;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	assert_int_equal(drive(&c, plain, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL");
+	client_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +718,7 @@ int main(void)
 	    cmocka_unit_test(test_ptr_name),
 	    cmocka_unit_test(test_message_sent),
 	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_starttls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
