@@ -90,7 +90,7 @@ def test_every_server_gets_its_expected_verdict(scan):
              for s in lab.servers()}
     expected = {s["name"]: (s["verdict"], s["flags"], s["via"], s["mta"]) for s in lab.servers()}
     assert found == expected
-    assert "15 hosts" in p.stderr and "2 open-anonymous, 4 open, 3 accepted, 1 deferred, " \
+    assert "17 hosts" in p.stderr and "2 open-anonymous, 6 open, 3 accepted, 1 deferred, " \
         "5 closed" in p.stderr
     # Only the bouncing servers bounce: no other server returned a DSN to the sink.
     for s in lab.servers():
@@ -179,6 +179,27 @@ def test_bounces(scan):
     bouncers = {s["addr"] for s in lab.servers() if "bounces" in s["flags"]}
     assert {r["peer_addr"] for r in receipts if r["class"] == "bounce"} == bouncers
     assert {r["class"] for r in receipts if r["peer_addr"] in bouncers} == {"bounce"}
+
+
+def test_tls_relays(scan):
+    """pf-tls-open relays only after STARTTLS: the prober upgrades and finds it open, every
+    test it accepted with transport starttls. pf-tls-out delivers only over TLS: it reaches
+    the sink because the sink offers STARTTLS, and every receipt from it says TLS."""
+    _, hosts, receipts = scan
+    h = by_name(hosts, "pf-tls-open")
+    assert {t["transport"] for t in h["tests"]} == {"starttls"}
+    assert h["tls"]["subject"] == "CN=pf-tls-open.lab" and h["tls"]["self_signed"] is True
+    assert h["tests_delivered"] == 23
+    out = by_name(hosts, "pf-tls-out")
+    assert out["tls"] is None and out["tests_delivered"] == 23
+    mine = [r for r in receipts if r["peer_addr"] == out["addr"]]
+    assert len(mine) == 23 and all(r["tls"]["version"].startswith("TLSv1.") for r in mine)
+    # Exim and OpenSMTPD use STARTTLS when it is offered (their defaults); the other Postfix
+    # instances, with no smtp_tls_security_level, deliver in the clear
+    def tls_from(name):
+        return {r["tls"] is not None for r in receipts if r["peer_addr"] == by_name(hosts, name)["addr"]}
+    assert tls_from("exim-open") == tls_from("smtpd-open") == {True}
+    assert tls_from("pf-open") == tls_from("pf-tls-open") == {False}
 
 
 def test_bounces_in_a_split_deployment(scan):

@@ -65,6 +65,11 @@ SERVERS = [
      None),
     ("pf-bounce", "postfix", "127.70.0.11", "takes relay tests, then bounces them (error:5.7.1)",
      "accepted", ["bounces"], None),
+    ("pf-tls-open", "postfix", "127.70.0.12", "open relay, but only after STARTTLS (encrypt)",
+     "open", ["partial"], None),
+    ("pf-tls-out", "postfix", "127.70.0.13",
+     "open relay that delivers only over TLS (smtp_tls_security_level = encrypt)", "open",
+     ["partial"], None),
     ("exim-open", "exim", "127.70.1.2", "open relay", "open", ["partial"], None),
     ("exim-closed", "exim", "127.70.1.3", "closed (relays for itself only)", "closed", [], None),
     ("exim-bounce", "exim", "127.70.1.4", "takes relay tests, then bounces them (:fail:)",
@@ -198,15 +203,19 @@ def postfix_cf(d, name, addr, sink):
         p["default_transport"] = "smtp:[127.70.0.9]:25"
     elif name == "pf-hub":
         p["mynetworks"] = "127.70.0.8/32"
-    elif name == "pf-submit":
+    elif name in ("pf-submit", "pf-tls-open"):
         run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
              "-subj", f"/CN={name}.lab", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem"])
-        p["mynetworks"] = f"{addr}/32"
         p["smtpd_tls_security_level"] = "encrypt"
         p["smtpd_tls_cert_file"] = f"{d}/cert.pem"
         p["smtpd_tls_key_file"] = f"{d}/key.pem"
-        p["smtpd_relay_restrictions"] = \
-            "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+        if name == "pf-submit":
+            p["mynetworks"] = f"{addr}/32"
+            p["smtpd_relay_restrictions"] = \
+                "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+    elif name == "pf-tls-out":
+        # Relays only over TLS: without STARTTLS at the sink its mail would stay queued.
+        p["smtp_tls_security_level"] = "encrypt"
     elif name == "pf-bounce":
         # Passive rejection: 250 after DATA, then the queue manager fails the token recipients
         # (error: transport) and bounces them. The DSN to a sender at the sink domain goes to
@@ -524,6 +533,10 @@ def table(nmap_xml, results, seconds=None):
         "  DSN comes back to the test's sender at the sink) is \"open\" to nmap; relaytrap",
         "  says `accepted` with the flag `bounces`: nothing was relayed, the server said no",
         "  after the fact (passive rejection).",
+        "- A relay that wants STARTTLS first (pf-tls-open, pf-submit: 530 until STARTTLS) is",
+        "  \"authentication needed\" to nmap, which does not speak TLS; relaytrap upgrades, tests",
+        "  over TLS and finds pf-tls-open open and pf-submit closed. pf-tls-out relays only over",
+        "  TLS: it reaches relaytrap's sink because the sink offers STARTTLS.",
         "- nmap does not say how the mail left (pf-smarthost); relaytrap flags `multi_hop` and",
         "  the address it came from (pf-hub).",
         "- A 4xx policy (pf-defer) is \"doesn't seem to be an open relay\" to nmap, the same",
