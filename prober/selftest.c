@@ -23,6 +23,7 @@ enum posture {
 	P_PERCENT,
 	P_SMARTHOST,
 	P_BOUNCE, /* accepts, then returns the test to its sender as a DSN (passive rejection) */
+	P_TLS,    /* an open relay, but only after STARTTLS (530 before it) */
 };
 
 struct fake {
@@ -47,6 +48,7 @@ static struct fake fakes[] = {
     {"via a smarthost", P_SMARTHOST, "127.83.0.9", 8, "open", "multi_hop", NULL, {0, {0}}},
     {"the smarthost", P_OPEN, "127.83.0.10", -1, "open", NULL, NULL, {0, {0}}},
     {"bounces relay tests", P_BOUNCE, "127.83.0.11", -1, "accepted", "bounces", NULL, {0, {0}}},
+    {"open after STARTTLS", P_TLS, "127.83.0.12", -1, "open", NULL, NULL, {0, {0}}},
 };
 #define NFAKES ((int)(sizeof(fakes) / sizeof(fakes[0])))
 
@@ -57,6 +59,7 @@ static struct {
 	int forwards_failed;
 	struct fwd *fwds;       /* live forwards, freed at the end */
 	struct fsess *sessions; /* live relay sessions */
+	struct io_tls_ctx *tls; /* the STARTTLS relay's (a certificate made at start) */
 } st;
 
 /* ---- forwarding: a tiny SMTP client that hands one message to the next hop ---- */
@@ -171,6 +174,7 @@ struct fsess {
 	struct ipaddr peer;
 	char helo[128], mail[600], rcpt[600];
 	int in_data;
+	int tls; /* 1: STARTTLS answered, 2: TLS up */
 	struct buf data;
 };
 
@@ -361,13 +365,26 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 		         c.arg);
 		if (c.verb == SMTP_EHLO)
 			io_printf(s->io,
-			          "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
-			          s->fk->addr, s->helo, ipaddr_str(&s->peer, peer, sizeof(peer)));
+			          "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n%s250 8BITMIME\r\n",
+			          s->fk->addr, s->helo, ipaddr_str(&s->peer, peer, sizeof(peer)),
+			          s->fk->posture == P_TLS && !s->tls ? "250-STARTTLS\r\n" : "");
 		else
 			io_printf(s->io, "250 %s\r\n", s->fk->addr);
 		return;
 	}
+	case SMTP_STARTTLS:
+		if (s->fk->posture != P_TLS || s->tls) {
+			reply = "502 5.5.2 Error: command not recognized";
+			break;
+		}
+		io_printf(s->io, "220 2.0.0 Ready to start TLS\r\n");
+		s->tls = 1; /* the handshake starts once this line is consumed */
+		return;
 	case SMTP_MAIL:
+		if (s->fk->posture == P_TLS && s->tls != 2) {
+			reply = "530 5.7.0 Must issue a STARTTLS command first";
+			break;
+		}
 		snprintf(s->mail, sizeof(s->mail), "%.*s",
 		         (int)(c.arglen > 5 && c.arglen < 500 ? c.arglen - 5 : 0), c.arg + 5);
 		reply = "250 2.1.0 Ok";
@@ -396,6 +413,10 @@ static void fsess_cb(struct io *io, enum io_event ev, void *arg)
 	struct fsess *s = arg;
 	if (ev == IO_CONNECTED || ev == IO_LOWAT)
 		return;
+	if (ev == IO_TLS_UP) {
+		s->tls = 2;
+		return;
+	}
 	if (ev != IO_DATAIN) {
 		fsess_free(s);
 		return;
@@ -409,6 +430,12 @@ static void fsess_cb(struct io *io, enum io_event ev, void *arg)
 		size_t n = ll && l[ll - 1] == '\r' ? ll - 1 : ll;
 		fsess_line(s, l, n);
 		buf_consume(in, used);
+		if (s->tls == 1 && !io_tls_active(io)) { /* after "220 Ready to start TLS" */
+			buf_consume(in, buf_len(in));
+			if (io_tls_start(io, st.tls, 1, NULL) < 0)
+				fsess_free(s);
+			return;
+		}
 	}
 	if (ls == LINE_TOO_LONG) {
 		fsess_free(s);
@@ -532,6 +559,11 @@ int rt_selftest(struct rt_main *m)
 	ipaddr_parse("127.0.0.1", &st.sink_ip);
 	if (!(st.loop = io_loop_new()))
 		return RT_EXIT_FAILURE;
+	if (!(st.tls = io_tls_server_ctx(NULL, NULL, "tls-relay.lab", err, sizeof(err)))) {
+		fprintf(stderr, "relaytrap: selftest: %s\n", err);
+		io_loop_free(st.loop);
+		return RT_EXIT_FAILURE;
+	}
 	int rc = 3;
 	/* One port on every fake address; an ephemeral port free on one address may be taken on
 	 * another (a forward's TIME_WAIT), so try a few. */
@@ -601,5 +633,7 @@ out:
 		if (fakes[i].ls)
 			io_listener_free(fakes[i].ls);
 	io_loop_free(st.loop);
+	io_tls_ctx_free(st.tls);
+	st.tls = NULL;
 	return rc;
 }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # make valgrind: the integration smoke test under valgrind memcheck, no leaks and no errors:
-# relaytrap --selftest (prober, embedded sink, in-process relays) and relaytrap-sink taking two
-# messages from swaks, then SIGTERM. PCRE2's JIT is off (RELAYTRAP_NO_JIT=1): valgrind cannot
-# follow JIT code. Loopback only.
+# relaytrap --selftest (prober, embedded sink, in-process relays, one of them over STARTTLS) and
+# relaytrap-sink taking two messages (swaks, then Python's smtplib over STARTTLS), then SIGTERM.
+# PCRE2's JIT is off (RELAYTRAP_NO_JIT=1): valgrind cannot follow JIT code. Loopback only.
 set -eu
 BUILD=${1:-build}
 OUT=$(mktemp -d)
@@ -30,9 +30,18 @@ for i in $(seq 1 100); do
   sleep 0.2
 done
 swaks -s 127.0.0.1 -p "$PORT" -t "bad%relay@sink.lab" -f a@b.example --timeout 20 >/dev/null 2>&1 || true
-swaks -s 127.0.0.1 -p "$PORT" -t y@sink.lab -f a@b.example --timeout 20 >/dev/null
+# the second message over STARTTLS (the sink's TLS code under valgrind too)
+/usr/bin/python3 - "$PORT" <<'PY'
+import smtplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20) as s:
+    s.starttls(context=ctx)
+    s.sendmail("a@b.example", ["y@sink.lab"], b"Subject: vg tls\r\n\r\nx\r\n")
+PY
 kill -TERM $SINK
 wait $SINK
 n=$(wc -l < "$OUT/receipts.jsonl")
 [ "$n" = 2 ] || { echo "sink: $n receipts, want 2"; exit 1; }
+grep -q '"tls":{"version":"TLSv1' "$OUT/receipts.jsonl" || { echo "sink: no TLS receipt"; exit 1; }
 echo "valgrind: no errors, no leaks"

@@ -680,7 +680,13 @@ def test_selftest(tmp_path):
     p = subprocess.run([str(RELAYTRAP), "--selftest", "-o", str(tmp_path / "s.jsonl")], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "selftest: passed (10 of 10 servers as expected" in p.stdout
+    assert "selftest: passed (11 of 11 servers as expected" in p.stdout
+    assert "open after STARTTLS  127.83.0.12  open                   open                   ok" \
+        in p.stdout
+    h = [json.loads(l) for l in (tmp_path / "s.jsonl").read_text().splitlines()
+         if '"127.83.0.12"' in l and '"type":"host"' in l][0]
+    assert {t["transport"] for t in h["tests"]} == {"starttls"}
+    assert h["tls"]["subject"] == "CN=tls-relay.lab"
     assert "bounces relay tests  127.83.0.11  accepted bounces       accepted bounces       ok" \
         in p.stdout
 
