@@ -116,6 +116,10 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 		iotls_handshake(io);
 		return;
 	}
+	if (io->tls_waiting) { /* nothing is read until the 220 is out and the handshake runs */
+		ev_io_stop(io->loop->ev, &io->rw);
+		return;
+	}
 	if (io->tls_write_blocked) { /* SSL_write waited for this */
 		io->tls_write_blocked = 0;
 		ev_feed_event(io->loop->ev, &io->ww, EV_WRITE);
