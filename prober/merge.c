@@ -25,6 +25,7 @@ struct rcpt_ent {
 struct merge {
 	struct rcpt_ent *b[RECEIPT_BUCKETS];
 	uint64_t receipts, tokens, used, late, duplicates, hosts, unfinished;
+	uint64_t receipts_skipped; /* receipt lines that were not JSON objects */
 	struct doneset seen;
 	FILE *out;
 	struct report *rep;
@@ -68,6 +69,8 @@ static void index_receipt(struct merge *mg, json_t *r)
 	}
 }
 
+static int on_receipt(struct merge *mg, json_t *o);
+
 /* Calls fn for every JSON line of path; a torn last line is tolerated. */
 static int each_line(const char *path, const char *what, int (*fn)(struct merge *, json_t *),
                      struct merge *mg, char *err, size_t errlen)
@@ -85,6 +88,13 @@ static int each_line(const char *path, const char *what, int (*fn)(struct merge 
 			fprintf(stderr, "relaytrap: %s:%d: torn last line ignored\n", path,
 			        r.lineno);
 			break;
+		}
+		if ((st == JSONL_TOO_LONG || st == JSONL_BAD) && fn == on_receipt) {
+			/* one damaged receipt (a full disk, a torn write) costs that receipt only */
+			fprintf(stderr, "relaytrap: %s:%d: %s; skipped\n", path, r.lineno,
+			        st == JSONL_BAD ? "not a JSON object" : "line too long");
+			mg->receipts_skipped++;
+			continue;
 		}
 		if (st == JSONL_TOO_LONG) {
 			snprintf(err, errlen, "%s:%d: line longer than %u bytes", path, r.lineno,
@@ -366,6 +376,7 @@ static json_t *merged_summary(const struct merge *mg, const uint64_t *counts)
 	json_object_set_new(o, "unfinished", json_integer((json_int_t)mg->unfinished));
 	json_object_set_new(o, "receipts", json_integer((json_int_t)mg->receipts));
 	json_object_set_new(o, "receipts_used", json_integer((json_int_t)mg->used));
+	json_object_set_new(o, "receipts_skipped", json_integer((json_int_t)mg->receipts_skipped));
 	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)mg->late));
 	return o;
 }
@@ -453,6 +464,9 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 			    "host's --wait window (not counted)\n",
 			    (unsigned long long)mg->receipts, (unsigned long long)mg->used,
 			    (unsigned long long)mg->late);
+		if (mg->receipts_skipped)
+			fprintf(stderr, "relaytrap: %llu damaged receipt lines skipped\n",
+			        (unsigned long long)mg->receipts_skipped);
 	}
 	int open = counts[V_OPEN] || counts[V_OPEN_ANONYMOUS];
 	merge_free(mg);

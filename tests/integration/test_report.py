@@ -277,6 +277,18 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
     assert ev["peer_addr"] == net_a + "8" and "subject" in ev["found_in"]
     assert m[-1]["receipts_used"] == 24 and m[-1]["late_deliveries"] == 0
     assert "open relays (relayed mail arrived):" in r.stdout
+    # a damaged receipts line (a full disk, a torn write) is reported, skipped and counted;
+    # the others still count (it used to stop --report: "not a JSON object", exit 2)
+    damaged = tmp_path / "damaged-receipts.jsonl"
+    lines = sink.receipts.read_text().splitlines()
+    damaged.write_text("\n".join(lines[:3] + ['{"type":"receipt","tok'] + lines[3:]) + "\n")
+    r = run("--report", split, "--receipts", damaged, "-o", tmp_path / "d.jsonl")
+    assert r.returncode == 1, r.stderr
+    assert "damaged-receipts.jsonl:4: not a JSON object; skipped" in r.stderr
+    assert "1 damaged receipt lines skipped" in r.stderr
+    d = [json.loads(l) for l in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert d[-1]["receipts_skipped"] == 1 and d[-1]["receipts_used"] == 24
+    assert verdicts(d) == got
     # receipts from after each host's --wait window do not count, as in an embedded run
     late = tmp_path / "late-receipts.jsonl"
     with open(late, "w") as f:
