@@ -90,7 +90,8 @@ static int each_line(const char *path, const char *what, int (*fn)(struct merge 
 			break;
 		}
 		if ((st == JSONL_TOO_LONG || st == JSONL_BAD) && fn == on_receipt) {
-			/* one damaged receipt (a full disk, a torn write) costs that receipt only */
+			/* one damaged receipt (a full disk, a torn write) costs that receipt only
+			 */
 			fprintf(stderr, "relaytrap: %s:%d: %s; skipped\n", path, r.lineno,
 			        st == JSONL_BAD ? "not a JSON object" : "line too long");
 			mg->receipts_skipped++;

@@ -68,7 +68,8 @@ def vacation(orig, sender, rcpt, name):
 
 class Relay:
     """posture: open | strip | hide | drop | closed | greylist | auth | percent | forward |
-    bounce | bounce-headers (accept, then return a DSN to the sender) | vacation (accept, drop,
+    bloat (an open relay that adds a 20 KB subject, a 2 KB sender and 99 recipients of 900
+    bytes) | bounce | bounce-headers (accept, then return a DSN to the sender) | vacation (accept, drop,
     auto-reply to the sender) | first-only (relays the first message it accepts, drops the
     rest). next_hop: (host, port) mail is handed to; forwards leave from self.addr. Replies to
     the sender (DSNs, auto-replies) go to next_hop only when the sender is at SINK_DOMAIN,
@@ -140,7 +141,7 @@ class Relay:
         if isinstance(data, str):
             data = data.encode()
         peer = session.peer[0]
-        if self.posture in ("open", "percent", "forward", "first-only"):
+        if self.posture in ("open", "percent", "forward", "first-only", "bloat"):
             data = (
                 "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id 4F2A1\r\n"
                 "\tfor <%s>; %s\r\n"
@@ -162,13 +163,19 @@ class Relay:
         if self.posture == "strip":
             lines = data.split(b"\r\n")
             data = b"\r\n".join(l for l in lines if not l.lower().startswith(b"received:"))
+        if self.posture == "bloat":  # a hostile relay: a 20 KB subject, 99 more recipients
+            data = data.replace(b"Subject: ", b"Subject: " + b"\xff" * 20000 + b" ", 1)
         rcpts = [r.replace("%", "@") if r.count("@") == 0 else r for r in envelope.rcpt_tos]
         rcpts = [r.rsplit("@", 1)[0].replace("%", "@") if "%" in r and "@" in r else r for r in rcpts]
         try:
             with smtplib.SMTP(
                 self.next_hop[0], self.next_hop[1], source_address=(self.addr, 0), timeout=10
             ) as s:
-                s.sendmail(envelope.mail_from or "", rcpts, data)
+                sender = envelope.mail_from or ""
+                if self.posture == "bloat":
+                    sender = "s" * 2000 + "@relay.lab"
+                    rcpts = rcpts + ["x%02d%s@sink.lab" % (i, "y" * 900) for i in range(99)]
+                s.sendmail(sender, rcpts, data)
             self.forwarded.append(rcpts)
         except Exception as e:  # recorded, the test asserts on it
             self.errors.append(repr(e))

@@ -271,6 +271,33 @@ def test_starttls_and_implicit_tls(tmp_path):
     assert h["tls"]["subject"] == "CN=relay.lab"
 
 
+def test_hostile_relay_cannot_bloat_the_results(tmp_path):
+    """A relay that delivers every test with a 20 KB subject, a 2 KB sender and 99 extra
+    recipients of 900 bytes made a 39.9 MB host line, which --report and --resume then
+    refused. The evidence is a bounded copy, marked truncated; the receipts keep it all."""
+    sp = free_port()
+    net = "127.63.1."
+    port = free_port(net + "2")
+    ctl = relays.start([relays.Relay("bloat", net + "2", port, ("127.0.0.1", sp))])
+    try:
+        p = scan(tmp_path, [net + "2"], "-w", "3", "-d", "sink.lab", port=port, sink_port=sp)
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1, p.stderr
+    h = p.hosts[net + "2"]
+    assert h["verdict"] == "open" and h["tests_delivered"] == 21
+    line = [l for l in (tmp_path / "r.jsonl").read_text().splitlines() if '"type":"host"' in l][0]
+    assert len(line) < 400000, len(line)
+    ev = h["deliveries"][0]
+    assert ev["truncated"] is True and ev["rcpt_count"] == 100 and len(ev["rcpt"]) == 8
+    assert len(ev["subject"]) < 2100 and len(ev["mail_from"]) < 600
+    receipts = (tmp_path / "r.sink" / "receipts.jsonl").read_text().splitlines()
+    assert len(json.loads(receipts[0])["rcpt"]) == 100  # the receipt keeps everything
+    r = subprocess.run([str(RELAYTRAP), "--report", str(tmp_path / "r.jsonl"), "-q"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+
+
 def script_server(addr, script):
     port = free_port(addr)
     return relays.ScriptedServer(addr, port, script), port
