@@ -9,8 +9,9 @@ enum {
 	S_BOL_BARE, /* after a bare LF: not a real line start, a '.' here is data */
 	S_DOT,      /* "." at a line start */
 	S_DOT_CR,   /* ".\r" at a line start */
-	S_BDOT,     /* "." after a bare LF */
-	S_BDOT_CR,  /* ".\r" after a bare LF */
+	S_BOL_NUL,  /* a NUL at a line start (MTAs that drop NULs see a line start after it) */
+	S_BDOT,     /* "." after a bare line end (LF or CR) or after a NUL at a line start */
+	S_BDOT_CR,  /* ".\r" there */
 	S_TEXT,
 	S_CR,
 };
@@ -71,6 +72,12 @@ static void after_cr(struct dotdata *d, struct buf *out, char c)
 	d->flags |= DD_BARE_CR;
 	emit(d, out, "\r", 1);
 	line_add(d, 1);
+	if (c == '.') { /* a dot after a bare CR: some MTAs take the CR for a line end */
+		emit(d, out, ".", 1);
+		line_add(d, 1);
+		d->state = S_BDOT;
+		return;
+	}
 	text_byte(d, out, c);
 }
 
@@ -98,10 +105,22 @@ size_t dotdata_feed(struct dotdata *d, const char *in, size_t n, struct buf *out
 			after_cr(d, out, c);
 			break;
 		case S_BOL:
-			if (c == '.')
+			if (c == '.') {
 				d->state = S_DOT; /* dropped: it is either stuffing or the end */
-			else
+			} else {
 				text_byte(d, out, c);
+				if (c == '\0')
+					d->state = S_BOL_NUL;
+			}
+			break;
+		case S_BOL_NUL:
+			if (c == '.') {
+				emit(d, out, ".", 1);
+				line_add(d, 1);
+				d->state = S_BDOT;
+			} else {
+				text_byte(d, out, c);
+			}
 			break;
 		case S_BOL_BARE:
 			if (c == '.') {
@@ -136,13 +155,13 @@ size_t dotdata_feed(struct dotdata *d, const char *in, size_t n, struct buf *out
 				d->state = S_BDOT_CR;
 			} else {
 				if (c == '\n')
-					d->flags |= DD_SMUGGLE; /* "<LF>.<LF>" */
+					d->flags |= DD_SMUGGLE; /* "<LF>.<LF>", "<CR>.<LF>" */
 				text_byte(d, out, c);
 			}
 			break;
-		case S_BDOT_CR:
-			if (c == '\n')
-				d->flags |= DD_SMUGGLE; /* "<LF>.<CR><LF>" */
+		case S_BDOT_CR: /* a dot line after a bare line end, ended by a CR: "<LF>.<CR><LF>",
+		                 * "<CR>.<CR>", "<LF>.<CR>x", "<CRLF><NUL>.<CRLF>" */
+			d->flags |= DD_SMUGGLE;
 			after_cr(d, out, c);
 			break;
 		}

@@ -222,8 +222,10 @@ static size_t scan_headers(struct msgscan *ms, struct scan_state *st, const char
 	st->nips = k;
 	json_object_set_new(out, "received", chain);
 	json_object_set_new(out, "received_count", json_integer(nrcv));
-	json_object_set_new(out, "headers_truncated",
-	                    json_boolean(r == 0 && pos >= limit && limit < len));
+	/* cut by the limit: it ended no blank line, whether inside a value (r == 0 at the limit)
+	 * or inside a name (r < 0 with no line end before the limit) */
+	int cut = limit < len && (r == 0 ? pos >= limit : !memchr(msg + pos, '\n', limit - pos));
+	json_object_set_new(out, "headers_truncated", json_boolean(cut));
 	return pos;
 }
 

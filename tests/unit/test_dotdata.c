@@ -103,6 +103,43 @@ static void test_smuggling_not_end(void **st)
 	assert_int_equal(r.flags, DD_BARE_CR);
 }
 
+/* Every published end-of-data variant (SEC Consult's SMTP smuggling list) that is not the
+ * real end sets DD_SMUGGLE: a dot line after any bare line end, or after a NUL at a line
+ * start. Before, \r.\r, \r.\r\n, \n.\r and \r\n\0.\r\n were only bare CR/LF or NUL. */
+static void test_smuggling_variants(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *msg;
+		size_t len;
+		int flags;
+	} v[] = {
+#define V(s, f) {s, sizeof(s) - 1, f}
+	    V("a\r.\rb\r\n.\r\n", DD_SMUGGLE | DD_BARE_CR),              /* <CR>.<CR> */
+	    V("a\r.\r\nb\r\n.\r\n", DD_SMUGGLE | DD_BARE_CR),            /* <CR>.<CR><LF> */
+	    V("a\r.\nb\r\n.\r\n", DD_SMUGGLE | DD_BARE_CR | DD_BARE_LF), /* <CR>.<LF> */
+	    V("a\n.\rb\r\n.\r\n", DD_SMUGGLE | DD_BARE_LF | DD_BARE_CR), /* <LF>.<CR> */
+	    V("a\r\n\0.\r\nb\r\n.\r\n", DD_SMUGGLE | DD_NUL),            /* <CRLF><NUL>.<CRLF> */
+	    V("a\n.\r\nb\r\n.\r\n", DD_SMUGGLE | DD_BARE_LF),            /* <LF>.<CR><LF> */
+	    V("a\r\n.\nb\r\n.\r\n", DD_SMUGGLE | DD_BARE_LF),            /* <CRLF>.<LF> */
+	    V("a\r\n.\rb\r\n.\r\n", DD_SMUGGLE | DD_BARE_CR),            /* <CRLF>.<CR> */
+	    V("a\n.\nb\r\n.\r\n", DD_SMUGGLE | DD_BARE_LF),              /* <LF>.<LF> */
+	    /* not smuggling: a dot inside a line after a bare CR, a NUL elsewhere */
+	    V("a\rb.c\r\n.\r\n", DD_BARE_CR),
+	    V("a\0.b\r\n.\r\n", DD_NUL),
+	    V("a\r\n\0x.\r\n.\r\n", DD_NUL),
+#undef V
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct result r;
+		feed(v[i].msg, v[i].len, 512, &r);
+		assert_true(r.done);
+		assert_int_equal(r.consumed, v[i].len);
+		if (r.flags != v[i].flags)
+			fail_msg("variant %zu: flags %#x, want %#x", i, r.flags, v[i].flags);
+	}
+}
+
 static void test_limits(void **st)
 {
 	(void)st;
@@ -134,6 +171,7 @@ int main(void)
 	    cmocka_unit_test(test_simple_and_leftover),
 	    cmocka_unit_test(test_unstuffing),
 	    cmocka_unit_test(test_smuggling_not_end),
+	    cmocka_unit_test(test_smuggling_variants),
 	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -226,6 +226,38 @@ static void test_lab_received(void **st)
 	msgscan_free(ms);
 }
 
+/* The header section is read up to header_max. When that limit falls inside a field's name,
+ * the section is still cut, and says so (it used to say headers_truncated false, a 1.29 MB
+ * header section reported as not truncated). Also inside a value, and not when it ends in
+ * time. */
+static void test_headers_truncated_anywhere(void **st)
+{
+	(void)st;
+	char err[128], msg[2048];
+	struct msgscan *ms = msgscan_new(KEY, KEYLEN, 1000, 50, err, sizeof(err));
+	assert_non_null(ms);
+	for (int cut = 0; cut < 3; cut++) {
+		/* complete fields up to 990 bytes, then one whose name, value or end holds byte
+		 * 1000 */
+		size_t o = 0;
+		while (o < 990 - 10) {
+			int n = snprintf(msg + o, sizeof(msg) - o, "A: %.*s\r\n",
+			                 (int)(990 - o - 5 < 40 ? 990 - o - 5 : 40),
+			                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+			o += (size_t)n;
+		}
+		assert_int_equal(o, 990);
+		const char *tail = cut == 0   ? "X-Header-Name-Longer-Than-Ten: v\r\n\r\nbody\r\n"
+		                   : cut == 1 ? "B: 123456789012345678\r\n\r\nbody\r\n"
+		                              : "B: 1\r\n\r\nbody\r\n";
+		snprintf(msg + o, sizeof(msg) - o, "%s", tail);
+		json_t *r = msgscan_run(ms, "a@b.example", msg, strlen(msg), NULL);
+		assert_int_equal(json_is_true(json_object_get(r, "headers_truncated")), cut < 2);
+		json_decref(r);
+	}
+	msgscan_free(ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +266,7 @@ int main(void)
 	    cmocka_unit_test(test_disagree_and_forged),
 	    cmocka_unit_test(test_header_limit_and_binary),
 	    cmocka_unit_test(test_lab_received),
+	    cmocka_unit_test(test_headers_truncated_anywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
