@@ -93,7 +93,6 @@ void io_tls_ctx_free(struct io_tls_ctx *ctx);
  * reads and writes are encrypted and the protocol above does not see the difference. sni:
  * the server name to send (client), or NULL. -1 when TLS cannot even start. */
 int io_tls_start(struct io *io, struct io_tls_ctx *ctx, int server, const char *sni);
-int io_tls_active(const struct io *io);
 
 /* What a TLS session showed: protocol and cipher; from a server also its certificate. */
 struct io_tls_info {

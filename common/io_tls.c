@@ -140,11 +140,6 @@ int io_tls_start(struct io *io, struct io_tls_ctx *ctx, int server, const char *
 	return 0;
 }
 
-int io_tls_active(const struct io *io)
-{
-	return io->ssl && !io->tls_waiting && !io->tls_handshaking;
-}
-
 /* A fatal TLS error: the reason goes where io_strerror() finds it. */
 static void tls_fail(struct io *io, const char *what)
 {

@@ -295,8 +295,8 @@ void correl_load(struct correl *c, const json_t *host, struct test_result *t, in
 int correl_settled(const struct correl *c, const struct test_result *t, int nt)
 {
 	for (int i = 0; i < nt; i++)
-		if ((t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED) &&
-		    !has_test(c->deliveries, t[i].test) && !returned(c->bounces, t[i].test))
+		if (outcome_accepted(t[i].outcome) && !has_test(c->deliveries, t[i].test) &&
+		    !returned(c->bounces, t[i].test))
 			return 0;
 	return 1;
 }
@@ -305,8 +305,7 @@ double correl_deadline(const struct test_result *t, int nt, double ended, double
 {
 	double last = 0;
 	for (int i = 0; i < nt; i++)
-		if ((t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED) &&
-		    t[i].accepted_at > last)
+		if (outcome_accepted(t[i].outcome) && t[i].accepted_at > last)
 			last = t[i].accepted_at;
 	return last + wait > ended ? last + wait : ended;
 }
@@ -318,8 +317,7 @@ void correl_verdict(const struct correl *c, enum session_end end, struct test_re
 	/* A bounce may reach the sink before the 250 that accepted its test reaches us, so the
 	 * outcome is decided here, from all that arrived: a delivery outweighs a bounce. */
 	for (int i = 0; i < nt; i++) {
-		int ok = t[i].outcome == OUT_ACCEPTED || t[i].outcome == OUT_BOUNCED;
-		if (ok)
+		if (outcome_accepted(t[i].outcome))
 			t[i].outcome =
 			    !has_test(c->deliveries, t[i].test) && returned(c->bounces, t[i].test)
 			        ? OUT_BOUNCED

@@ -225,39 +225,16 @@ static const char *test_name(const json_t *h, int test)
 	return "";
 }
 
-static void set_flag(json_t *flags, const char *name, int on)
-{
-	if (on)
-		json_array_append_new(flags, json_string(name));
-}
-
 /* The host line again, with what correlation decided: verdict, reason, flags, counts, every
  * test's outcome and delivered, the evidence arrays. */
 static void update_host(json_t *h, const struct verdict_out *vo, const struct correl *c,
                         const struct test_result *t, int nt)
 {
-	static const char *const decided[] = {"multi_hop", "tokens_disagree", "bounces", "partial",
-	                                      NULL};
 	char a[ADDR_TEXT_MAX];
 	json_object_set_new(h, "verdict", json_string(verdict_names[vo->v]));
 	if (vo->reason[0])
 		json_object_set_new(h, "reason", json_string(vo->reason));
-	json_t *flags = json_array();
-	size_t i;
-	json_t *f;
-	json_array_foreach(json_object_get(h, "flags"), i, f)
-	{
-		int keep = json_is_string(f);
-		for (int k = 0; keep && decided[k]; k++)
-			keep = strcmp(json_string_value(f), decided[k]) != 0;
-		if (keep)
-			json_array_append(flags, f);
-	}
-	set_flag(flags, "multi_hop", vo->multi_hop);
-	set_flag(flags, "tokens_disagree", vo->tokens_disagree);
-	set_flag(flags, "bounces", vo->bounces);
-	set_flag(flags, "partial", vo->partial);
-	json_object_set_new(h, "flags", flags);
+	json_object_set_new(h, "flags", verdict_flags(vo, json_object_get(h, "flags")));
 	json_object_set_new(h, "delivered_via",
 	                    vo->multi_hop
 	                        ? json_string(ipaddr_str(&vo->delivered_via, a, sizeof(a)))
@@ -265,6 +242,7 @@ static void update_host(json_t *h, const struct verdict_out *vo, const struct co
 	json_object_set_new(h, "tests_accepted", json_integer(vo->accepted));
 	json_object_set_new(h, "tests_delivered", json_integer(vo->delivered));
 	json_object_set_new(h, "tests_bounced", json_integer(vo->bounced));
+	size_t i;
 	json_t *jt;
 	json_array_foreach(json_object_get(h, "tests"), i, jt)
 	{

@@ -19,6 +19,12 @@ enum outcome {
 };
 extern const char *const outcome_names[];
 
+/* The server said 250 after the data (a bounced test was accepted first). */
+static inline int outcome_accepted(enum outcome o)
+{
+	return o == OUT_ACCEPTED || o == OUT_BOUNCED;
+}
+
 /* How the session as a whole ended, before deliveries are counted. */
 enum session_end {
 	END_RUNNING,

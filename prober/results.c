@@ -78,6 +78,35 @@ static json_t *tls_json(const struct io_tls_info *t)
 	return o;
 }
 
+json_t *verdict_flags(const struct verdict_out *v, const json_t *keep)
+{
+	static const char *const decided[] = {"multi_hop", "tokens_disagree", "bounces", "partial"};
+	const int on[] = {v->multi_hop, v->tokens_disagree, v->bounces, v->partial};
+	const size_t n = sizeof(decided) / sizeof(decided[0]);
+	json_t *flags = json_array();
+	size_t i;
+	json_t *f;
+	json_array_foreach(keep, i, f)
+	{
+		int other = json_is_string(f);
+		for (size_t k = 0; other && k < n; k++)
+			other = strcmp(json_string_value(f), decided[k]) != 0;
+		if (other)
+			json_array_append(flags, f);
+	}
+	for (size_t k = 0; k < n; k++)
+		if (on[k])
+			json_array_append_new(flags, json_string(decided[k]));
+	return flags;
+}
+
+int results_redone(const json_t *host)
+{
+	return json_is_false(json_object_get(host, "final")) ||
+	       (json_is_null(json_object_get(host, "addr")) &&
+	        json_is_string(json_object_get(host, "name")));
+}
+
 json_t *host_json(const struct host_facts *h)
 {
 	const struct client *c = h->c;
@@ -88,15 +117,7 @@ json_t *host_json(const struct host_facts *h)
 	json_object_set_new(o, "port", json_integer(h->port));
 	json_object_set_new(o, "scan_id", json_string(h->scan_id));
 	json_object_set_new(o, "verdict", json_string(verdict_names[h->v->v]));
-	json_t *flags = json_array();
-	if (h->v->multi_hop)
-		json_array_append_new(flags, json_string("multi_hop"));
-	if (h->v->tokens_disagree)
-		json_array_append_new(flags, json_string("tokens_disagree"));
-	if (h->v->bounces)
-		json_array_append_new(flags, json_string("bounces"));
-	if (h->v->partial)
-		json_array_append_new(flags, json_string("partial"));
+	json_t *flags = verdict_flags(h->v, NULL);
 	if (h->interrupted)
 		json_array_append_new(flags, json_string("interrupted"));
 	json_object_set_new(o, "flags", flags);
@@ -333,11 +354,8 @@ int resume_load(const char *path, struct doneset *d, json_t **run, char *err, si
 		const char *type = json_string_value(json_object_get(o, "type"));
 		if (type && strcmp(type, "run") == 0 && !*run)
 			*run = json_incref(o);
-		if (type && strcmp(type, "host") == 0 &&
-		    (json_is_false(json_object_get(o, "final")) ||
-		     (json_is_null(json_object_get(o, "addr")) &&
-		      json_is_string(json_object_get(o, "name"))))) {
-			/* interrupted before it was final, or a name that did not resolve: again */
+		if (type && strcmp(type, "host") == 0 && results_redone(o)) {
+			/* not done: this run does it again */
 		} else if (type && strcmp(type, "host") == 0) {
 			struct ipaddr ip;
 			const char *a = json_string_value(json_object_get(o, "addr"));

@@ -29,6 +29,12 @@ struct host_facts {
 };
 
 json_t *host_json(const struct host_facts *h);
+/* The flags the verdict decides (multi_hop, tokens_disagree, bounces, partial) after the
+ * other flags of keep (an earlier host line's; NULL none): a new array. */
+json_t *verdict_flags(const struct verdict_out *v, const json_t *keep);
+/* 1 for a host line that --resume does again: written at an interrupt before it was final,
+ * or a target name that gave no address. */
+int results_redone(const json_t *host);
 /* The host line of a target name that gave no address: addr and port null, verdict error,
  * the DNS failure as the reason. */
 json_t *unresolved_json(const char *name, const char *why, const char *scan_id);

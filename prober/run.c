@@ -175,10 +175,7 @@ static void resume_report(const char *path, struct report *rep)
 		return;
 	while (jsonl_next(&rd, &o) == JSONL_OBJECT) {
 		const char *type = json_string_value(json_object_get(o, "type")) ?: "";
-		/* not the lines this run does again: interrupted before final, names unresolved */
-		int again = json_is_false(json_object_get(o, "final")) ||
-		            json_is_null(json_object_get(o, "addr"));
-		if (!strcmp(type, "host") && !again)
+		if (!strcmp(type, "host") && !results_redone(o)) /* those this run does again */
 			report_host(rep, o);
 		else if (!strcmp(type, "run"))
 			report_run(rep, o);

@@ -174,7 +174,7 @@ struct fsess {
 	struct ipaddr peer;
 	char helo[128], mail[600], rcpt[600];
 	int in_data;
-	int tls; /* 1: STARTTLS answered, 2: TLS up */
+	enum { FT_PLAIN, FT_ANSWERED, FT_HANDSHAKE, FT_UP } tls; /* STARTTLS, step by step */
 	struct buf data;
 };
 
@@ -367,21 +367,22 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 			io_printf(s->io,
 			          "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n%s250 8BITMIME\r\n",
 			          s->fk->addr, s->helo, ipaddr_str(&s->peer, peer, sizeof(peer)),
-			          s->fk->posture == P_TLS && !s->tls ? "250-STARTTLS\r\n" : "");
+			          s->fk->posture == P_TLS && s->tls == FT_PLAIN ? "250-STARTTLS\r\n"
+			                                                        : "");
 		else
 			io_printf(s->io, "250 %s\r\n", s->fk->addr);
 		return;
 	}
 	case SMTP_STARTTLS:
-		if (s->fk->posture != P_TLS || s->tls) {
+		if (s->fk->posture != P_TLS || s->tls != FT_PLAIN) {
 			reply = "502 5.5.2 Error: command not recognized";
 			break;
 		}
 		io_printf(s->io, "220 2.0.0 Ready to start TLS\r\n");
-		s->tls = 1; /* the handshake starts once this line is consumed */
+		s->tls = FT_ANSWERED; /* the handshake starts once this line is consumed */
 		return;
 	case SMTP_MAIL:
-		if (s->fk->posture == P_TLS && s->tls != 2) {
+		if (s->fk->posture == P_TLS && s->tls != FT_UP) {
 			reply = "530 5.7.0 Must issue a STARTTLS command first";
 			break;
 		}
@@ -414,7 +415,7 @@ static void fsess_cb(struct io *io, enum io_event ev, void *arg)
 	if (ev == IO_CONNECTED || ev == IO_LOWAT)
 		return;
 	if (ev == IO_TLS_UP) {
-		s->tls = 2;
+		s->tls = FT_UP;
 		return;
 	}
 	if (ev != IO_DATAIN) {
@@ -430,7 +431,8 @@ static void fsess_cb(struct io *io, enum io_event ev, void *arg)
 		size_t n = ll && l[ll - 1] == '\r' ? ll - 1 : ll;
 		fsess_line(s, l, n);
 		buf_consume(in, used);
-		if (s->tls == 1 && !io_tls_active(io)) { /* after "220 Ready to start TLS" */
+		if (s->tls == FT_ANSWERED) { /* after "220 Ready to start TLS" */
+			s->tls = FT_HANDSHAKE;
 			buf_consume(in, buf_len(in));
 			if (io_tls_start(io, st.tls, 1, NULL) < 0)
 				fsess_free(s);

@@ -76,7 +76,7 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 	}
 	for (int i = 0; i < in->nt; i++) {
 		enum outcome o = in->t[i].outcome;
-		out->accepted += o == OUT_ACCEPTED || o == OUT_BOUNCED;
+		out->accepted += outcome_accepted(o);
 		out->bounced += o == OUT_BOUNCED;
 		deferred += o == OUT_DEFERRED;
 		auth += o == OUT_AUTH;
