@@ -164,7 +164,7 @@ def test_report_merges_shards(tmp_path):
     for k in (1, 2):
         f = tmp_path / f"s{k}.jsonl"
         p = run("-o", f, "-p", port, "--shard", f"{k}/2", "--connect-timeout", "1",
-                "127.67.0.0/28")
+                "--sink-listen", "127.0.0.1:%d" % free_port(), "127.67.0.0/28")
         assert p.returncode == 0, p.stderr
         files.append(f)
     merged = tmp_path / "m.jsonl"
@@ -189,7 +189,8 @@ def test_report_merges_shards(tmp_path):
     assert p.returncode == 2 and f"{bad}:2: not a JSON object" in p.stderr
     p = run("--report", files[0], "--html", tmp_path / "no" / "dir.html")
     assert p.returncode == 3 and "--html" in p.stderr and "dir.html.tmp" in p.stderr
-    p = run("--html", tmp_path / "no" / "dir.html", "-p", port, "127.67.0.1")
+    p = run("--html", tmp_path / "no" / "dir.html", "-p", port,
+            "--sink-listen", "127.0.0.1:%d" % free_port(), "127.67.0.1")
     assert p.returncode == 3 and "--html" in p.stderr  # before any connection is made
     huge = tmp_path / "huge.jsonl"
     huge.write_text('{"type":"run"}\n{"banner":"' + "x" * (16 << 20) + '"}\n')

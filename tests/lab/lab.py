@@ -305,11 +305,22 @@ def exim_start(base, name, addr, sink):
     r = run([str(EXIM), "-C", f"{d}/exim.conf", "-bd", "-q2s"], check=False)
     if r.returncode != 0:
         raise RuntimeError(f"exim {name} failed to start: {r.stderr[-800:]}")
-    pidfile = d / "exim.pid"
+    return read_pidfile(d / "exim.pid", f"exim {name}")
+
+
+def read_pidfile(pidfile, what):
+    """The daemon's pid once its pid file holds one: the file can exist, empty, for a moment
+    before the number is written."""
     deadline = time.monotonic() + 10
-    while not pidfile.exists() and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        try:
+            words = pidfile.read_text().split()
+            if words and words[0].isdigit():
+                return int(words[0])
+        except FileNotFoundError:
+            pass
         time.sleep(0.05)
-    return int(pidfile.read_text().split()[0])
+    raise RuntimeError(f"{what}: no pid in {pidfile} after 10 s")
 
 
 # ---- OpenSMTPD ----
@@ -408,6 +419,11 @@ def down(base):
     if not f.exists():
         return
     state = json.loads(f.read_text())
+    # A daemon whose start failed half-way is not in state["pids"]; its pid file still names it.
+    for pidfile in base.glob("*/exim.pid"):
+        words = pidfile.read_text().split()
+        if words and words[0].isdigit() and int(words[0]) not in state["pids"]:
+            state["pids"].append(int(words[0]))
     for d in state["postfix"]:
         run(["postfix", "-c", d, "stop"], check=False)
     for pid in state["pids"]:
