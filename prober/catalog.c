@@ -28,7 +28,12 @@ const char catalog_default_text[] =
     "bang-at-literal       <{sender}@{target_host}>     <{sink}!{user}@{target_literal}>\n"
     "bang-at-host          <{sender}@{target_host}>     <{sink}!{user}@{target_host}>\n"
     "trailing-at           <{sender}@{target_host}>     <{user}@{sink}@>\n"
-    "sink-literal          <{sender}@{target_host}>     <{user}@{sink_literal}>\n";
+    "sink-literal          <{sender}@{target_host}>     <{user}@{sink_literal}>\n"
+    "auth-plain-empty      <{sender}@{sink}>            <{user}@{sink}>  via=auth-plain\n"
+    "auth-login-empty      <{sender}@{sink}>            <{user}@{sink}>  via=auth-login\n"
+    "auth-anonymous        <{sender}@{sink}>            <{user}@{sink}>  via=auth-anonymous\n"
+    "xclient-localhost     <{sender}@{sink}>            <{user}@{sink}>  via=xclient\n"
+    "xclient-own           <{sender}@{sink}>            <{user}@{sink}>  via=xclient-own\n";
 
 static const char *const macro_names[] = {"user",           "sink",        "sink_literal",
                                           "target_literal", "target_host", "target_domain",
@@ -142,16 +147,24 @@ static int parse_line(struct catalog *c, const char *line, const char **why)
 		return *why = "duplicate test name", -1;
 	if (next_field(&p, t.mail, sizeof(t.mail), why) <= 0 ||
 	    next_field(&p, t.rcpt, sizeof(t.rcpt), why) <= 0)
-		return *why = *why ? *why : "expected: name MAIL-FROM RCPT-TO [helo=NAME]", -1;
-	if ((r = next_field(&p, extra, sizeof(extra), why)) < 0)
-		return -1;
-	if (r == 1) {
-		if (strncmp(extra, "helo=", 5) != 0 || !extra[5])
-			return *why = "a fourth field must be helo=NAME", -1;
-		memcpy(t.helo, extra + 5, strlen(extra + 5) + 1);
-		if (next_field(&p, extra, sizeof(extra), why) != 0)
-			return *why = *why ? *why : "too many fields", -1;
+		return *why = *why ? *why : "expected: name MAIL-FROM RCPT-TO [helo=NAME] [via=PATH]",
+		       -1;
+	while ((r = next_field(&p, extra, sizeof(extra), why)) == 1) {
+		if (strncmp(extra, "helo=", 5) == 0 && extra[5] && !t.helo[0]) {
+			memcpy(t.helo, extra + 5, strlen(extra + 5) + 1);
+		} else if (strncmp(extra, "via=", 4) == 0 && t.via == VIA_NONE) {
+			int v = via_from_name(extra + 4);
+			if (v <= VIA_NONE || v == VIA_STARTTLS)
+				return *why = "via= is one of auth-plain, auth-login, auth-anonymous, "
+				              "xclient, xclient-own",
+				       -1;
+			t.via = (enum via)v;
+		} else {
+			return *why = "after RCPT-TO: at most one helo=NAME and one via=PATH", -1;
+		}
 	}
+	if (r < 0)
+		return -1;
 	if (check_macros(t.mail, why) < 0 || check_macros(t.rcpt, why) < 0 ||
 	    check_macros(t.helo, why) < 0)
 		return -1;
@@ -188,6 +201,31 @@ int catalog_parse(struct catalog *c, const char *text, const char *origin, char 
 	if (c->n == 0) {
 		snprintf(err, errlen, "%s: no tests", origin);
 		return -1;
+	}
+	return 0;
+}
+
+int catalog_add_starttls_twins(struct catalog *c, char *err, size_t errlen)
+{
+	int n = c->n;
+	for (int i = 0; i < n; i++) {
+		if (c->t[i].via != VIA_NONE)
+			continue;
+		struct rtest t = c->t[i];
+		if (snprintf(t.name, sizeof(t.name), "%s-starttls", c->t[i].name) >=
+		        (int)sizeof(t.name) ||
+		    catalog_find(c, t.name) >= 0) {
+			snprintf(err, errlen, "--starttls both: no room for the twin of test '%s'",
+			         c->t[i].name);
+			return -1;
+		}
+		if (c->n >= CATALOG_MAX) {
+			snprintf(err, errlen, "--starttls both: more than %d tests with their twins",
+			         CATALOG_MAX);
+			return -1;
+		}
+		t.via = VIA_STARTTLS;
+		c->t[c->n++] = t;
 	}
 	return 0;
 }

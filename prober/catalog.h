@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "outcome.h"
+
 #define CATALOG_MAX 255 /* a test number is one byte of the token */
 #define CATALOG_FIELD 256
 
@@ -13,6 +15,7 @@ struct rtest {
 	char mail[CATALOG_FIELD]; /* MAIL FROM argument template */
 	char rcpt[CATALOG_FIELD]; /* RCPT TO argument template */
 	char helo[CATALOG_FIELD]; /* "" = the scan's --helo */
+	enum via via;
 };
 
 struct catalog {
@@ -28,6 +31,9 @@ int catalog_parse(struct catalog *c, const char *text, const char *origin, char 
 /* Keeps only the named tests ("a,b,c"), in catalogue order; unknown names are errors. */
 int catalog_select(struct catalog *c, const char *names, char *err, size_t errlen);
 int catalog_find(const struct catalog *c, const char *name);
+/* --starttls both: appends, for every test without a path, its twin "NAME-starttls" with
+ * via=starttls. -1 (err) when the catalogue would overflow or a name is taken. */
+int catalog_add_starttls_twins(struct catalog *c, char *err, size_t errlen);
 
 struct macros {
 	const char *user, *sink, *sink_literal, *target_literal, *target_host, *target_domain,

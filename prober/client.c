@@ -14,7 +14,9 @@ const char *const client_state_names[] = {
     [CS_TESTHELO] = "testhelo",   [CS_MAIL] = "mail", [CS_RCPT] = "rcpt",
     [CS_RCPT_SKIP] = "rcpt-skip", [CS_DATA] = "data", [CS_BODY] = "body",
     [CS_RSET] = "rset",           [CS_QUIT] = "quit", [CS_NAME] = "name",
-    [CS_STARTTLS] = "starttls",   [CS_TLS] = "tls",   [CS_DONE] = "done",
+    [CS_STARTTLS] = "starttls",   [CS_TLS] = "tls",   [CS_AUTH] = "auth",
+    [CS_AUTH_USER] = "auth-user", [CS_AUTH_PASS] = "auth-pass", [CS_XCLIENT] = "xclient",
+    [CS_DONE] = "done",
 };
 _Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CS_COUNT,
                "a name for every state");
@@ -25,7 +27,9 @@ static const char *const state_cmd[] = {
     [CS_TESTHELO] = "EHLO",     [CS_MAIL] = "MAIL",         [CS_RCPT] = "RCPT",
     [CS_RCPT_SKIP] = "RCPT",    [CS_DATA] = "DATA",         [CS_BODY] = ".",
     [CS_RSET] = "RSET",         [CS_QUIT] = "QUIT",         [CS_NAME] = "PTR",
-    [CS_STARTTLS] = "STARTTLS", [CS_TLS] = "TLS handshake", [CS_DONE] = "-",
+    [CS_STARTTLS] = "STARTTLS", [CS_TLS] = "TLS handshake", [CS_AUTH] = "AUTH",
+    [CS_AUTH_USER] = "AUTH",    [CS_AUTH_PASS] = "AUTH",    [CS_XCLIENT] = "XCLIENT",
+    [CS_DONE] = "-",
 };
 _Static_assert(sizeof(state_cmd) / sizeof(state_cmd[0]) == CS_COUNT, "a command for every state");
 
@@ -134,6 +138,12 @@ static void send_quit(struct client *c)
 
 static void next_test(struct client *c)
 {
+	c->path_done = 0;
+	if (c->tls_530) { /* RFC 3207: STARTTLS between transactions, then this test again */
+		send_cmd(c, "STARTTLS", NULL);
+		set_state(c, CS_STARTTLS);
+		return;
+	}
 	c->cur++;
 	start_test(c);
 }
@@ -184,6 +194,74 @@ static void send_mail(struct client *c)
 		send_cmd(c, "RCPT TO:%s", tr->rcpt);
 }
 
+/* Whether the test's path is open on this connection (catalog.h enum via); a test whose path
+ * is not offered is not run and leaves no trace in the results. */
+static int path_offered(const struct client *c, enum via v)
+{
+	switch (v) {
+	case VIA_NONE:
+		return 1;
+	case VIA_STARTTLS: /* the twins of --starttls both; implicit TLS has none to run */
+		return !strcmp(c->transport, "starttls") ||
+		       (!strcmp(c->transport, "plain") && c->ann_starttls && !c->starttls_off);
+	case VIA_AUTH_PLAIN:
+	case VIA_AUTH_LOGIN:
+	case VIA_AUTH_ANON:
+		return c->ann_auth || c->saw_530;
+	case VIA_XCLIENT:
+	case VIA_XCLIENT_OWN:
+		return c->ann_xclient;
+	case VIA_COUNT:
+		break;
+	}
+	return 0;
+}
+
+/* RFC 4616 PLAIN with an empty authorization id, user name and password: "\0\0". */
+#define AUTH_PLAIN_EMPTY "AAA="
+/* RFC 4505 ANONYMOUS trace information: base64 of "relaytrap". */
+#define AUTH_ANON_TRACE "cmVsYXl0cmFw"
+
+/* Sends the command that opens the current test's path. */
+static void send_path(struct client *c)
+{
+	char cmd[128];
+	switch (c->t[c->cur].via) {
+	case VIA_STARTTLS:
+		send_cmd(c, "STARTTLS", NULL);
+		set_state(c, CS_STARTTLS);
+		return;
+	case VIA_AUTH_PLAIN:
+		send_cmd(c, "AUTH PLAIN %s", AUTH_PLAIN_EMPTY);
+		break;
+	case VIA_AUTH_LOGIN:
+		send_cmd(c, "AUTH LOGIN", NULL);
+		break;
+	case VIA_AUTH_ANON:
+		send_cmd(c, "AUTH ANONYMOUS %s", AUTH_ANON_TRACE);
+		break;
+	case VIA_XCLIENT_OWN: {
+		char a[64];
+		ipaddr_str(&c->p.target, a, sizeof(a));
+		snprintf(cmd, sizeof(cmd), "XCLIENT ADDR=%s%s", c->p.target.family == 6 ? "IPV6:" : "",
+		         a);
+		send_cmd(c, "%s", cmd);
+		set_state(c, CS_XCLIENT);
+		return;
+	}
+	case VIA_XCLIENT:
+		send_cmd(c, "XCLIENT ADDR=127.0.0.1 NAME=localhost", NULL);
+		set_state(c, CS_XCLIENT);
+		return;
+	case VIA_NONE:
+	case VIA_COUNT:
+		return;
+	}
+	set_state(c, CS_AUTH);
+}
+
+static void run_test(struct client *c);
+
 static void start_test(struct client *c)
 {
 	for (;;) {
@@ -191,11 +269,26 @@ static void start_test(struct client *c)
 			send_quit(c);
 			return;
 		}
+		if (!path_offered(c, c->t[c->cur].via)) {
+			c->cur++;
+			continue;
+		}
 		if (prepare_test(c, c->cur) == 0)
 			break;
 		c->t[c->cur].outcome = OUT_ERROR;
 		c->cur++;
 	}
+	enum via v = c->t[c->cur].via;
+	if (v != VIA_NONE && !c->path_done && !(v == VIA_STARTTLS && strcmp(c->transport, "plain"))) {
+		send_path(c);
+		return;
+	}
+	run_test(c);
+}
+
+/* The test itself, its path (if any) open: its own HELO if it has one, then MAIL. */
+static void run_test(struct client *c)
+{
 	const char *want = test_helo(c, c->cur);
 	if (strcmp(want, c->cur_helo) != 0) {
 		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", want);
@@ -209,11 +302,16 @@ static void start_test(struct client *c)
 /* RSET after a test; pipelined with the next test's MAIL and RCPT when allowed. */
 static void end_test(struct client *c)
 {
+	if (c->fresh_needed && c->cur + 1 < c->nt) { /* a path changed the session: a new one */
+		send_quit(c);
+		return;
+	}
 	send_cmd(c, "RSET", NULL);
 	set_state(c, CS_RSET);
 	c->next_queued = 0;
 	int j = c->cur + 1;
-	if (!pipelined(c) || j >= c->nt || prepare_test(c, j) < 0 ||
+	if (!pipelined(c) || c->tls_530 || j >= c->nt || c->t[j].via != VIA_NONE ||
+	    prepare_test(c, j) < 0 ||
 	    strcmp(test_helo(c, j), c->cur_helo) != 0)
 		return;
 	c->t[j].transport = c->transport;
@@ -247,8 +345,10 @@ int client_init(struct client *c, const struct client_params *p)
 	c->t = calloc((size_t)(c->nt ? c->nt : 1), sizeof(*c->t));
 	if (!c->t)
 		return -1;
-	for (int i = 0; i < c->nt; i++)
+	for (int i = 0; i < c->nt; i++) {
 		c->t[i].test = i;
+		c->t[i].via = p->cat->t[i].via;
+	}
 	buf_init(&c->out, 64 * 1024);
 	buf_init(&c->transcript, TRANSCRIPT_MAX);
 	c->end = END_RUNNING;
@@ -284,6 +384,8 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 	set_state(c, CS_GREETING);
 	c->pending = 1; /* the greeting */
 	c->rcpt_queued = c->next_queued = 0;
+	c->ann_starttls = c->ann_auth = c->ann_xclient = 0;
+	c->path_done = c->fresh_needed = c->tls_530 = 0;
 	buf_consume(&c->out, buf_len(&c->out));
 	if (c->connects > 1) {
 		char m[48];
@@ -292,17 +394,26 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 	}
 }
 
+/* A test is under way: its MAIL, RCPT or data, or its path (AUTH, XCLIENT and the EHLO after
+ * an accepted XCLIENT). */
+static int in_test(const struct client *c)
+{
+	return (c->state >= CS_MAIL && c->state <= CS_BODY) ||
+	       (c->state >= CS_AUTH && c->state <= CS_XCLIENT) ||
+	       (c->state == CS_TESTHELO && c->path_done);
+}
+
 /* The test in progress, if any, broke with the session. */
 static void test_broken(struct client *c)
 {
-	if (c->state >= CS_MAIL && c->state <= CS_BODY && c->t[c->cur].outcome == OUT_NOTRUN)
+	if (in_test(c) && c->t[c->cur].outcome == OUT_NOTRUN)
 		c->t[c->cur].outcome = OUT_ERROR;
 }
 
 /* A 421 or a drop: reconnect and go on with the next test, or give up. */
 static enum client_status lost(struct client *c, const char *why)
 {
-	if (c->state >= CS_MAIL && c->state <= CS_BODY) {
+	if (in_test(c)) {
 		test_broken(c);
 		c->cur++;
 	} else if (c->state == CS_RSET) {
@@ -312,7 +423,7 @@ static enum client_status lost(struct client *c, const char *why)
 		finish(c, END_TESTS, NULL);
 		return CL_DONE;
 	}
-	if (c->connects > c->p.max_reconnects) {
+	if (c->connects - c->planned > c->p.max_reconnects) {
 		char m[300];
 		snprintf(m, sizeof(m), "%s; gave up after %d reconnects", why, c->p.max_reconnects);
 		finish(c, END_ERROR, m);
@@ -352,10 +463,20 @@ static int announces(const struct smtp_reply *r, const char *word)
 	return 0;
 }
 
+/* What an EHLO reply offers; every EHLO reply says it again. */
+static void set_offers(struct client *c, const struct smtp_reply *r)
+{
+	int ok = r->code == 250;
+	c->pipelining = ok && announces(r, "PIPELINING");
+	c->ann_starttls = ok && announces(r, "STARTTLS");
+	c->ann_auth = ok && announces(r, "AUTH");
+	c->ann_xclient = ok && announces(r, "XCLIENT");
+}
+
 static void set_ehlo(struct client *c, const struct smtp_reply *r)
 {
 	c->esmtp = 1;
-	c->pipelining = announces(r, "PIPELINING");
+	set_offers(c, r);
 	if (c->n_ext)
 		return; /* first connection's list is kept */
 	char first[REPLY_TEXT_MAX];
@@ -405,6 +526,80 @@ static enum client_status begin_tests(struct client *c)
 	return CL_CONTINUE;
 }
 
+/* A test whose path was refused: rejected or deferred, never "auth-required" (a refused
+ * AUTH is not a relay answer; outcome_path_only keeps it out of the verdict). */
+static void path_refused(struct test_result *tr, const struct smtp_reply *r)
+{
+	tr->outcome = r->code >= 400 && r->code < 500 ? OUT_DEFERRED : OUT_REJECTED;
+}
+
+/* Forgets a test's outcome so that it runs again (after a 530 asked for STARTTLS). */
+static void reset_test(struct client *c, int i)
+{
+	struct test_result *tr = &c->t[i];
+	for (int s = 0; s < ST_COUNT; s++) {
+		free(tr->r[s].text);
+		tr->r[s].text = NULL;
+		tr->r[s].code = 0;
+	}
+	tr->outcome = OUT_NOTRUN;
+	tr->transport = NULL;
+	tr->accepted_at = 0;
+}
+
+/* The QUIT's answer: the end, or (a path changed the last session) a fresh session for the
+ * next test, not counted against --max-reconnects. */
+static enum client_status quit_done(struct client *c)
+{
+	if (c->fresh_needed && c->cur + 1 < c->nt) {
+		c->planned++;
+		c->cur++;
+		static const char fresh[] = "(a new session for the next test)";
+		note(c, "- ", fresh, sizeof(fresh) - 1);
+		set_state(c, CS_GREETING);
+		return CL_RECONNECT;
+	}
+	finish(c, END_TESTS, NULL);
+	return CL_DONE;
+}
+
+/* AUTH with empty credentials or ANONYMOUS: 235 opens the path, 334 asks for the next
+ * (empty) answer, anything else refuses it. */
+static enum client_status on_auth_reply(struct client *c, struct test_result *tr,
+                                        const struct smtp_reply *r)
+{
+	if (r->code == 421)
+		return lost(c, "421 after AUTH");
+	keep(&tr->r[ST_PATH], r);
+	if (r->code == 235) {
+		c->path_done = c->fresh_needed = 1;
+		run_test(c);
+		return CL_CONTINUE;
+	}
+	if (r->code == 334 && c->state != CS_AUTH_PASS) {
+		enum via v = tr->via;
+		if (v == VIA_AUTH_LOGIN && c->state == CS_AUTH) {
+			send_cmd(c, "%s", ""); /* the user name */
+			set_state(c, CS_AUTH_USER);
+		} else {
+			send_cmd(c, "%s",
+			         v == VIA_AUTH_LOGIN   ? ""
+			         : v == VIA_AUTH_ANON ? AUTH_ANON_TRACE
+			                              : AUTH_PLAIN_EMPTY);
+			set_state(c, CS_AUTH_PASS);
+		}
+		return CL_CONTINUE;
+	}
+	if (r->code == 334) { /* a third challenge: give up on this path */
+		send_cmd(c, "*", NULL);
+		set_state(c, CS_AUTH_PASS);
+		return CL_CONTINUE;
+	}
+	path_refused(tr, r);
+	next_test(c);
+	return CL_CONTINUE;
+}
+
 /* One reply in the current state. */
 static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 {
@@ -437,7 +632,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			return lost(c, "421 after EHLO");
 		if (r->code == 250) {
 			set_ehlo(c, r);
-			if (want_starttls(c) && announces(r, "STARTTLS")) {
+			if (want_starttls(c) && c->ann_starttls) {
 				send_cmd(c, "STARTTLS", NULL);
 				set_state(c, CS_STARTTLS);
 				return CL_CONTINUE;
@@ -467,7 +662,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		if (r->code == 421)
 			return lost(c, "421 after EHLO");
 		/* a new EHLO's reply says again what may be pipelined */
-		c->pipelining = c->esmtp && r->code == 250 && announces(r, "PIPELINING");
+		if (c->esmtp)
+			set_offers(c, r);
 		send_mail(c);
 		return CL_CONTINUE;
 	case CS_MAIL:
@@ -490,6 +686,11 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 				tr->outcome = OUT_ERROR;
 				return lost(c, "421");
 			}
+			c->saw_530 |= tr->outcome == OUT_AUTH;
+			/* "530 Must issue a STARTTLS command first" where none was announced */
+			if (r->code == 530 && st <= ST_RCPT && want_starttls(c) &&
+			    tr->r[st].text && strcasestr(tr->r[st].text, "STARTTLS"))
+				c->tls_530 = 1;
 			if (st == ST_MAIL && (tr->outcome == OUT_AUTH || ++c->mail_refused >= 2))
 				c->lockstep = 1;
 			if (st == ST_MAIL && c->rcpt_queued)
@@ -540,17 +741,48 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		return CL_CONTINUE;
 	case CS_QUIT:
-		finish(c, END_TESTS, NULL);
-		return CL_DONE;
+		return quit_done(c);
 	case CS_STARTTLS:
 		if (r->code == 421)
 			return lost(c, "421 after STARTTLS");
+		if (tr && tr->via == VIA_STARTTLS && !c->tls_530)
+			keep(&tr->r[ST_PATH], r);
 		if (r->code == 220) {
+			if (c->tls_530) /* the test that met the 530 runs again over TLS */
+				reset_test(c, c->cur);
+			c->tls_530 = 0;
 			set_state(c, CS_TLS);
 			return CL_STARTTLS;
 		}
 		c->starttls_off = 1; /* refused: the tests run in the clear */
+		if (c->tls_530 || (tr && tr->via == VIA_STARTTLS)) {
+			c->tls_530 = 0;
+			if (tr && tr->via == VIA_STARTTLS)
+				path_refused(tr, r);
+			c->cur++;
+			start_test(c);
+			return CL_CONTINUE;
+		}
 		return begin_tests(c);
+	case CS_AUTH:
+	case CS_AUTH_USER:
+	case CS_AUTH_PASS:
+		return on_auth_reply(c, tr, r);
+	case CS_XCLIENT:
+		if (r->code == 421)
+			return lost(c, "421 after XCLIENT");
+		keep(&tr->r[ST_PATH], r);
+		if (r->code != 220) {
+			path_refused(tr, r);
+			next_test(c);
+			return CL_CONTINUE;
+		}
+		/* a new session as the address given: EHLO again, then the test */
+		c->path_done = c->fresh_needed = 1;
+		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", test_helo(c, c->cur));
+		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", c->cur_helo);
+		set_state(c, CS_TESTHELO);
+		return CL_CONTINUE;
 	case CS_TLS:  /* the engine takes no reply while the handshake runs */
 	case CS_NAME: /* nothing was sent: client_input does not get here */
 	case CS_DONE: /* nor here */
@@ -664,6 +896,8 @@ enum client_status client_closed(struct client *c, const char *why)
 		return CL_DONE;
 	char m[200];
 	snprintf(m, sizeof(m), "%s while waiting for %s reply", why, state_cmd[c->state]);
+	if (c->state == CS_QUIT && c->fresh_needed)
+		return quit_done(c);
 	if (c->state == CS_QUIT || (c->state == CS_GREETING && c->connects == 1)) {
 		enum session_end end = ended_as(c, ENDING_CLOSED);
 		finish(c, end, end == END_TESTS ? NULL : m);
@@ -733,6 +967,8 @@ enum client_status client_tls_failed(struct client *c, const char *why)
 	char m[240];
 	snprintf(m, sizeof(m), "%s; again without STARTTLS", why);
 	c->starttls_off = 1;
+	if (c->cur < c->nt && c->t[c->cur].via == VIA_STARTTLS)
+		c->t[c->cur].outcome = OUT_ERROR;
 	return lost(c, m);
 }
 

@@ -67,6 +67,10 @@ enum client_state {
 	CS_NAME,     /* waiting for the engine's PTR lookup; nothing sent */
 	CS_STARTTLS, /* STARTTLS sent */
 	CS_TLS,      /* 220 to it: the engine runs the handshake (client_tls_up / _failed) */
+	CS_AUTH,     /* a test's AUTH sent (its path, catalog.h enum via) */
+	CS_AUTH_USER, /* AUTH LOGIN: the empty user name sent */
+	CS_AUTH_PASS, /* AUTH LOGIN: the empty password sent */
+	CS_XCLIENT,   /* a test's XCLIENT sent; 220 means a new session: EHLO again */
 	CS_DONE,
 	CS_COUNT,
 };
@@ -103,6 +107,12 @@ struct client {
 	char cur_helo[CATALOG_FIELD * 2];
 	const char *transport;  /* "plain", "starttls", "tls": this connection's */
 	int starttls_off;       /* refused or failed once: not tried again on this host */
+	int tls_530;            /* a 530 asked for STARTTLS that was not announced: upgrade next */
+	int ann_starttls, ann_auth, ann_xclient; /* what the last EHLO reply announced */
+	int saw_530;      /* some test was answered 530: the AUTH paths are worth a try */
+	int path_done;    /* the current test's path was accepted on this connection */
+	int fresh_needed; /* a path changed this session: the next test needs a new one */
+	int planned;      /* reconnections made for fresh sessions (not counted as failures) */
 	struct io_tls_info tls; /* the last TLS session's, when has_tls */
 	int has_tls;
 	struct buf transcript;

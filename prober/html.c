@@ -12,6 +12,7 @@
 
 #include "escape.h"
 #include "legend.h"
+#include "outcome.h"
 
 struct html {
 	char *path, *tmp;
@@ -93,7 +94,6 @@ static void joined(FILE *f, const json_t *arr, const char *sep)
 
 static void tests_table(FILE *f, const json_t *tests)
 {
-	static const char *const stages[] = {"mail", "rcpt", "data", "end"};
 	fputs("<div class=\"sc\"><table class=\"t\"><thead><tr><th>test</th><th>MAIL FROM</th>"
 	      "<th>RCPT TO</th><th>replies</th><th>outcome</th><th>delivered</th></tr></thead>"
 	      "<tbody>\n",
@@ -122,11 +122,12 @@ static void tests_table(FILE *f, const json_t *tests)
 		}
 		fputs("</td><td>", f);
 		const json_t *rep = json_object_get(t, "replies");
-		for (int s = 0; s < 4; s++) {
-			const json_t *r = json_object_get(rep, stages[s]);
+		for (int s = 0; s < ST_COUNT; s++) {
+			const json_t *r = json_object_get(rep, stage_names[s]);
 			if (!r)
 				continue;
-			fprintf(f, "<div><b>%s</b> %lld <span class=\"rt\">", stages[s],
+			fprintf(f, "<div><b>%s</b> %lld <span class=\"rt\">",
+			        s == ST_PATH ? str(t, "via") : stage_names[s],
 			        (long long)json_integer_value(json_object_get(r, "code")));
 			esc_html(f, str(r, "text"));
 			fputs("</span></div>", f);

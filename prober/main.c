@@ -108,7 +108,10 @@ static int check_starttls(void *cfg, const char *v, char *err, size_t errlen)
 	(void)cfg;
 	return check_value(
 	    "starttls", v,
-	    strcmp(v, "auto") && strcmp(v, "never") ? "expected auto or never" : NULL, err, errlen);
+	    strcmp(v, "auto") && strcmp(v, "never") && strcmp(v, "both")
+	        ? "expected auto, never or both"
+	        : NULL,
+	    err, errlen);
 }
 
 #define O(f) offsetof(struct rt_options, f)
@@ -170,8 +173,9 @@ static const struct opt options[] = {
      "who to contact about the scan, written in every test message", 0, 0, check_contact},
     {"resolver", 0, OPT_STR, O(resolver), "ADDR[:PORT]",
      "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0, check_resolver},
-    {"starttls", 0, OPT_STR, O(starttls), "auto|never",
-     "auto: upgrade with STARTTLS when offered and run the tests over TLS (default)", 0, 0,
+    {"starttls", 0, OPT_STR, O(starttls), "auto|never|both",
+     "auto: upgrade with STARTTLS when offered, tests over TLS (default); both: the tests in "
+     "the clear, then again over STARTTLS", 0, 0,
      check_starttls},
     {"tls", 0, OPT_FLAG, O(tls), NULL, "implicit TLS on every port (always on port 465)", 0, 0,
      NULL},

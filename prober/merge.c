@@ -195,6 +195,9 @@ static int load_tests(struct merge *mg, const json_t *tests)
 		t->outcome = (enum outcome)outcome_of(str(j, "outcome"));
 		snprintf(t->token, sizeof(t->token), "%s", str(j, "token"));
 		t->accepted_at = json_number_value(json_object_get(j, "accepted_at"));
+		const char *via = json_string_value(json_object_get(j, "via"));
+		int v = via ? via_from_name(via) : VIA_NONE;
+		t->via = v > 0 ? (enum via)v : VIA_NONE;
 		const json_t *rep = json_object_get(j, "replies");
 		for (int s = 0; s < ST_COUNT; s++) {
 			const json_t *r = json_object_get(rep, stage_names[s]);

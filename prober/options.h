@@ -16,7 +16,7 @@ struct rt_options {
 	/* as given (or defaulted) */
 	char *sink_domain, *sink_dir, *secret_file, *ports, *tests, *message, *output, *shard,
 	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
-	char *starttls;           /* "auto" (default) or "never" */
+	char *starttls;           /* "auto" (default), "never" or "both" */
 	char *tls_cert, *tls_key; /* the embedded sink's STARTTLS certificate */
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;

@@ -6,6 +6,31 @@
 
 #include "token.h"
 
+/* What a test does before its MAIL (the relay paths of today, docs/design.md "Relay tests").
+ * A test with a path runs only where the server offers it: AUTH announced (or a 530 seen) for
+ * the AUTH paths, XCLIENT announced for XCLIENT, STARTTLS announced for the STARTTLS twins of
+ * --starttls both. After a path the server accepted, the next test gets a new connection. */
+enum via {
+	VIA_NONE,
+	VIA_STARTTLS,    /* the test's twin over STARTTLS (--starttls both) */
+	VIA_AUTH_PLAIN,  /* AUTH PLAIN with an empty user name and password */
+	VIA_AUTH_LOGIN,  /* AUTH LOGIN, empty user name and password */
+	VIA_AUTH_ANON,   /* AUTH ANONYMOUS (RFC 4505) */
+	VIA_XCLIENT,     /* XCLIENT ADDR=127.0.0.1 NAME=localhost */
+	VIA_XCLIENT_OWN, /* XCLIENT ADDR=<the target's own address> */
+	VIA_COUNT,
+};
+extern const char *const via_names[];
+int via_from_name(const char *s); /* -1 unknown */
+static inline int via_is_auth(enum via v)
+{
+	return v == VIA_AUTH_PLAIN || v == VIA_AUTH_LOGIN || v == VIA_AUTH_ANON;
+}
+static inline int via_is_xclient(enum via v)
+{
+	return v == VIA_XCLIENT || v == VIA_XCLIENT_OWN;
+}
+
 enum outcome {
 	OUT_NOTRUN,
 	OUT_REJECTED, /* 5xx */
@@ -44,7 +69,8 @@ struct kept_reply {
 	char *text;
 };
 
-enum stage { ST_MAIL, ST_RCPT, ST_DATA, ST_END, ST_COUNT };
+/* ST_PATH: the reply to the test's path (AUTH, XCLIENT, STARTTLS; catalog.h enum via). */
+enum stage { ST_PATH, ST_MAIL, ST_RCPT, ST_DATA, ST_END, ST_COUNT };
 extern const char *const stage_names[];
 
 struct test_result {
@@ -55,6 +81,14 @@ struct test_result {
 	struct kept_reply r[ST_COUNT];
 	double accepted_at;
 	const char *transport; /* "plain", "starttls", "tls": how its MAIL went; NULL not sent */
+	enum via via;          /* its path */
 };
+
+/* The test went no further than its path (AUTH, XCLIENT refused): its outcome says nothing
+ * about the relay policy. */
+static inline int outcome_path_only(const struct test_result *t)
+{
+	return t->r[ST_PATH].code && !t->r[ST_MAIL].code;
+}
 
 #endif

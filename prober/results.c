@@ -49,6 +49,7 @@ static json_t *tests_json(const struct host_facts *h)
 			json_object_set_new(o, "helo", jsonx_str(t->helo));
 		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
 		json_object_set_new(o, "transport", or_null(t->transport));
+		json_object_set_new(o, "via", t->via ? json_string(via_names[t->via]) : json_null());
 		if (t->accepted_at > 0)
 			json_object_set_new(o, "accepted_at", json_real(t->accepted_at));
 		json_object_set_new(o, "delivered",
@@ -80,8 +81,10 @@ static json_t *tls_json(const struct io_tls_info *t)
 
 json_t *verdict_flags(const struct verdict_out *v, const json_t *keep)
 {
-	static const char *const decided[] = {"multi_hop", "tokens_disagree", "bounces", "partial"};
-	const int on[] = {v->multi_hop, v->tokens_disagree, v->bounces, v->partial};
+	static const char *const decided[] = {"multi_hop", "tokens_disagree", "bounces",
+	                                      "partial",   "auth_bypass",     "xclient_spoof"};
+	const int on[] = {v->multi_hop, v->tokens_disagree, v->bounces,
+	                  v->partial,   v->auth_bypass,     v->xclient_spoof};
 	const size_t n = sizeof(decided) / sizeof(decided[0]);
 	json_t *flags = json_array();
 	size_t i;

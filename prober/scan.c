@@ -513,7 +513,7 @@ void scan_client_params(const struct rt_options *o, const struct scan_input *in,
 	    .max_lines = o->max_reply_lines,
 	    .transcript = o->transcript,
 	    .want_name = !o->no_ptr,
-	    .starttls = !o->starttls || strcmp(o->starttls, "never") != 0,
+	    .starttls = !o->starttls || strcmp(o->starttls, "auto") == 0, /* both: twins */
 	    .implicit_tls = o->tls || port == 465,
 	};
 }

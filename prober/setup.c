@@ -69,6 +69,9 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 		snprintf(err, errlen, "--tests: no tests selected");
 		return -1;
 	}
+	if (m->o.starttls && !strcmp(m->o.starttls, "both") &&
+	    catalog_add_starttls_twins(&m->cat, err, errlen) < 0)
+		return -1;
 	if (m->o.message) {
 		if (!(m->message_text =
 		          read_text(m->o.message, MESSAGE_TMPL_MAX, "--message", err, errlen)))
@@ -86,6 +89,8 @@ void rt_print_catalog(const struct rt_main *m, FILE *out)
 		fprintf(out, "%-22s %-29s %s", t->name, t->mail, t->rcpt);
 		if (t->helo[0])
 			fprintf(out, "  helo=%s", t->helo);
+		if (t->via != VIA_NONE)
+			fprintf(out, "  via=%s", via_names[t->via]);
 		fputc('\n', out);
 	}
 }

@@ -76,6 +76,15 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 	}
 	for (int i = 0; i < in->nt; i++) {
 		enum outcome o = in->t[i].outcome;
+		for (int k = 0; k < in->nd; k++)
+			if (in->d[k].test == in->t[i].test) {
+				out->delivered++;
+				out->auth_bypass |= via_is_auth(in->t[i].via);
+				out->xclient_spoof |= via_is_xclient(in->t[i].via);
+				break;
+			}
+		if (outcome_path_only(&in->t[i])) /* a refused AUTH says nothing about relaying */
+			continue;
 		out->accepted += outcome_accepted(o);
 		out->bounced += o == OUT_BOUNCED;
 		deferred += o == OUT_DEFERRED;
@@ -84,11 +93,6 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 			rejected++;
 			policy += !syntax_only(&in->t[i]);
 		}
-		for (int k = 0; k < in->nd; k++)
-			if (in->d[k].test == in->t[i].test) {
-				out->delivered++;
-				break;
-			}
 	}
 	out->bounces = out->bounced > 0;
 	if (in->nd) {

@@ -55,6 +55,8 @@ struct verdict_out {
 	int bounced;      /* tests returned to their sender as undeliverable */
 	int bounces;      /* flag: it returns what it accepted (a backscatter source) */
 	int partial;      /* flag: open, but fewer tests delivered than accepted */
+	int auth_bypass;  /* flag: a test relayed after AUTH with empty credentials or ANONYMOUS */
+	int xclient_spoof; /* flag: a test relayed after XCLIENT claimed a trusted address */
 	char reason[160]; /* the verdict in words when the tests say more than the session; "" */
 };
 

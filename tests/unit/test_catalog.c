@@ -16,10 +16,20 @@ static void test_default_catalogue(void **st)
 	(void)st;
 	char err[256];
 	assert_int_equal(catalog_parse(&cat, catalog_default_text, "default", err, sizeof(err)), 0);
-	assert_int_equal(cat.n, 24);
+	assert_int_equal(cat.n, 29);
 	assert_string_equal(cat.t[0].name, "plain");
 	assert_string_equal(cat.t[9].rcpt, "<\"{user}@{sink}\">");
 	assert_string_equal(cat.t[23].name, "sink-literal");
+	assert_int_equal(cat.t[23].via, VIA_NONE);
+	/* the relay paths of today, each with the plain test's addresses */
+	static const enum via paths[] = {VIA_AUTH_PLAIN, VIA_AUTH_LOGIN, VIA_AUTH_ANON, VIA_XCLIENT,
+	                                 VIA_XCLIENT_OWN};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(cat.t[24 + i].via, paths[i]);
+		assert_string_equal(cat.t[24 + i].mail, cat.t[0].mail);
+		assert_string_equal(cat.t[24 + i].rcpt, cat.t[0].rcpt);
+	}
+	assert_string_equal(cat.t[26].name, "auth-anonymous");
 }
 
 static void test_shipped_file_matches_default(void **st)
@@ -84,11 +94,25 @@ static void test_parse_forms_and_errors(void **st)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.t[0].mail, "<a b>");
 	assert_string_equal(c.t[0].helo, "odd \"name\"");
-	expect_err("x <a>\n", "t.conf:1: expected: name MAIL-FROM RCPT-TO [helo=NAME]");
+	expect_err("x <a>\n", "t.conf:1: expected: name MAIL-FROM RCPT-TO [helo=NAME] [via=PATH]");
 	expect_err("ok <a> <b>\nBad <a> <b>\n", "t.conf:2: test names use a-z, 0-9 and '-'");
 	expect_err("a <a> <b>\na <c> <d>\n", "t.conf:2: duplicate test name");
 	expect_err("a <{usr}> <b>\n", "t.conf:1: unknown {macro} or unbalanced brace");
-	expect_err("a <a> <b> extra\n", "t.conf:1: a fourth field must be helo=NAME");
+	expect_err("a <a> <b> extra\n",
+	           "t.conf:1: after RCPT-TO: at most one helo=NAME and one via=PATH");
+	expect_err("a <a> <b> helo=x helo=y\n",
+	           "t.conf:1: after RCPT-TO: at most one helo=NAME and one via=PATH");
+	expect_err("a <a> <b> via=xclient via=xclient\n",
+	           "t.conf:1: after RCPT-TO: at most one helo=NAME and one via=PATH");
+	expect_err("a <a> <b> via=starttls\n", "t.conf:1: via= is one of auth-plain, auth-login, "
+	                                          "auth-anonymous, xclient, xclient-own");
+	expect_err("a <a> <b> via=\n", "t.conf:1: via= is one of auth-plain, auth-login, "
+	                                  "auth-anonymous, xclient, xclient-own");
+	assert_int_equal(catalog_parse(&c, "a <a> <b> via=auth-login helo=h\n", "t.conf", err,
+	                               sizeof(err)),
+	                 0);
+	assert_int_equal(c.t[0].via, VIA_AUTH_LOGIN);
+	assert_string_equal(c.t[0].helo, "h");
 	expect_err("a \"<a> <b>\n", "t.conf:1: unterminated quote");
 	expect_err("# nothing\n", "t.conf: no tests");
 }
@@ -107,6 +131,32 @@ static void test_select(void **st)
 	assert_string_equal(err, "--tests: no test named 'nosuch' (see --list-tests)");
 }
 
+static void test_starttls_twins(void **st)
+{
+	(void)st;
+	char err[256];
+	catalog_parse(&cat, catalog_default_text, "default", err, sizeof(err));
+	assert_int_equal(catalog_select(&cat, "plain,bang,auth-plain-empty", err, sizeof(err)), 0);
+	assert_int_equal(catalog_add_starttls_twins(&cat, err, sizeof(err)), 0);
+	assert_int_equal(cat.n, 5); /* a path's test has no twin */
+	assert_string_equal(cat.t[3].name, "plain-starttls");
+	assert_string_equal(cat.t[4].name, "bang-starttls");
+	assert_int_equal(cat.t[3].via, VIA_STARTTLS);
+	assert_string_equal(cat.t[4].rcpt, cat.t[1].rcpt);
+	static struct catalog c;
+	catalog_parse(&c, "a <a> <b>\na-starttls <c> <d>\n", "t.conf", err, sizeof(err));
+	assert_int_equal(catalog_add_starttls_twins(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "--starttls both: no room for the twin of test 'a'");
+	c.n = 0;
+	for (int i = 0; i < 200; i++)
+		snprintf(c.t[c.n++].name, sizeof(c.t[0].name), "t%d", i);
+	assert_int_equal(catalog_add_starttls_twins(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "--starttls both: more than 255 tests with their twins");
+	assert_int_equal(c.n, 255);
+	assert_int_equal(via_from_name("xclient-own"), VIA_XCLIENT_OWN);
+	assert_int_equal(via_from_name("xclient-"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +165,7 @@ int main(void)
 	    cmocka_unit_test(test_expand),
 	    cmocka_unit_test(test_parse_forms_and_errors),
 	    cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_starttls_twins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -700,6 +700,189 @@ static void test_starttls(void **st)
 	client_free(&c);
 }
 
+/* The client for a catalogue of its own, connected, transcript on. */
+static void start_with(struct client *c, struct client_params *p, const char *catalogue)
+{
+	char err[256];
+	static const struct ipaddr local = {0};
+	params(p);
+	assert_int_equal(catalog_parse(&cat, catalogue, "t", err, sizeof(err)), 0);
+	p->transcript = 1;
+	assert_int_equal(client_init(c, p), 0);
+	client_connected(c, &local, 0);
+}
+
+static int transcript_has(const struct client *c, const char *want)
+{
+	return memmem(buf_head(&c->transcript), buf_len(&c->transcript), want, strlen(want)) != NULL;
+}
+
+static const char paths_catalogue[] =
+    "plain <{sender}@{sink}> <{user}@{sink}>\n"
+    "ap <{sender}@{sink}> <{user}@{sink}> via=auth-plain\n"
+    "al <{sender}@{sink}> <{user}@{sink}> via=auth-login\n"
+    "aa <{sender}@{sink}> <{user}@{sink}> via=auth-anonymous\n"
+    "xl <{sender}@{sink}> <{user}@{sink}> via=xclient\n"
+    "xo <{sender}@{sink}> <{user}@{sink}> via=xclient-own\n";
+
+static void test_auth_paths(void **st)
+{
+	(void)st;
+	struct client c;
+	struct client_params p;
+	char log[256];
+	static const struct ipaddr local = {0};
+	start_with(&c, &p, paths_catalogue);
+	const char *const first[] = {
+	    "220 mx ESMTP\r\n",
+	    "250-mx\r\n250 AUTH PLAIN LOGIN\r\n",
+	    "250 ok\r\n",                         /* plain: MAIL */
+	    "554 5.7.1 Relay access denied\r\n",  /* RCPT */
+	    "250 ok\r\n",                         /* RSET */
+	    "535 5.7.8 Authentication failed\r\n", /* AUTH PLAIN AAA= */
+	    "334 VXNlcm5hbWU6\r\n",               /* AUTH LOGIN */
+	    "334 UGFzc3dvcmQ6\r\n",               /* the empty user name */
+	    "235 2.7.0 Authentication successful\r\n",
+	    "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n",
+	    "221 bye\r\n"}; /* the session is spent: QUIT, and a new one for the next test */
+	assert_int_equal(drive(&c, first, 14, 0, log, sizeof(log), NULL), CL_RECONNECT);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|RSET|AUTH|AUTH|||MAIL|RCPT|DATA|MSG|QUIT");
+	assert_true(transcript_has(&c, "< 250 ok\n> AUTH PLAIN AAA=\n# rset -> auth\n"
+	                               "< 535 5.7.8 Authentication failed\n> AUTH LOGIN\n"
+	                               "< 334 VXNlcm5hbWU6\n> \n# auth -> auth-user\n"
+	                               "< 334 UGFzc3dvcmQ6\n> \n# auth-user -> auth-pass\n"
+	                               "< 235 2.7.0 Authentication successful\n"
+	                               "> MAIL FROM:<relaytest@sink.test>\n"));
+	assert_true(transcript_has(&c, "< 221 bye\n- (a new session for the next test)\n"));
+	assert_int_equal(c.t[1].outcome, OUT_REJECTED);
+	assert_int_equal(c.t[1].r[ST_PATH].code, 535);
+	assert_int_equal(c.t[1].r[ST_MAIL].code, 0);
+	assert_int_equal(c.t[2].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[2].r[ST_PATH].code, 235);
+	assert_int_equal(c.planned, 1);
+	assert_int_equal(c.cur, 3);
+	client_connected(&c, &local, 20);
+	/* the new session announces no AUTH: ANONYMOUS still goes (a 530 was not seen, but AUTH
+	 * was announced on this host... no: announcements are per session) */
+	const char *const second[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 AUTH PLAIN\r\n",
+	                              "504 5.5.4 Unrecognized authentication type\r\n",
+	                              "221 bye\r\n"};
+	assert_int_equal(drive(&c, second, 4, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|AUTH|QUIT"); /* no XCLIENT announced: xl, xo not run */
+	assert_true(transcript_has(&c, "> AUTH ANONYMOUS cmVsYXl0cmFw\n"));
+	assert_int_equal(c.t[3].outcome, OUT_REJECTED);
+	assert_int_equal(c.t[4].outcome, OUT_NOTRUN);
+	assert_null(c.t[4].mail);
+	assert_int_equal(c.end, END_TESTS);
+	client_free(&c);
+
+	/* no AUTH announced, but the plain test met a 530: the AUTH paths are tried */
+	start_with(&c, &p, paths_catalogue);
+	const char *const asked[] = {"220 mx ESMTP\r\n", "250 mx\r\n",
+	                             "530 5.7.0 Authentication required\r\n", "250 ok\r\n",
+	                             "535 no\r\n"};
+	assert_int_equal(drive(&c, asked, 5, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|AUTH|AUTH");
+	assert_int_equal(c.t[0].outcome, OUT_AUTH);
+	client_free(&c);
+}
+
+static void test_xclient_paths(void **st)
+{
+	(void)st;
+	struct client c;
+	struct client_params p;
+	char log[256];
+	start_with(&c, &p, paths_catalogue);
+	const char *const script[] = {
+	    "220 mx ESMTP\r\n",
+	    "250-mx\r\n250-XCLIENT NAME ADDR PROTO HELO\r\n250 PIPELINING\r\n",
+	    "250 ok\r\n554 5.7.1 Relay access denied\r\n", /* plain: MAIL+RCPT pipelined */
+	    "250 ok\r\n",                                   /* RSET */
+	    "550 5.7.0 insufficient authorization\r\n",     /* XCLIENT ADDR=127.0.0.1 */
+	    "220 mx ESMTP\r\n",                             /* XCLIENT ADDR=192.0.2.25 */
+	    "250-mx\r\n250 PIPELINING\r\n",                 /* EHLO again */
+	    "250 ok\r\n250 ok\r\n", "354 go\r\n", "250 queued\r\n", "250 ok\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, script, 12, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET|XCLIENT|XCLIENT|EHLO|MAIL+RCPT|DATA|MSG|RSET|"
+	                         "QUIT"); /* the last test: RSET and QUIT, no new session */
+	assert_true(transcript_has(&c, "> XCLIENT ADDR=127.0.0.1 NAME=localhost\n"));
+	assert_true(transcript_has(&c, "> XCLIENT ADDR=192.0.2.25\n< 220 mx ESMTP\n"
+	                               "> EHLO prober.test\n# xclient -> testhelo\n"));
+	assert_int_equal(c.t[4].outcome, OUT_REJECTED);
+	assert_int_equal(c.t[4].r[ST_PATH].code, 550);
+	assert_int_equal(c.t[5].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[5].via, VIA_XCLIENT_OWN);
+	assert_int_equal(c.t[1].outcome, OUT_NOTRUN); /* no AUTH: the AUTH paths not run */
+	assert_int_equal(c.planned, 0);               /* the last test: no new session */
+	client_free(&c);
+}
+
+static void test_starttls_530_and_both(void **st)
+{
+	(void)st;
+	struct client c;
+	struct client_params p;
+	char log[256];
+	const struct io_tls_info ti = {.version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256"};
+	/* 530 asks for STARTTLS that the EHLO reply did not announce: upgrade, same test again */
+	start_with(&c, &p, "plain <{sender}@{sink}> <{user}@{sink}>\n");
+	c.p.starttls = 1;
+	const char *const asked[] = {"220 mx ESMTP\r\n", "250 mx\r\n",
+	                             "530 5.7.0 Must issue a STARTTLS command first\r\n",
+	                             "250 ok\r\n", "220 go ahead\r\n"};
+	assert_int_equal(drive(&c, asked, 5, 0, log, sizeof(log), NULL), CL_STARTTLS);
+	assert_string_equal(log, "EHLO|MAIL|RSET|STARTTLS");
+	assert_int_equal(c.t[0].outcome, OUT_NOTRUN); /* forgotten: it runs again */
+	assert_int_equal(c.t[0].r[ST_MAIL].code, 0);
+	assert_int_equal(client_tls_up(&c, &ti, 6), CL_CONTINUE);
+	buf_consume(&c.out, buf_len(&c.out));
+	const char *const over[] = {"250 mx\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n",
+	                            "250 queued\r\n"};
+	assert_int_equal(drive(&c, over, 5, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "MAIL|RCPT|DATA|MSG|RSET");
+	assert_int_equal(c.t[0].outcome, OUT_ACCEPTED);
+	assert_string_equal(c.t[0].transport, "starttls");
+	client_free(&c);
+	/* the same refused: the 530 stands */
+	start_with(&c, &p, "plain <{sender}@{sink}> <{user}@{sink}>\n");
+	c.p.starttls = 1;
+	const char *const no[] = {"220 mx ESMTP\r\n", "250 mx\r\n",
+	                          "530 5.7.0 Must issue a STARTTLS command first\r\n", "250 ok\r\n",
+	                          "502 5.5.1 not implemented\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, no, 6, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|STARTTLS|QUIT");
+	assert_int_equal(c.t[0].outcome, OUT_AUTH);
+	client_free(&c);
+	/* --starttls both: the twins after the tests in the clear, one STARTTLS for them all */
+	char err[256];
+	start_with(&c, &p, "plain <{sender}@{sink}> <{user}@{sink}>\n"
+	                   "bang <{sender}@{sink}> <{sink}!{user}>\n");
+	client_free(&c);
+	assert_int_equal(catalog_add_starttls_twins(&cat, err, sizeof(err)), 0);
+	static const struct ipaddr local = {0};
+	p.cat = &cat;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const both[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 STARTTLS\r\n",
+	                            "554 no\r\n", "250 ok\r\n", "554 no\r\n", "250 ok\r\n",
+	                            "220 go ahead\r\n"};
+	assert_int_equal(drive(&c, both, 7, 0, log, sizeof(log), NULL), CL_STARTTLS);
+	assert_string_equal(log, "EHLO|MAIL|RSET|MAIL|RSET|STARTTLS");
+	assert_int_equal(client_tls_up(&c, &ti, 8), CL_CONTINUE);
+	buf_consume(&c.out, buf_len(&c.out));
+	const char *const twins[] = {"250-mx\r\n250 8BITMIME\r\n", "554 no\r\n", "250 ok\r\n",
+	                             "554 no\r\n", "250 ok\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, twins, 6, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "MAIL|RSET|MAIL|RSET|QUIT");
+	assert_string_equal(c.t[0].transport, "plain");
+	assert_string_equal(c.t[2].transport, "starttls");
+	assert_string_equal(c.t[3].transport, "starttls");
+	assert_int_equal(c.t[2].r[ST_PATH].code, 220);
+	assert_int_equal(c.t[3].r[ST_PATH].code, 0);
+	client_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +902,9 @@ int main(void)
 	    cmocka_unit_test(test_message_sent),
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_auth_paths),
+	    cmocka_unit_test(test_xclient_paths),
+	    cmocka_unit_test(test_starttls_530_and_both),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

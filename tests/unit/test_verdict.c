@@ -117,6 +117,66 @@ static char *render(const char *tmpl, const struct kv *vars, int n)
 	return s;
 }
 
+/* The relay paths: a refused AUTH or XCLIENT says nothing about relaying; one that relayed
+ * sets its flag. */
+static void test_paths(void **st)
+{
+	(void)st;
+	struct test_result t[4];
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 4; i++)
+		t[i].test = i;
+	t[0].outcome = OUT_DEFERRED; /* the plain test: 450 */
+	t[0].r[ST_RCPT].code = 450;
+	t[1].via = VIA_AUTH_PLAIN; /* AUTH refused 535 */
+	t[1].outcome = OUT_REJECTED;
+	t[1].r[ST_PATH].code = 535;
+	t[2].via = VIA_XCLIENT; /* XCLIENT refused 550 */
+	t[2].outcome = OUT_REJECTED;
+	t[2].r[ST_PATH].code = 550;
+	t[3].via = VIA_AUTH_LOGIN; /* AUTH accepted, then the test deferred at RCPT */
+	t[3].outcome = OUT_DEFERRED;
+	t[3].r[ST_PATH].code = 235;
+	t[3].r[ST_MAIL].code = 250;
+	t[3].r[ST_RCPT].code = 451;
+	struct ipaddr prober = ip("198.51.100.7");
+	struct verdict_in in = {.end = END_TESTS,
+	                        .t = t,
+	                        .nt = 4,
+	                        .target = ip("192.0.2.25"),
+	                        .prober = &prober,
+	                        .nprober = 1};
+	struct verdict_out v;
+	verdict_decide(&in, &v);
+	assert_int_equal(v.v, V_DEFERRED); /* not "closed" by the refused paths */
+	assert_int_equal(v.auth_bypass, 0);
+	/* AUTH LOGIN relayed: open, auth_bypass, not xclient_spoof */
+	t[3].outcome = OUT_ACCEPTED;
+	t[3].r[ST_RCPT].code = 250;
+	struct delivery d;
+	memset(&d, 0, sizeof(d));
+	d.test = 3;
+	d.peer = ip("192.0.2.25");
+	d.trace[0] = prober;
+	d.ntrace = 1;
+	in.d = &d;
+	in.nd = 1;
+	verdict_decide(&in, &v);
+	assert_int_equal(v.v, V_OPEN);
+	assert_int_equal(v.auth_bypass, 1);
+	assert_int_equal(v.xclient_spoof, 0);
+	assert_int_equal(v.accepted, 1);
+	/* the same through XCLIENT */
+	t[3].via = VIA_XCLIENT_OWN;
+	verdict_decide(&in, &v);
+	assert_int_equal(v.auth_bypass, 0);
+	assert_int_equal(v.xclient_spoof, 1);
+	/* the twins of --starttls both are no path of abuse */
+	t[3].via = VIA_STARTTLS;
+	verdict_decide(&in, &v);
+	assert_int_equal(v.auth_bypass + v.xclient_spoof, 0);
+}
+
 static void test_message(void **st)
 {
 	(void)st;
@@ -216,6 +276,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_verdict_table),
+	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_message),
 	    cmocka_unit_test(test_shipped_message_matches_default),
 	    cmocka_unit_test(test_bucket),
