@@ -129,7 +129,7 @@ def test_postures_decided_by_delivery(tmp_path):
     assert "data" not in closed["replies"]
     s = p.lines[-1]
     assert s["type"] == "summary" and s["hosts"] == 11 and s["counts"]["open"] == 4
-    assert p.lines[0]["type"] == "run" and len(p.lines[0]["tests"]) == 24
+    assert p.lines[0]["type"] == "run" and len(p.lines[0]["tests"]) == 29
     assert "11 hosts" in p.stderr
 
 
@@ -697,7 +697,7 @@ def test_usage_errors(tmp_path):
     p = run("--report", str(results), "--receipts", str(results))
     assert p.returncode == 2 and "results.jsonl:1: not a sink's receipt" in p.stderr
     p = run("--list-tests")
-    assert p.returncode == 0 and len(p.stdout.splitlines()) == 24
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 29
     assert p.stdout.splitlines()[0].split()[0] == "plain"
     p = run("--help")
     assert p.returncode == 0 and "--sink-domain" in p.stdout and "--selftest" in p.stdout
