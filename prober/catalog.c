@@ -147,7 +147,8 @@ static int parse_line(struct catalog *c, const char *line, const char **why)
 		return *why = "duplicate test name", -1;
 	if (next_field(&p, t.mail, sizeof(t.mail), why) <= 0 ||
 	    next_field(&p, t.rcpt, sizeof(t.rcpt), why) <= 0)
-		return *why = *why ? *why : "expected: name MAIL-FROM RCPT-TO [helo=NAME] [via=PATH]",
+		return *why =
+		           *why ? *why : "expected: name MAIL-FROM RCPT-TO [helo=NAME] [via=PATH]",
 		       -1;
 	while ((r = next_field(&p, extra, sizeof(extra), why)) == 1) {
 		if (strncmp(extra, "helo=", 5) == 0 && extra[5] && !t.helo[0]) {
@@ -155,8 +156,9 @@ static int parse_line(struct catalog *c, const char *line, const char **why)
 		} else if (strncmp(extra, "via=", 4) == 0 && t.via == VIA_NONE) {
 			int v = via_from_name(extra + 4);
 			if (v <= VIA_NONE || v == VIA_STARTTLS)
-				return *why = "via= is one of auth-plain, auth-login, auth-anonymous, "
-				              "xclient, xclient-own",
+				return *why =
+				           "via= is one of auth-plain, auth-login, auth-anonymous, "
+				           "xclient, xclient-own",
 				       -1;
 			t.via = (enum via)v;
 		} else {
@@ -220,7 +222,8 @@ int catalog_add_starttls_twins(struct catalog *c, char *err, size_t errlen)
 			return -1;
 		}
 		if (c->n >= CATALOG_MAX) {
-			snprintf(err, errlen, "--starttls both: more than %d tests with their twins",
+			snprintf(err, errlen,
+			         "--starttls both: more than %d tests with their twins",
 			         CATALOG_MAX);
 			return -1;
 		}

@@ -10,12 +10,15 @@
 #include "smtp.h"
 
 const char *const client_state_names[] = {
-    [CS_GREETING] = "greeting",   [CS_EHLO] = "ehlo", [CS_HELO] = "helo",
-    [CS_TESTHELO] = "testhelo",   [CS_MAIL] = "mail", [CS_RCPT] = "rcpt",
-    [CS_RCPT_SKIP] = "rcpt-skip", [CS_DATA] = "data", [CS_BODY] = "body",
-    [CS_RSET] = "rset",           [CS_QUIT] = "quit", [CS_NAME] = "name",
-    [CS_STARTTLS] = "starttls",   [CS_TLS] = "tls",   [CS_AUTH] = "auth",
-    [CS_AUTH_USER] = "auth-user", [CS_AUTH_PASS] = "auth-pass", [CS_XCLIENT] = "xclient",
+    [CS_GREETING] = "greeting",   [CS_EHLO] = "ehlo",
+    [CS_HELO] = "helo",           [CS_TESTHELO] = "testhelo",
+    [CS_MAIL] = "mail",           [CS_RCPT] = "rcpt",
+    [CS_RCPT_SKIP] = "rcpt-skip", [CS_DATA] = "data",
+    [CS_BODY] = "body",           [CS_RSET] = "rset",
+    [CS_QUIT] = "quit",           [CS_NAME] = "name",
+    [CS_STARTTLS] = "starttls",   [CS_TLS] = "tls",
+    [CS_AUTH] = "auth",           [CS_AUTH_USER] = "auth-user",
+    [CS_AUTH_PASS] = "auth-pass", [CS_XCLIENT] = "xclient",
     [CS_DONE] = "done",
 };
 _Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CS_COUNT,
@@ -23,12 +26,24 @@ _Static_assert(sizeof(client_state_names) / sizeof(client_state_names[0]) == CS_
 
 /* What a state waits for, as the messages say it ("no EHLO reply within 30 s"). */
 static const char *const state_cmd[] = {
-    [CS_GREETING] = "greeting", [CS_EHLO] = "EHLO",         [CS_HELO] = "HELO",
-    [CS_TESTHELO] = "EHLO",     [CS_MAIL] = "MAIL",         [CS_RCPT] = "RCPT",
-    [CS_RCPT_SKIP] = "RCPT",    [CS_DATA] = "DATA",         [CS_BODY] = ".",
-    [CS_RSET] = "RSET",         [CS_QUIT] = "QUIT",         [CS_NAME] = "PTR",
-    [CS_STARTTLS] = "STARTTLS", [CS_TLS] = "TLS handshake", [CS_AUTH] = "AUTH",
-    [CS_AUTH_USER] = "AUTH",    [CS_AUTH_PASS] = "AUTH",    [CS_XCLIENT] = "XCLIENT",
+    [CS_GREETING] = "greeting",
+    [CS_EHLO] = "EHLO",
+    [CS_HELO] = "HELO",
+    [CS_TESTHELO] = "EHLO",
+    [CS_MAIL] = "MAIL",
+    [CS_RCPT] = "RCPT",
+    [CS_RCPT_SKIP] = "RCPT",
+    [CS_DATA] = "DATA",
+    [CS_BODY] = ".",
+    [CS_RSET] = "RSET",
+    [CS_QUIT] = "QUIT",
+    [CS_NAME] = "PTR",
+    [CS_STARTTLS] = "STARTTLS",
+    [CS_TLS] = "TLS handshake",
+    [CS_AUTH] = "AUTH",
+    [CS_AUTH_USER] = "AUTH",
+    [CS_AUTH_PASS] = "AUTH",
+    [CS_XCLIENT] = "XCLIENT",
     [CS_DONE] = "-",
 };
 _Static_assert(sizeof(state_cmd) / sizeof(state_cmd[0]) == CS_COUNT, "a command for every state");
@@ -243,8 +258,8 @@ static void send_path(struct client *c)
 	case VIA_XCLIENT_OWN: {
 		char a[64];
 		ipaddr_str(&c->p.target, a, sizeof(a));
-		snprintf(cmd, sizeof(cmd), "XCLIENT ADDR=%s%s", c->p.target.family == 6 ? "IPV6:" : "",
-		         a);
+		snprintf(cmd, sizeof(cmd), "XCLIENT ADDR=%s%s",
+		         c->p.target.family == 6 ? "IPV6:" : "", a);
 		send_cmd(c, "%s", cmd);
 		set_state(c, CS_XCLIENT);
 		return;
@@ -279,7 +294,8 @@ static void start_test(struct client *c)
 		c->cur++;
 	}
 	enum via v = c->t[c->cur].via;
-	if (v != VIA_NONE && !c->path_done && !(v == VIA_STARTTLS && strcmp(c->transport, "plain"))) {
+	if (v != VIA_NONE && !c->path_done &&
+	    !(v == VIA_STARTTLS && strcmp(c->transport, "plain"))) {
 		send_path(c);
 		return;
 	}
@@ -311,8 +327,7 @@ static void end_test(struct client *c)
 	c->next_queued = 0;
 	int j = c->cur + 1;
 	if (!pipelined(c) || c->tls_530 || j >= c->nt || c->t[j].via != VIA_NONE ||
-	    prepare_test(c, j) < 0 ||
-	    strcmp(test_helo(c, j), c->cur_helo) != 0)
+	    prepare_test(c, j) < 0 || strcmp(test_helo(c, j), c->cur_helo) != 0)
 		return;
 	c->t[j].transport = c->transport;
 	send_cmd(c, "MAIL FROM:%s", c->t[j].mail);
@@ -583,7 +598,7 @@ static enum client_status on_auth_reply(struct client *c, struct test_result *tr
 			set_state(c, CS_AUTH_USER);
 		} else {
 			send_cmd(c, "%s",
-			         v == VIA_AUTH_LOGIN   ? ""
+			         v == VIA_AUTH_LOGIN  ? ""
 			         : v == VIA_AUTH_ANON ? AUTH_ANON_TRACE
 			                              : AUTH_PLAIN_EMPTY);
 			set_state(c, CS_AUTH_PASS);
@@ -686,10 +701,12 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 				tr->outcome = OUT_ERROR;
 				return lost(c, "421");
 			}
-			c->saw_530 |= tr->outcome == OUT_AUTH;
-			/* "530 Must issue a STARTTLS command first" where none was announced */
-			if (r->code == 530 && st <= ST_RCPT && want_starttls(c) &&
-			    tr->r[st].text && strcasestr(tr->r[st].text, "STARTTLS"))
+			/* "530 Must issue a STARTTLS command first" where none was announced asks
+			 * for TLS, not for AUTH */
+			int wants_tls = r->code == 530 && tr->r[st].text &&
+			                strcasestr(tr->r[st].text, "STARTTLS");
+			c->saw_530 |= tr->outcome == OUT_AUTH && !wants_tls;
+			if (wants_tls && st <= ST_RCPT && want_starttls(c))
 				c->tls_530 = 1;
 			if (st == ST_MAIL && (tr->outcome == OUT_AUTH || ++c->mail_refused >= 2))
 				c->lockstep = 1;

@@ -64,10 +64,10 @@ enum client_state {
 	CS_BODY,
 	CS_RSET,
 	CS_QUIT,
-	CS_NAME,     /* waiting for the engine's PTR lookup; nothing sent */
-	CS_STARTTLS, /* STARTTLS sent */
-	CS_TLS,      /* 220 to it: the engine runs the handshake (client_tls_up / _failed) */
-	CS_AUTH,     /* a test's AUTH sent (its path, catalog.h enum via) */
+	CS_NAME,      /* waiting for the engine's PTR lookup; nothing sent */
+	CS_STARTTLS,  /* STARTTLS sent */
+	CS_TLS,       /* 220 to it: the engine runs the handshake (client_tls_up / _failed) */
+	CS_AUTH,      /* a test's AUTH sent (its path, catalog.h enum via) */
 	CS_AUTH_USER, /* AUTH LOGIN: the empty user name sent */
 	CS_AUTH_PASS, /* AUTH LOGIN: the empty password sent */
 	CS_XCLIENT,   /* a test's XCLIENT sent; 220 means a new session: EHLO again */
@@ -105,9 +105,9 @@ struct client {
 	struct ipaddr local;   /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
 	char cur_helo[CATALOG_FIELD * 2];
-	const char *transport;  /* "plain", "starttls", "tls": this connection's */
-	int starttls_off;       /* refused or failed once: not tried again on this host */
-	int tls_530;            /* a 530 asked for STARTTLS that was not announced: upgrade next */
+	const char *transport; /* "plain", "starttls", "tls": this connection's */
+	int starttls_off;      /* refused or failed once: not tried again on this host */
+	int tls_530;           /* a 530 asked for STARTTLS that was not announced: upgrade next */
 	int ann_starttls, ann_auth, ann_xclient; /* what the last EHLO reply announced */
 	int saw_530;      /* some test was answered 530: the AUTH paths are worth a try */
 	int path_done;    /* the current test's path was accepted on this connection */

@@ -41,6 +41,16 @@ const struct legend flag_legend[] = {
      "open, but fewer tests arrived than it accepted (a lossy queue, or a honeypot "
      "that relays only the first)",
      "treat it as open"},
+    {"auth_bypass",
+     "it relayed after AUTH with an empty user name and password, or after AUTH ANONYMOUS "
+     "(the test names say which)",
+     "make the SMTP AUTH backend refuse empty credentials and anonymous logins, and relay "
+     "only for authenticated users with a real account"},
+    {"xclient_spoof",
+     "it relayed after an XCLIENT command from the prober claimed a trusted client "
+     "address: anyone may use XCLIENT there",
+     "allow XCLIENT only from the proxies in front of it (Postfix: "
+     "smtpd_authorized_xclient_hosts)"},
     {"multi_hop",
      "the relayed message reached the sink from another address than the target's "
      "(delivered_via), e.g. through a smarthost",

@@ -106,12 +106,11 @@ static int check_resolver(void *cfg, const char *v, char *err, size_t errlen)
 static int check_starttls(void *cfg, const char *v, char *err, size_t errlen)
 {
 	(void)cfg;
-	return check_value(
-	    "starttls", v,
-	    strcmp(v, "auto") && strcmp(v, "never") && strcmp(v, "both")
-	        ? "expected auto, never or both"
-	        : NULL,
-	    err, errlen);
+	return check_value("starttls", v,
+	                   strcmp(v, "auto") && strcmp(v, "never") && strcmp(v, "both")
+	                       ? "expected auto, never or both"
+	                       : NULL,
+	                   err, errlen);
 }
 
 #define O(f) offsetof(struct rt_options, f)
@@ -175,8 +174,8 @@ static const struct opt options[] = {
      "DNS server for names, mx: and PTR lookups (default: /etc/resolv.conf)", 0, 0, check_resolver},
     {"starttls", 0, OPT_STR, O(starttls), "auto|never|both",
      "auto: upgrade with STARTTLS when offered, tests over TLS (default); both: the tests in "
-     "the clear, then again over STARTTLS", 0, 0,
-     check_starttls},
+     "the clear, then again over STARTTLS",
+     0, 0, check_starttls},
     {"tls", 0, OPT_FLAG, O(tls), NULL, "implicit TLS on every port (always on port 465)", 0, 0,
      NULL},
     {"tls-cert", 0, OPT_STR, O(tls_cert), "FILE",

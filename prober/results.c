@@ -49,7 +49,8 @@ static json_t *tests_json(const struct host_facts *h)
 			json_object_set_new(o, "helo", jsonx_str(t->helo));
 		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
 		json_object_set_new(o, "transport", or_null(t->transport));
-		json_object_set_new(o, "via", t->via ? json_string(via_names[t->via]) : json_null());
+		json_object_set_new(o, "via",
+		                    t->via ? json_string(via_names[t->via]) : json_null());
 		if (t->accepted_at > 0)
 			json_object_set_new(o, "accepted_at", json_real(t->accepted_at));
 		json_object_set_new(o, "delivered",

@@ -24,6 +24,9 @@ enum posture {
 	P_SMARTHOST,
 	P_BOUNCE, /* accepts, then returns the test to its sender as a DSN (passive rejection) */
 	P_TLS,    /* an open relay, but only after STARTTLS (530 before it) */
+	P_TLS_HIDDEN, /* the same, STARTTLS not announced: only the 530 says it */
+	P_AUTH_EMPTY, /* closed, but relays after AUTH PLAIN or LOGIN with empty credentials */
+	P_XCLIENT,    /* closed, but XCLIENT from anyone, and 127.0.0.1 is trusted */
 };
 
 struct fake {
@@ -49,6 +52,16 @@ static struct fake fakes[] = {
     {"the smarthost", P_OPEN, "127.83.0.10", -1, "open", NULL, NULL, {0, {0}}},
     {"bounces relay tests", P_BOUNCE, "127.83.0.11", -1, "accepted", "bounces", NULL, {0, {0}}},
     {"open after STARTTLS", P_TLS, "127.83.0.12", -1, "open", NULL, NULL, {0, {0}}},
+    {"530 asks for STARTTLS", P_TLS_HIDDEN, "127.83.0.13", -1, "open", NULL, NULL, {0, {0}}},
+    {"relays after empty AUTH",
+     P_AUTH_EMPTY,
+     "127.83.0.14",
+     -1,
+     "open",
+     "auth_bypass",
+     NULL,
+     {0, {0}}},
+    {"XCLIENT from anyone", P_XCLIENT, "127.83.0.15", -1, "open", "xclient_spoof", NULL, {0, {0}}},
 };
 #define NFAKES ((int)(sizeof(fakes) / sizeof(fakes[0])))
 
@@ -175,6 +188,8 @@ struct fsess {
 	char helo[128], mail[600], rcpt[600];
 	int in_data;
 	enum { FT_PLAIN, FT_ANSWERED, FT_HANDSHAKE, FT_UP } tls; /* STARTTLS, step by step */
+	int trusted;   /* P_AUTH_EMPTY after AUTH, P_XCLIENT after XCLIENT ADDR=127.0.0.1 */
+	int auth_step; /* AUTH LOGIN: the answers still expected */
 	struct buf data;
 };
 
@@ -197,6 +212,11 @@ static int accept_rcpt(struct fsess *s, const char *arg, size_t len, const char 
 	struct smtp_path p;
 	const char *why;
 	switch (s->fk->posture) {
+	case P_AUTH_EMPTY:
+	case P_XCLIENT:
+		if (s->trusted)
+			break;
+		/* fall through */
 	case P_CLOSED:
 		*reply = "554 5.7.1 Relay access denied";
 		return 0;
@@ -339,8 +359,47 @@ static void end_of_data(struct fsess *s)
 		forward(fk, s->mail, s->rcpt, data, len);
 }
 
+static int uses_tls(const struct fake *fk)
+{
+	return fk->posture == P_TLS || fk->posture == P_TLS_HIDDEN;
+}
+
+/* AUTH on P_AUTH_EMPTY: empty PLAIN or LOGIN credentials are let in, ANONYMOUS is not. */
+static void fake_auth(struct fsess *s, const char *arg, size_t n)
+{
+	if (s->auth_step) {
+		if (--s->auth_step) {
+			io_printf(s->io, "334 UGFzc3dvcmQ6\r\n");
+			return;
+		}
+		s->trusted = n == 0;
+		io_printf(s->io, n ? "535 5.7.8 Authentication failed\r\n"
+		                   : "235 2.7.0 Authentication successful\r\n");
+		return;
+	}
+	if (n == 10 && strncasecmp(arg, "PLAIN AAA=", 10) == 0) {
+		s->trusted = 1;
+		io_printf(s->io, "235 2.7.0 Authentication successful\r\n");
+	} else if (n == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
+		s->auth_step = 2;
+		io_printf(s->io, "334 VXNlcm5hbWU6\r\n");
+	} else {
+		io_printf(s->io, "504 5.5.4 Unrecognized authentication type\r\n");
+	}
+}
+
 static void fsess_line(struct fsess *s, const char *l, size_t n)
 {
+	if (s->auth_step) {
+		fake_auth(s, l, n);
+		return;
+	}
+	if (s->fk->posture == P_XCLIENT && n > 8 && strncasecmp(l, "XCLIENT ", 8) == 0) {
+		/* Postfix: a new session as the client named; here only 127.0.0.1 is trusted */
+		s->trusted = memmem(l, n, "ADDR=127.0.0.1", 14) != NULL;
+		io_printf(s->io, "220 %s ESMTP fake-relay (%s)\r\n", s->fk->addr, s->fk->name);
+		return;
+	}
 	if (s->in_data) {
 		if (n == 1 && l[0] == '.') {
 			s->in_data = 0;
@@ -364,17 +423,19 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 		snprintf(s->helo, sizeof(s->helo), "%.*s", (int)(c.arglen < 100 ? c.arglen : 100),
 		         c.arg);
 		if (c.verb == SMTP_EHLO)
-			io_printf(s->io,
-			          "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n%s250 8BITMIME\r\n",
-			          s->fk->addr, s->helo, ipaddr_str(&s->peer, peer, sizeof(peer)),
-			          s->fk->posture == P_TLS && s->tls == FT_PLAIN ? "250-STARTTLS\r\n"
-			                                                        : "");
+			io_printf(
+			    s->io, "250-%s Hello %s [%s]\r\n250-PIPELINING\r\n%s%s250 8BITMIME\r\n",
+			    s->fk->addr, s->helo, ipaddr_str(&s->peer, peer, sizeof(peer)),
+			    s->fk->posture == P_TLS && s->tls == FT_PLAIN ? "250-STARTTLS\r\n" : "",
+			    s->fk->posture == P_AUTH_EMPTY ? "250-AUTH PLAIN LOGIN\r\n"
+			    : s->fk->posture == P_XCLIENT  ? "250-XCLIENT ADDR NAME\r\n"
+			                                   : "");
 		else
 			io_printf(s->io, "250 %s\r\n", s->fk->addr);
 		return;
 	}
 	case SMTP_STARTTLS:
-		if (s->fk->posture != P_TLS || s->tls != FT_PLAIN) {
+		if (!uses_tls(s->fk) || s->tls != FT_PLAIN) {
 			reply = "502 5.5.2 Error: command not recognized";
 			break;
 		}
@@ -382,7 +443,7 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 		s->tls = FT_ANSWERED; /* the handshake starts once this line is consumed */
 		return;
 	case SMTP_MAIL:
-		if (s->fk->posture == P_TLS && s->tls != FT_UP) {
+		if (uses_tls(s->fk) && s->tls != FT_UP) {
 			reply = "530 5.7.0 Must issue a STARTTLS command first";
 			break;
 		}
@@ -400,6 +461,13 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 	case SMTP_QUIT:
 		io_printf(s->io, "221 2.0.0 Bye\r\n");
 		return;
+	case SMTP_AUTH:
+		if (s->fk->posture == P_AUTH_EMPTY && !s->trusted) {
+			fake_auth(s, c.arg, c.arglen);
+			return;
+		}
+		reply = "503 5.5.1 Error: authentication not enabled";
+		break;
 	case SMTP_RSET:
 	case SMTP_NOOP:
 		break;
@@ -530,7 +598,7 @@ static int check(const char *output)
 	if (f)
 		fclose(f);
 	int bad = 0;
-	printf("%-20s %-12s %-22s %-22s %s\n", "server", "address", "expected", "found", "");
+	printf("%-24s %-12s %-22s %-22s %s\n", "server", "address", "expected", "found", "");
 	for (int i = 0; i < NFAKES; i++) {
 		char exp[40], got[80];
 		snprintf(exp, sizeof(exp), "%s%s%s", fakes[i].expect,
@@ -539,7 +607,7 @@ static int check(const char *output)
 		found(hosts, &fakes[i], got, sizeof(got));
 		int ok = strcmp(exp, got) == 0;
 		bad += !ok;
-		printf("%-20s %-12s %-22s %-22s %s\n", fakes[i].name, fakes[i].addr, exp, got,
+		printf("%-24s %-12s %-22s %-22s %s\n", fakes[i].name, fakes[i].addr, exp, got,
 		       ok ? "ok" : "MISMATCH");
 	}
 	json_decref(hosts);

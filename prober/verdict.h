@@ -50,14 +50,14 @@ struct verdict_out {
 	int multi_hop;
 	struct ipaddr delivered_via; /* family 0 unless multi_hop */
 	int tokens_disagree;
-	int delivered;    /* tests whose message arrived */
-	int accepted;     /* tests accepted at end of data (bounced ones included) */
-	int bounced;      /* tests returned to their sender as undeliverable */
-	int bounces;      /* flag: it returns what it accepted (a backscatter source) */
-	int partial;      /* flag: open, but fewer tests delivered than accepted */
-	int auth_bypass;  /* flag: a test relayed after AUTH with empty credentials or ANONYMOUS */
+	int delivered;     /* tests whose message arrived */
+	int accepted;      /* tests accepted at end of data (bounced ones included) */
+	int bounced;       /* tests returned to their sender as undeliverable */
+	int bounces;       /* flag: it returns what it accepted (a backscatter source) */
+	int partial;       /* flag: open, but fewer tests delivered than accepted */
+	int auth_bypass;   /* flag: a test relayed after AUTH with empty credentials or ANONYMOUS */
 	int xclient_spoof; /* flag: a test relayed after XCLIENT claimed a trusted address */
-	char reason[160]; /* the verdict in words when the tests say more than the session; "" */
+	char reason[160];  /* the verdict in words when the tests say more than the session; "" */
 };
 
 /* 1 when one of the prober's addresses appears in the delivery's trace headers. */

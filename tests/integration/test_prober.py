@@ -707,15 +707,41 @@ def test_selftest(tmp_path):
     p = subprocess.run([str(RELAYTRAP), "--selftest", "-o", str(tmp_path / "s.jsonl")], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "selftest: passed (11 of 11 servers as expected" in p.stdout
-    assert "open after STARTTLS  127.83.0.12  open                   open                   ok" \
+    assert "selftest: passed (14 of 14 servers as expected" in p.stdout
+    assert "open after STARTTLS      127.83.0.12  open                   open                   ok" \
         in p.stdout
-    h = [json.loads(l) for l in (tmp_path / "s.jsonl").read_text().splitlines()
-         if '"127.83.0.12"' in l and '"type":"host"' in l][0]
+    hosts = {h["addr"]: h for h in map(json.loads, (tmp_path / "s.jsonl").read_text().splitlines())
+             if h["type"] == "host"}
+    h = hosts["127.83.0.12"]
     assert {t["transport"] for t in h["tests"]} == {"starttls"}
     assert h["tls"]["subject"] == "CN=tls-relay.lab"
-    assert "bounces relay tests  127.83.0.11  accepted bounces       accepted bounces       ok" \
+    assert "bounces relay tests      127.83.0.11  accepted bounces       accepted bounces       ok" \
         in p.stdout
+    # a 530 that asks for STARTTLS nobody announced: every test over TLS, no AUTH tried
+    h = hosts["127.83.0.13"]
+    assert h["verdict"] == "open" and len(h["tests"]) == 24
+    assert {t["transport"] for t in h["tests"]} == {"starttls"}
+    # empty AUTH: PLAIN and LOGIN relay, ANONYMOUS refused; a new session after each success
+    h = hosts["127.83.0.14"]
+    paths = {t["name"]: (t["outcome"], t["delivered"], t["replies"]["path"]["code"])
+             for t in h["tests"] if t["via"]}
+    assert paths == {"auth-plain-empty": ("accepted", True, 235),
+                     "auth-login-empty": ("accepted", True, 235),
+                     "auth-anonymous": ("rejected", False, 504)}
+    assert h["verdict"] == "open" and h["flags"] == ["auth_bypass"] and h["connections"] == 3
+    assert h["tests_delivered"] == 2 and h["tests_accepted"] == 2
+    # XCLIENT from anyone: ADDR=127.0.0.1 is trusted, the target's own address is not
+    h = hosts["127.83.0.15"]
+    paths = {t["name"]: (t["outcome"], t["delivered"], t["replies"]["path"]["code"])
+             for t in h["tests"] if t["via"]}
+    assert paths == {"xclient-localhost": ("accepted", True, 220),
+                     "xclient-own": ("rejected", False, 220)}
+    assert h["verdict"] == "open" and h["flags"] == ["xclient_spoof"] and h["connections"] == 2
+    # a server that does not offer a path leaves no trace of it; a 530 tries AUTH
+    assert not [t for t in hosts["127.83.0.5"]["tests"] if t["via"]]
+    assert [t["replies"]["path"]["code"] for t in hosts["127.83.0.7"]["tests"] if t["via"]] \
+        == [503, 503, 503]
+    assert hosts["127.83.0.7"]["verdict"] == "auth-required"
 
 
 def test_names_and_mx_resolved_with_c_ares():

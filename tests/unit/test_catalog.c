@@ -105,12 +105,11 @@ static void test_parse_forms_and_errors(void **st)
 	expect_err("a <a> <b> via=xclient via=xclient\n",
 	           "t.conf:1: after RCPT-TO: at most one helo=NAME and one via=PATH");
 	expect_err("a <a> <b> via=starttls\n", "t.conf:1: via= is one of auth-plain, auth-login, "
-	                                          "auth-anonymous, xclient, xclient-own");
+	                                       "auth-anonymous, xclient, xclient-own");
 	expect_err("a <a> <b> via=\n", "t.conf:1: via= is one of auth-plain, auth-login, "
-	                                  "auth-anonymous, xclient, xclient-own");
-	assert_int_equal(catalog_parse(&c, "a <a> <b> via=auth-login helo=h\n", "t.conf", err,
-	                               sizeof(err)),
-	                 0);
+	                               "auth-anonymous, xclient, xclient-own");
+	assert_int_equal(
+	    catalog_parse(&c, "a <a> <b> via=auth-login helo=h\n", "t.conf", err, sizeof(err)), 0);
 	assert_int_equal(c.t[0].via, VIA_AUTH_LOGIN);
 	assert_string_equal(c.t[0].helo, "h");
 	expect_err("a \"<a> <b>\n", "t.conf:1: unterminated quote");

@@ -714,16 +714,16 @@ static void start_with(struct client *c, struct client_params *p, const char *ca
 
 static int transcript_has(const struct client *c, const char *want)
 {
-	return memmem(buf_head(&c->transcript), buf_len(&c->transcript), want, strlen(want)) != NULL;
+	return memmem(buf_head(&c->transcript), buf_len(&c->transcript), want, strlen(want)) !=
+	       NULL;
 }
 
-static const char paths_catalogue[] =
-    "plain <{sender}@{sink}> <{user}@{sink}>\n"
-    "ap <{sender}@{sink}> <{user}@{sink}> via=auth-plain\n"
-    "al <{sender}@{sink}> <{user}@{sink}> via=auth-login\n"
-    "aa <{sender}@{sink}> <{user}@{sink}> via=auth-anonymous\n"
-    "xl <{sender}@{sink}> <{user}@{sink}> via=xclient\n"
-    "xo <{sender}@{sink}> <{user}@{sink}> via=xclient-own\n";
+static const char paths_catalogue[] = "plain <{sender}@{sink}> <{user}@{sink}>\n"
+                                      "ap <{sender}@{sink}> <{user}@{sink}> via=auth-plain\n"
+                                      "al <{sender}@{sink}> <{user}@{sink}> via=auth-login\n"
+                                      "aa <{sender}@{sink}> <{user}@{sink}> via=auth-anonymous\n"
+                                      "xl <{sender}@{sink}> <{user}@{sink}> via=xclient\n"
+                                      "xo <{sender}@{sink}> <{user}@{sink}> via=xclient-own\n";
 
 static void test_auth_paths(void **st)
 {
@@ -736,14 +736,17 @@ static void test_auth_paths(void **st)
 	const char *const first[] = {
 	    "220 mx ESMTP\r\n",
 	    "250-mx\r\n250 AUTH PLAIN LOGIN\r\n",
-	    "250 ok\r\n",                         /* plain: MAIL */
-	    "554 5.7.1 Relay access denied\r\n",  /* RCPT */
-	    "250 ok\r\n",                         /* RSET */
+	    "250 ok\r\n",                          /* plain: MAIL */
+	    "554 5.7.1 Relay access denied\r\n",   /* RCPT */
+	    "250 ok\r\n",                          /* RSET */
 	    "535 5.7.8 Authentication failed\r\n", /* AUTH PLAIN AAA= */
-	    "334 VXNlcm5hbWU6\r\n",               /* AUTH LOGIN */
-	    "334 UGFzc3dvcmQ6\r\n",               /* the empty user name */
+	    "334 VXNlcm5hbWU6\r\n",                /* AUTH LOGIN */
+	    "334 UGFzc3dvcmQ6\r\n",                /* the empty user name */
 	    "235 2.7.0 Authentication successful\r\n",
-	    "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 queued\r\n",
+	    "250 ok\r\n",
+	    "250 ok\r\n",
+	    "354 go\r\n",
+	    "250 queued\r\n",
 	    "221 bye\r\n"}; /* the session is spent: QUIT, and a new one for the next test */
 	assert_int_equal(drive(&c, first, 14, 0, log, sizeof(log), NULL), CL_RECONNECT);
 	assert_string_equal(log, "EHLO|MAIL|RCPT|RSET|AUTH|AUTH|||MAIL|RCPT|DATA|MSG|QUIT");
@@ -798,11 +801,15 @@ static void test_xclient_paths(void **st)
 	    "220 mx ESMTP\r\n",
 	    "250-mx\r\n250-XCLIENT NAME ADDR PROTO HELO\r\n250 PIPELINING\r\n",
 	    "250 ok\r\n554 5.7.1 Relay access denied\r\n", /* plain: MAIL+RCPT pipelined */
-	    "250 ok\r\n",                                   /* RSET */
-	    "550 5.7.0 insufficient authorization\r\n",     /* XCLIENT ADDR=127.0.0.1 */
-	    "220 mx ESMTP\r\n",                             /* XCLIENT ADDR=192.0.2.25 */
-	    "250-mx\r\n250 PIPELINING\r\n",                 /* EHLO again */
-	    "250 ok\r\n250 ok\r\n", "354 go\r\n", "250 queued\r\n", "250 ok\r\n", "221 bye\r\n"};
+	    "250 ok\r\n",                                  /* RSET */
+	    "550 5.7.0 insufficient authorization\r\n",    /* XCLIENT ADDR=127.0.0.1 */
+	    "220 mx ESMTP\r\n",                            /* XCLIENT ADDR=192.0.2.25 */
+	    "250-mx\r\n250 PIPELINING\r\n",                /* EHLO again */
+	    "250 ok\r\n250 ok\r\n",
+	    "354 go\r\n",
+	    "250 queued\r\n",
+	    "250 ok\r\n",
+	    "221 bye\r\n"};
 	assert_int_equal(drive(&c, script, 12, 0, log, sizeof(log), NULL), CL_DONE);
 	assert_string_equal(log, "EHLO|MAIL+RCPT|RSET|XCLIENT|XCLIENT|EHLO|MAIL+RCPT|DATA|MSG|RSET|"
 	                         "QUIT"); /* the last test: RSET and QUIT, no new session */
@@ -847,17 +854,21 @@ static void test_starttls_530_and_both(void **st)
 	/* the same refused: the 530 stands */
 	start_with(&c, &p, "plain <{sender}@{sink}> <{user}@{sink}>\n");
 	c.p.starttls = 1;
-	const char *const no[] = {"220 mx ESMTP\r\n", "250 mx\r\n",
-	                          "530 5.7.0 Must issue a STARTTLS command first\r\n", "250 ok\r\n",
-	                          "502 5.5.1 not implemented\r\n", "221 bye\r\n"};
+	const char *const no[] = {"220 mx ESMTP\r\n",
+	                          "250 mx\r\n",
+	                          "530 5.7.0 Must issue a STARTTLS command first\r\n",
+	                          "250 ok\r\n",
+	                          "502 5.5.1 not implemented\r\n",
+	                          "221 bye\r\n"};
 	assert_int_equal(drive(&c, no, 6, 0, log, sizeof(log), NULL), CL_DONE);
 	assert_string_equal(log, "EHLO|MAIL|RSET|STARTTLS|QUIT");
 	assert_int_equal(c.t[0].outcome, OUT_AUTH);
 	client_free(&c);
 	/* --starttls both: the twins after the tests in the clear, one STARTTLS for them all */
 	char err[256];
-	start_with(&c, &p, "plain <{sender}@{sink}> <{user}@{sink}>\n"
-	                   "bang <{sender}@{sink}> <{sink}!{user}>\n");
+	start_with(&c, &p,
+	           "plain <{sender}@{sink}> <{user}@{sink}>\n"
+	           "bang <{sender}@{sink}> <{sink}!{user}>\n");
 	client_free(&c);
 	assert_int_equal(catalog_add_starttls_twins(&cat, err, sizeof(err)), 0);
 	static const struct ipaddr local = {0};
@@ -865,14 +876,19 @@ static void test_starttls_530_and_both(void **st)
 	assert_int_equal(client_init(&c, &p), 0);
 	client_connected(&c, &local, 0);
 	const char *const both[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 STARTTLS\r\n",
-	                            "554 no\r\n", "250 ok\r\n", "554 no\r\n", "250 ok\r\n",
+	                            "554 no\r\n",       "250 ok\r\n",
+	                            "554 no\r\n",       "250 ok\r\n",
 	                            "220 go ahead\r\n"};
 	assert_int_equal(drive(&c, both, 7, 0, log, sizeof(log), NULL), CL_STARTTLS);
 	assert_string_equal(log, "EHLO|MAIL|RSET|MAIL|RSET|STARTTLS");
 	assert_int_equal(client_tls_up(&c, &ti, 8), CL_CONTINUE);
 	buf_consume(&c.out, buf_len(&c.out));
-	const char *const twins[] = {"250-mx\r\n250 8BITMIME\r\n", "554 no\r\n", "250 ok\r\n",
-	                             "554 no\r\n", "250 ok\r\n", "221 bye\r\n"};
+	const char *const twins[] = {"250-mx\r\n250 8BITMIME\r\n",
+	                             "554 no\r\n",
+	                             "250 ok\r\n",
+	                             "554 no\r\n",
+	                             "250 ok\r\n",
+	                             "221 bye\r\n"};
 	assert_int_equal(drive(&c, twins, 6, 0, log, sizeof(log), NULL), CL_DONE);
 	assert_string_equal(log, "MAIL|RSET|MAIL|RSET|QUIT");
 	assert_string_equal(c.t[0].transport, "plain");
