@@ -72,6 +72,11 @@ void buf_consume(struct buf *b, size_t n)
 	b->len -= n;
 }
 
+void buf_unappend(struct buf *b, size_t n)
+{
+	b->len -= n < b->len ? n : b->len;
+}
+
 enum line_status line_frame(const char *p, size_t len, size_t max, size_t *linelen,
                             size_t *consumed, int *flags)
 {

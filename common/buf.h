@@ -22,6 +22,8 @@ int buf_append(struct buf *b, const void *p, size_t n);
 char *buf_reserve(struct buf *b, size_t n);
 void buf_commit(struct buf *b, size_t n);
 void buf_consume(struct buf *b, size_t n);
+/* Takes back the last n bytes appended (all of them when n exceeds the length). */
+void buf_unappend(struct buf *b, size_t n);
 static inline const char *buf_head(const struct buf *b)
 {
 	return b->data ? b->data + b->off : "";

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "smuggle.h"
+
 const char catalog_default_text[] =
     "plain                 <{sender}@{sink}>            <{user}@{sink}>\n"
     "null-sender           <>                           <{user}@{sink}>\n"
@@ -233,6 +235,29 @@ int catalog_add_starttls_twins(struct catalog *c, char *err, size_t errlen)
 	return 0;
 }
 
+int catalog_add_smuggling(struct catalog *c, char *err, size_t errlen)
+{
+	if (c->n + 2 * SMUGGLE_VARIANTS > CATALOG_MAX) {
+		snprintf(err, errlen,
+		         "more than %d tests with the %d smuggling tests (--no-smuggling)",
+		         CATALOG_MAX, 2 * SMUGGLE_VARIANTS);
+		return -1;
+	}
+	for (int v = 0; v < SMUGGLE_VARIANTS; v++) {
+		for (int inner = 0; inner < 2; inner++) {
+			struct rtest *t = &c->t[c->n++];
+			memset(t, 0, sizeof(*t));
+			snprintf(t->name, sizeof(t->name), "smuggle-%s%s", smuggle_variants[v].name,
+			         inner ? "-inner" : "");
+			snprintf(t->mail, sizeof(t->mail), "<{sender}@{sink}>");
+			snprintf(t->rcpt, sizeof(t->rcpt), "<{user}@{sink}>");
+			t->via = inner ? VIA_SMUGGLED : VIA_SMUGGLE;
+			t->variant = v;
+		}
+	}
+	return 0;
+}
+
 int catalog_find(const struct catalog *c, const char *name)
 {
 	for (int i = 0; i < c->n; i++)
@@ -260,7 +285,15 @@ int catalog_select(struct catalog *c, const char *names, char *err, size_t errle
 			         name);
 			return -1;
 		}
+		if (c->t[i].via == VIA_SMUGGLED) {
+			snprintf(err, errlen,
+			         "--tests: '%s' goes inside the test before it; name that one",
+			         name);
+			return -1;
+		}
 		keep[i] = 1;
+		if (c->t[i].via == VIA_SMUGGLE && i + 1 < c->n) /* with the message it smuggles */
+			keep[i + 1] = 1;
 		p += n + (p[n] == ',');
 	}
 	int o = 0;

@@ -16,6 +16,7 @@ struct rtest {
 	char rcpt[CATALOG_FIELD]; /* RCPT TO argument template */
 	char helo[CATALOG_FIELD]; /* "" = the scan's --helo */
 	enum via via;
+	int variant; /* VIA_SMUGGLE, VIA_SMUGGLED: the index in smuggle_variants */
 };
 
 struct catalog {
@@ -34,6 +35,9 @@ int catalog_find(const struct catalog *c, const char *name);
 /* --starttls both: appends, for every test without a path, its twin "NAME-starttls" with
  * via=starttls. -1 (err) when the catalogue would overflow or a name is taken. */
 int catalog_add_starttls_twins(struct catalog *c, char *err, size_t errlen);
+/* Appends the smuggling tests: per end-of-data variant, "smuggle-NAME" and the message it
+ * smuggles, "smuggle-NAME-inner". -1 (err) when the catalogue would overflow. */
+int catalog_add_smuggling(struct catalog *c, char *err, size_t errlen);
 
 struct macros {
 	const char *user, *sink, *sink_literal, *target_literal, *target_host, *target_domain,

@@ -8,6 +8,7 @@
 
 #include "expand.h"
 #include "smtp.h"
+#include "smuggle.h"
 
 const char *const client_state_names[] = {
     [CS_GREETING] = "greeting",   [CS_EHLO] = "ehlo",
@@ -226,9 +227,21 @@ static int path_offered(const struct client *c, enum via v)
 	case VIA_XCLIENT:
 	case VIA_XCLIENT_OWN:
 		return c->ann_xclient;
+	case VIA_SMUGGLE: /* only in their own phase, after the host relayed */
+		return c->smuggle_phase;
+	case VIA_SMUGGLED: /* goes inside the test before it */
 	case VIA_COUNT:
 		break;
 	}
+	return 0;
+}
+
+/* A test after the current one that this phase runs (the smuggling tests have their own). */
+static int more_tests(const struct client *c)
+{
+	for (int j = c->cur + 1; j < c->nt; j++)
+		if (c->t[j].via != VIA_SMUGGLED && (c->t[j].via == VIA_SMUGGLE) == c->smuggle_phase)
+			return 1;
 	return 0;
 }
 
@@ -269,6 +282,8 @@ static void send_path(struct client *c)
 		set_state(c, CS_XCLIENT);
 		return;
 	case VIA_NONE:
+	case VIA_SMUGGLE:
+	case VIA_SMUGGLED:
 	case VIA_COUNT:
 		return;
 	}
@@ -294,7 +309,7 @@ static void start_test(struct client *c)
 		c->cur++;
 	}
 	enum via v = c->t[c->cur].via;
-	if (v != VIA_NONE && !c->path_done &&
+	if (via_is_command(v) && !c->path_done &&
 	    !(v == VIA_STARTTLS && strcmp(c->transport, "plain"))) {
 		send_path(c);
 		return;
@@ -318,7 +333,7 @@ static void run_test(struct client *c)
 /* RSET after a test; pipelined with the next test's MAIL and RCPT when allowed. */
 static void end_test(struct client *c)
 {
-	if (c->fresh_needed && c->cur + 1 < c->nt) { /* a path changed the session: a new one */
+	if (c->fresh_needed && more_tests(c)) { /* a path changed the session: a new one */
 		send_quit(c);
 		return;
 	}
@@ -335,11 +350,27 @@ static void end_test(struct client *c)
 	c->next_queued = 1;
 }
 
+/* The smuggling test's message: its own, a lenient end of data, and the next test's (its
+ * inner message) with MAIL, RCPT and DATA; a vulnerable server answers those too. */
+static int send_smuggled(struct client *c, const struct expand *x)
+{
+	struct test_result *tr = &c->t[c->cur];
+	int in = c->cur + 1;
+	if (in >= c->nt || c->t[in].via != VIA_SMUGGLED || prepare_test(c, in) < 0)
+		return -1;
+	c->t[in].transport = c->transport;
+	c->inner_stage = 0;
+	c->pending += 4; /* replies that may come to the smuggled MAIL, RCPT, DATA and data */
+	return smuggle_message(x, tr, &c->t[in], c->p.cat->t[tr->test].variant, &c->out);
+}
+
 static void send_message(struct client *c)
 {
 	struct expand x = {&c->p, &c->local, c->target_host};
 	size_t before = buf_len(&c->out);
-	if (expand_message(&x, &c->t[c->cur], &c->out) < 0) {
+	int r = c->t[c->cur].via == VIA_SMUGGLE ? send_smuggled(c, &x)
+	                                        : expand_message(&x, &c->t[c->cur], &c->out);
+	if (r < 0) {
 		/* Cannot happen with a checked template; end the data cleanly anyway. */
 		buf_append(&c->out, "\r\n.\r\n", 5);
 	}
@@ -566,7 +597,7 @@ static void reset_test(struct client *c, int i)
  * next test, not counted against --max-reconnects. */
 static enum client_status quit_done(struct client *c)
 {
-	if (c->fresh_needed && c->cur + 1 < c->nt) {
+	if (c->fresh_needed && more_tests(c)) {
 		c->planned++;
 		c->cur++;
 		static const char fresh[] = "(a new session for the next test)";
@@ -576,6 +607,28 @@ static enum client_status quit_done(struct client *c)
 	}
 	finish(c, END_TESTS, NULL);
 	return CL_DONE;
+}
+
+/* A reply to the smuggled message's commands, which a strict server took as data: it parsed
+ * them as commands of their own. They are the inner test's, MAIL, RCPT, DATA and end. */
+static enum client_status inner_reply(struct client *c, struct test_result *in,
+                                      const struct smtp_reply *r)
+{
+	static const enum stage stages[] = {ST_MAIL, ST_RCPT, ST_DATA, ST_END};
+	static const int ok[] = {250, 250, 354, 250};
+	int k = c->inner_stage++;
+	keep(&in->r[stages[k]], r);
+	int good = r->code == ok[k] || (k == 1 && r->code == 251);
+	if (!good && in->outcome == OUT_NOTRUN) {
+		in->outcome = reply_outcome(r->code, in->r[stages[k]].text);
+		if (in->outcome == OUT_ACCEPTED)
+			in->outcome = OUT_REJECTED;
+		c->inner_stage = 4; /* the rest is not the smuggled message's */
+	} else if (good && k == 3) {
+		in->outcome = OUT_ACCEPTED;
+		in->accepted_at = c->now;
+	}
+	return CL_CONTINUE;
 }
 
 /* AUTH with empty credentials or ANONYMOUS: 235 opens the path, 334 asks for the next
@@ -690,6 +743,17 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		                : c->state == CS_DATA ? ST_DATA
 		                                      : ST_END;
 		keep(&tr->r[st], r);
+		if (st == ST_END &&
+		    tr->via == VIA_SMUGGLE) { /* whatever comes next: a new session */
+			tr->outcome = reply_outcome(r->code, tr->r[st].text);
+			if (tr->outcome == OUT_ACCEPTED && r->code != 250)
+				tr->outcome = OUT_REJECTED; /* an odd 2xx/3xx: not a yes */
+			if (tr->outcome == OUT_ACCEPTED)
+				tr->accepted_at = c->now;
+			c->fresh_needed = 1;
+			send_quit(c);
+			return CL_CONTINUE;
+		}
 		int ok = st == ST_DATA   ? r->code == 354
 		         : st == ST_RCPT ? r->code == 250 || r->code == 251
 		                         : r->code == 250;
@@ -758,6 +822,9 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		return CL_CONTINUE;
 	case CS_QUIT:
+		if (r->code != 221 && tr && tr->via == VIA_SMUGGLE && c->inner_stage < 4 &&
+		    c->cur + 1 < c->nt)
+			return inner_reply(c, &c->t[c->cur + 1], r);
 		return quit_done(c);
 	case CS_STARTTLS:
 		if (r->code == 421)
@@ -995,4 +1062,22 @@ void client_abort(struct client *c, const char *why)
 		return;
 	test_broken(c);
 	finish(c, ended_as(c, ENDING_ABORT), why);
+}
+
+enum client_status client_smuggle(struct client *c)
+{
+	if (c->state != CS_DONE || c->smuggle_phase || c->end != END_TESTS || c->p.first_hit)
+		return CL_DONE;
+	int j = 0;
+	while (j < c->nt && c->t[j].via != VIA_SMUGGLE)
+		j++;
+	if (j >= c->nt)
+		return CL_DONE;
+	c->smuggle_phase = 1;
+	c->cur = j;
+	c->planned++;
+	static const char why[] = "(the host relayed: the smuggling tests)";
+	note(c, "- ", why, sizeof(why) - 1);
+	set_state(c, CS_GREETING);
+	return CL_RECONNECT;
 }

@@ -109,10 +109,12 @@ struct client {
 	int starttls_off;      /* refused or failed once: not tried again on this host */
 	int tls_530;           /* a 530 asked for STARTTLS that was not announced: upgrade next */
 	int ann_starttls, ann_auth, ann_xclient; /* what the last EHLO reply announced */
-	int saw_530;      /* some test was answered 530: the AUTH paths are worth a try */
-	int path_done;    /* the current test's path was accepted on this connection */
-	int fresh_needed; /* a path changed this session: the next test needs a new one */
-	int planned;      /* reconnections made for fresh sessions (not counted as failures) */
+	int saw_530;       /* some test was answered 530: the AUTH paths are worth a try */
+	int path_done;     /* the current test's path was accepted on this connection */
+	int fresh_needed;  /* a path changed this session: the next test needs a new one */
+	int planned;       /* reconnections made for fresh sessions (not counted as failures) */
+	int smuggle_phase; /* the smuggling tests are running (client_smuggle) */
+	int inner_stage;   /* replies seen to the smuggled message's commands (CS_QUIT) */
 	struct io_tls_info tls; /* the last TLS session's, when has_tls */
 	int has_tls;
 	struct buf transcript;
@@ -140,6 +142,10 @@ enum client_status client_named(struct client *c, const char *name, double now);
 enum client_status client_tls_up(struct client *c, const struct io_tls_info *ti, double now);
 /* It failed (why: the reason): reconnect, in the clear. */
 enum client_status client_tls_failed(struct client *c, const char *why);
+/* The host relayed: once the tests are done (CL_DONE given), run the smuggling tests on new
+ * connections. CL_RECONNECT to do so; CL_DONE when there are none or the session did not
+ * end well. */
+enum client_status client_smuggle(struct client *c);
 /* Ends the host now (host timeout, interrupt). */
 void client_abort(struct client *c, const char *why);
 

@@ -191,9 +191,11 @@ static void add_delivered(struct correl *c, const json_t *r, const struct test_r
 {
 	static const char *const keys[] = {"peer_addr",      "mail_from", "rcpt",    "received",
 	                                   "received_count", "trace_ips", "subject", "unix_time",
-	                                   "maildir_file",   NULL};
+	                                   "maildir_file",   "flags",     NULL};
 	struct delivery *d = &c->d[c->nd++];
 	delivery_from_json(r, t->test, d);
+	if (t->via == VIA_SMUGGLE) /* it carries its inner message's token by design */
+		d->tokens_disagree = 0;
 	json_t *e = evidence_json(r, name, t, keys);
 	json_object_set_new(e, "tokens_disagree", json_boolean(d->tokens_disagree));
 	json_object_set_new(e, "prober_visible",
@@ -233,6 +235,19 @@ static void add_returned(struct correl *c, const json_t *r, const struct test_re
 		snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
 }
 
+/* A smuggled message counts only as a message of its own: its token in the envelope. */
+static int in_envelope(const json_t *r, int test)
+{
+	size_t i;
+	const json_t *tk;
+	json_array_foreach(json_object_get(r, "tokens"), i, tk)
+	{
+		if (json_integer_value(json_object_get(tk, "test")) == test && found_in(tk, "rcpt"))
+			return 1;
+	}
+	return 0;
+}
+
 enum arrival correl_add(struct correl *c, const json_t *r, const struct test_result *t,
                         const char *test_name, const struct ipaddr *prober, int nprober)
 {
@@ -253,6 +268,8 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 		return ARRIVAL_AUTO_REPLY;
 	}
 	/* relayed (or a receipt from before the classifier that correl_refs let through) */
+	if (t->via == VIA_SMUGGLED && !in_envelope(r, t->test))
+		return ARRIVAL_IGNORED; /* the text inside its smuggling test's message */
 	if (has_test(c->deliveries, t->test) || c->nd >= c->cap)
 		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts
 		                         */

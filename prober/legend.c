@@ -51,6 +51,13 @@ const struct legend flag_legend[] = {
      "address: anyone may use XCLIENT there",
      "allow XCLIENT only from the proxies in front of it (Postfix: "
      "smtpd_authorized_xclient_hosts)"},
+    {"smuggling",
+     "a message smuggled after a lenient end of data (a dot line after a bare LF or CR; the "
+     "delivered "
+     "smuggle-*-inner tests name the variants) arrived as a message of its own: the server "
+     "lets one client's data carry forged messages (CVE-2023-51764/51765/51766)",
+     "update the MTA and accept only CR LF . CR LF as the end of data (Postfix: "
+     "smtpd_forbid_bare_newline = normalize; Exim 4.97.1 or later; Sendmail 8.18.1 or later)"},
     {"multi_hop",
      "the relayed message reached the sink from another address than the target's "
      "(delivered_via), e.g. through a smarthost",

@@ -185,6 +185,8 @@ static const struct opt options[] = {
      NULL},
     {"no-ptr", 0, OPT_FLAG, O(no_ptr), NULL,
      "don't look up the PTR name of a server whose banner and EHLO give none", 0, 0, NULL},
+    {"no-smuggling", 0, OPT_FLAG, O(no_smuggling), NULL,
+     "no SMTP smuggling tests for the hosts that relayed", 0, 0, NULL},
     {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,
      0, NULL},
     {"transcript", 0, OPT_FLAG, O(transcript), NULL,

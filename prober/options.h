@@ -21,6 +21,7 @@ struct rt_options {
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
+	int no_smuggling; /* no smuggling tests for the hosts that relayed */
 	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet,
 	    verbose, help, version;
 	int tls; /* implicit TLS on every port (465 always) */

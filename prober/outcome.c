@@ -22,6 +22,8 @@ const char *const via_names[] = {
     [VIA_AUTH_ANON] = "auth-anonymous",
     [VIA_XCLIENT] = "xclient",
     [VIA_XCLIENT_OWN] = "xclient-own",
+    [VIA_SMUGGLE] = "smuggle",
+    [VIA_SMUGGLED] = "smuggled",
 };
 _Static_assert(sizeof(via_names) / sizeof(via_names[0]) == VIA_COUNT, "a name for every path");
 

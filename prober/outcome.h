@@ -18,6 +18,8 @@ enum via {
 	VIA_AUTH_ANON,   /* AUTH ANONYMOUS (RFC 4505) */
 	VIA_XCLIENT,     /* XCLIENT ADDR=127.0.0.1 NAME=localhost */
 	VIA_XCLIENT_OWN, /* XCLIENT ADDR=<the target's own address> */
+	VIA_SMUGGLE,     /* a smuggling test (prober/smuggle.h): only for a host that relayed */
+	VIA_SMUGGLED,    /* the message smuggled inside the test before it: never sent alone */
 	VIA_COUNT,
 };
 extern const char *const via_names[];
@@ -29,6 +31,11 @@ static inline int via_is_auth(enum via v)
 static inline int via_is_xclient(enum via v)
 {
 	return v == VIA_XCLIENT || v == VIA_XCLIENT_OWN;
+}
+/* The path is a command of its own before MAIL (STARTTLS, AUTH, XCLIENT). */
+static inline int via_is_command(enum via v)
+{
+	return v == VIA_STARTTLS || via_is_auth(v) || via_is_xclient(v);
 }
 
 enum outcome {

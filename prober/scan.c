@@ -189,9 +189,49 @@ static void drop_ptr(struct host *h)
 	h->ptr = NULL;
 }
 
+static int host_connect(struct host *h);
+static void session_done(struct host *h);
+
+/* A host that relayed gets the smuggling tests once its own are done: on a new connection
+ * now (from session_done), or, when its first delivery arrives later, on a new session. */
+static int smuggle_now(struct host *h)
+{
+	if (!h->corr.nd || client_smuggle(&h->c) != CL_RECONNECT)
+		return 0;
+	io_free(h->io);
+	h->io = NULL;
+	if (host_connect(h) < 0) {
+		client_connect_failed(&h->c, strerror(errno));
+		return 0;
+	}
+	io_timer_stop(h->timer);
+	io_timer_start(h->timer, h->s->o->host_timeout, 0);
+	return 1;
+}
+
+static void smuggle_later(struct host *h)
+{
+	struct scan *s = h->s;
+	if (s->stopping || !h->session_done || !h->corr.nd || h->c.smuggle_phase ||
+	    client_smuggle(&h->c) != CL_RECONNECT)
+		return;
+	h->session_done = 0;
+	s->inflight++;
+	if (netcap_inc(&s->nets, &h->addr) == 0)
+		h->in_net = 1;
+	io_timer_stop(h->timer);
+	io_timer_start(h->timer, s->o->host_timeout, 0);
+	if (host_connect(h) < 0) {
+		client_connect_failed(&h->c, strerror(errno));
+		session_done(h);
+	}
+}
+
 static void session_done(struct host *h)
 {
 	struct scan *s = h->s;
+	if (!s->stopping && smuggle_now(h))
+		return;
 	drop_ptr(h);
 	if (h->io) {
 		io_free(h->io);
@@ -640,6 +680,7 @@ void scan_receipt(const json_t *r, void *arg)
 			continue;
 		correl_add(&h->corr, r, &h->c.t[test], s->in.cat->t[test].name, h->prober,
 		           h->nprober);
+		smuggle_later(h);
 		if (h->session_done && correl_settled(&h->corr, h->c.t, h->c.nt)) {
 			finalize(h, 0);
 			launch_some(s);

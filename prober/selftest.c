@@ -27,6 +27,8 @@ enum posture {
 	P_TLS_HIDDEN, /* the same, STARTTLS not announced: only the 530 says it */
 	P_AUTH_EMPTY, /* closed, but relays after AUTH PLAIN or LOGIN with empty credentials */
 	P_XCLIENT,    /* closed, but XCLIENT from anyone, and 127.0.0.1 is trusted */
+	P_SMUGGLE,    /* an open relay that also ends data at <LF>.<LF> (as inbound servers did
+	                 before the SMTP smuggling fixes) */
 };
 
 struct fake {
@@ -62,6 +64,7 @@ static struct fake fakes[] = {
      NULL,
      {0, {0}}},
     {"XCLIENT from anyone", P_XCLIENT, "127.83.0.15", -1, "open", "xclient_spoof", NULL, {0, {0}}},
+    {"ends data at <LF>.<LF>", P_SMUGGLE, "127.83.0.16", -1, "open", "smuggling", NULL, {0, {0}}},
 };
 #define NFAKES ((int)(sizeof(fakes) / sizeof(fakes[0])))
 
@@ -190,6 +193,7 @@ struct fsess {
 	enum { FT_PLAIN, FT_ANSWERED, FT_HANDSHAKE, FT_UP } tls; /* STARTTLS, step by step */
 	int trusted;   /* P_AUTH_EMPTY after AUTH, P_XCLIENT after XCLIENT ADDR=127.0.0.1 */
 	int auth_step; /* AUTH LOGIN: the answers still expected */
+	int prev_bare; /* the last line ended with a bare LF */
 	struct buf data;
 };
 
@@ -388,7 +392,18 @@ static void fake_auth(struct fsess *s, const char *arg, size_t n)
 	}
 }
 
-static void fsess_line(struct fsess *s, const char *l, size_t n)
+/* The end of the data: "." on a line of its own, between CRLFs (RFC 5321 4.1.1.4); P_SMUGGLE
+ * takes any line end. */
+static int end_of_data_line(struct fsess *s, const char *l, size_t n, int flags)
+{
+	int bare = flags & LINE_BARE_LF, after_bare = s->prev_bare;
+	s->prev_bare = bare;
+	if (n != 1 || l[0] != '.')
+		return 0;
+	return s->fk->posture == P_SMUGGLE || (!bare && !after_bare);
+}
+
+static void fsess_line(struct fsess *s, const char *l, size_t n, int flags)
 {
 	if (s->auth_step) {
 		fake_auth(s, l, n);
@@ -401,7 +416,7 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 		return;
 	}
 	if (s->in_data) {
-		if (n == 1 && l[0] == '.') {
+		if (end_of_data_line(s, l, n, flags)) {
 			s->in_data = 0;
 			buf_append(&s->data, ".\r\n", 3);
 			end_of_data(s);
@@ -409,6 +424,8 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 			io_printf(s->io, "250 2.0.0 Ok: queued as 4F2A1\r\n");
 			return;
 		}
+		if (n == 1 && l[0] == '.') /* not the end: data, "." unstuffed, stuffed again */
+			n = 0;
 		if (buf_append(&s->data, l, n) < 0 || buf_append(&s->data, "\r\n", 2) < 0)
 			s->in_data = 2; /* too big: swallow the rest */
 		return;
@@ -456,6 +473,7 @@ static void fsess_line(struct fsess *s, const char *l, size_t n)
 		break;
 	case SMTP_DATA:
 		s->in_data = 1;
+		s->prev_bare = 0;
 		reply = "354 End data with <CR><LF>.<CR><LF>";
 		break;
 	case SMTP_QUIT:
@@ -497,7 +515,7 @@ static void fsess_cb(struct io *io, enum io_event ev, void *arg)
 	while ((ls = line_frame(buf_head(in), buf_len(in), 4096, &ll, &used, &flags)) == LINE_OK) {
 		const char *l = buf_head(in);
 		size_t n = ll && l[ll - 1] == '\r' ? ll - 1 : ll;
-		fsess_line(s, l, n);
+		fsess_line(s, l, n, flags);
 		buf_consume(in, used);
 		if (s->tls == FT_ANSWERED) { /* after "220 Ready to start TLS" */
 			s->tls = FT_HANDSHAKE;

@@ -51,16 +51,19 @@ const char *rt_message(const struct rt_main *m)
 
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 {
+	/* the smuggling tests are built in, chosen with --tests by their names like the rest */
+	int smuggling = !m->o.no_smuggling && !m->o.first_hit;
 	if (m->o.tests && m->o.tests[0] == '@') {
 		char *text = read_text(m->o.tests + 1, TEXT_FILE_MAX, "--tests", err, errlen);
 		if (!text)
 			return -1;
 		int rc = catalog_parse(&m->cat, text, m->o.tests + 1, err, errlen);
 		free(text);
-		if (rc < 0)
+		if (rc < 0 || (smuggling && catalog_add_smuggling(&m->cat, err, errlen) < 0))
 			return -1;
 	} else {
-		if (catalog_parse(&m->cat, catalog_default_text, "default", err, errlen) < 0)
+		if (catalog_parse(&m->cat, catalog_default_text, "default", err, errlen) < 0 ||
+		    (smuggling && catalog_add_smuggling(&m->cat, err, errlen) < 0))
 			return -1;
 		if (m->o.tests && catalog_select(&m->cat, m->o.tests, err, errlen) < 0)
 			return -1; /* err names --tests */
@@ -86,6 +89,13 @@ void rt_print_catalog(const struct rt_main *m, FILE *out)
 {
 	for (int i = 0; i < m->cat.n; i++) {
 		const struct rtest *t = &m->cat.t[i];
+		if (t->via == VIA_SMUGGLE ||
+		    t->via == VIA_SMUGGLED) { /* built in, no catalogue line */
+			fprintf(out, "# %-22s built in: SMTP smuggling, for hosts that relayed%s\n",
+			        t->name,
+			        t->via == VIA_SMUGGLED ? " (sent inside the test before)" : "");
+			continue;
+		}
 		fprintf(out, "%-22s %-29s %s", t->name, t->mail, t->rcpt);
 		if (t->helo[0])
 			fprintf(out, "  helo=%s", t->helo);

@@ -81,6 +81,7 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 				out->delivered++;
 				out->auth_bypass |= via_is_auth(in->t[i].via);
 				out->xclient_spoof |= via_is_xclient(in->t[i].via);
+				out->smuggling |= in->t[i].via == VIA_SMUGGLED;
 				break;
 			}
 		if (outcome_path_only(&in->t[i])) /* a refused AUTH says nothing about relaying */

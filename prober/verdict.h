@@ -57,6 +57,7 @@ struct verdict_out {
 	int partial;       /* flag: open, but fewer tests delivered than accepted */
 	int auth_bypass;   /* flag: a test relayed after AUTH with empty credentials or ANONYMOUS */
 	int xclient_spoof; /* flag: a test relayed after XCLIENT claimed a trusted address */
+	int smuggling;     /* flag: a smuggled message arrived as a message of its own */
 	char reason[160];  /* the verdict in words when the tests say more than the session; "" */
 };
 

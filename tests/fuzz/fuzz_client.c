@@ -1,8 +1,10 @@
 /* The prober's SMTP client state machine fed what a server might send: the first byte sets
- * the chunk size (bits 0-5), whether a PTR name is wanted (bit 6) and whether the lookup
- * answers with the next bytes of input as the name or with none (bit 7); the rest is the
- * server's byte stream; reconnects are honoured, the end of input is a close. The client must end
- * (CL_DONE) within a bounded number of steps and keep its buffers within their limits. */
+ * the chunk size (bits 0-5), the catalogue (bit 4: with the twins of --starttls both), whether
+ * a PTR name is wanted (bit 6) and whether the lookup answers with the next bytes of input as
+ * the name or with none (bit 7); the rest is the server's byte stream; reconnects are
+ * honoured, the end of input is a close; once done, the smuggling phase runs on what is left
+ * (as for a host that relayed). The client must end (CL_DONE) within a bounded number of steps
+ * and keep its buffers within their limits. */
 #include <string.h>
 
 #include "catalog.h"
@@ -10,19 +12,24 @@
 #include "fuzz.h"
 #include "message.h"
 
-static struct catalog cat;
+static struct catalog cat, cat_both;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256];
-	if (!cat.n && catalog_parse(&cat, catalog_default_text, "default", err, sizeof(err)) < 0)
+	if (!cat.n &&
+	    (catalog_parse(&cat, catalog_default_text, "default", err, sizeof(err)) < 0 ||
+	     catalog_parse(&cat_both, catalog_default_text, "default", err, sizeof(err)) < 0 ||
+	     catalog_add_starttls_twins(&cat_both, err, sizeof(err)) < 0 ||
+	     catalog_add_smuggling(&cat, err, sizeof(err)) < 0 ||
+	     catalog_add_smuggling(&cat_both, err, sizeof(err)) < 0))
 		abort();
 	if (size < 1)
 		return 0;
 	size_t chunk = 1 + data[0] % 64;
 	static const uint8_t key[32] = {7};
 	struct client_params p = {
-	    .cat = &cat,
+	    .cat = (data[0] & 0x10) ? &cat_both : &cat,
 	    .key = key,
 	    .keylen = sizeof(key),
 	    .scan_id = 0x01020304,
@@ -52,8 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data + 1;
 	size_t n = size - 1, off = 0;
 	enum client_status st = CL_CONTINUE;
-	int steps = 0;
-	while (st != CL_DONE && steps++ < 100000) {
+	int steps = 0, smuggled = 0;
+	while (steps++ < 100000) {
+		if (st == CL_DONE) {
+			if (smuggled++ || (st = client_smuggle(&c)) == CL_DONE)
+				break;
+		}
 		if (st == CL_NAME) {
 			char name[64] = "";
 			size_t k = n - off < sizeof(name) - 1 ? n - off : sizeof(name) - 1;

@@ -129,7 +129,7 @@ def test_postures_decided_by_delivery(tmp_path):
     assert "data" not in closed["replies"]
     s = p.lines[-1]
     assert s["type"] == "summary" and s["hosts"] == 11 and s["counts"]["open"] == 4
-    assert p.lines[0]["type"] == "run" and len(p.lines[0]["tests"]) == 29
+    assert p.lines[0]["type"] == "run" and len(p.lines[0]["tests"]) == 29 + 18
     assert "11 hosts" in p.stderr
 
 
@@ -153,7 +153,7 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
     ctl = relays.start(rs)
     try:
         p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", "--html",
-                 str(tmp_path / "b.html"), port=port, sink_port=sp)
+                 str(tmp_path / "b.html"), "--no-smuggling", port=port, sink_port=sp)
     finally:
         relays.stop(ctl)
     assert p.returncode == 1, p.stderr
@@ -280,7 +280,8 @@ def test_hostile_relay_cannot_bloat_the_results(tmp_path):
     port = free_port(net + "2")
     ctl = relays.start([relays.Relay("bloat", net + "2", port, ("127.0.0.1", sp))])
     try:
-        p = scan(tmp_path, [net + "2"], "-w", "3", "-d", "sink.lab", port=port, sink_port=sp)
+        p = scan(tmp_path, [net + "2"], "-w", "3", "-d", "sink.lab", "--no-smuggling",
+                 port=port, sink_port=sp)
     finally:
         relays.stop(ctl)
     assert p.returncode == 1, p.stderr
@@ -419,7 +420,7 @@ def test_resume_skips_final_hosts(tmp_path):
     names = subprocess.run([str(RELAYTRAP), "--list-tests"], capture_output=True, text=True,
                            timeout=30).stdout.split("\n")
     run = {"type": "run", "ports": [port], "sink": {"embedded": True, "domain": None},
-           "tests": [{"name": l.split()[0]} for l in names if l.strip()]}
+           "tests": [{"name": l.lstrip("# ").split()[0]} for l in names if l.strip()]}
     out.write_text(
         json.dumps(run) + "\n"
         + json.dumps({"type": "host", "addr": net + "3", "port": port, "verdict": "closed"})
@@ -697,6 +698,9 @@ def test_usage_errors(tmp_path):
     p = run("--report", str(results), "--receipts", str(results))
     assert p.returncode == 2 and "results.jsonl:1: not a sink's receipt" in p.stderr
     p = run("--list-tests")
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 29 + 18
+    assert len([l for l in p.stdout.splitlines() if l.startswith("# smuggle-")]) == 18
+    p = run("--list-tests", "--no-smuggling")
     assert p.returncode == 0 and len(p.stdout.splitlines()) == 29
     assert p.stdout.splitlines()[0].split()[0] == "plain"
     p = run("--help")
@@ -707,7 +711,7 @@ def test_selftest(tmp_path):
     p = subprocess.run([str(RELAYTRAP), "--selftest", "-o", str(tmp_path / "s.jsonl")], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "selftest: passed (14 of 14 servers as expected" in p.stdout
+    assert "selftest: passed (15 of 15 servers as expected" in p.stdout
     assert "open after STARTTLS      127.83.0.12  open                   open                   ok" \
         in p.stdout
     hosts = {h["addr"]: h for h in map(json.loads, (tmp_path / "s.jsonl").read_text().splitlines())
@@ -719,29 +723,46 @@ def test_selftest(tmp_path):
         in p.stdout
     # a 530 that asks for STARTTLS nobody announced: every test over TLS, no AUTH tried
     h = hosts["127.83.0.13"]
-    assert h["verdict"] == "open" and len(h["tests"]) == 24
+    assert h["verdict"] == "open" and len([t for t in h["tests"] if not t["via"]]) == 24
     assert {t["transport"] for t in h["tests"]} == {"starttls"}
     # empty AUTH: PLAIN and LOGIN relay, ANONYMOUS refused; a new session after each success
     h = hosts["127.83.0.14"]
     paths = {t["name"]: (t["outcome"], t["delivered"], t["replies"]["path"]["code"])
-             for t in h["tests"] if t["via"]}
+             for t in h["tests"] if (t["via"] or "").startswith(("auth", "xclient"))}
     assert paths == {"auth-plain-empty": ("accepted", True, 235),
                      "auth-login-empty": ("accepted", True, 235),
                      "auth-anonymous": ("rejected", False, 504)}
-    assert h["verdict"] == "open" and h["flags"] == ["auth_bypass"] and h["connections"] == 3
+    # 4 connections: a new session after each accepted AUTH, and the smuggling tests' (refused
+    # there: they go without AUTH)
+    assert h["verdict"] == "open" and h["flags"] == ["auth_bypass"] and h["connections"] == 4
     assert h["tests_delivered"] == 2 and h["tests_accepted"] == 2
     # XCLIENT from anyone: ADDR=127.0.0.1 is trusted, the target's own address is not
     h = hosts["127.83.0.15"]
     paths = {t["name"]: (t["outcome"], t["delivered"], t["replies"]["path"]["code"])
-             for t in h["tests"] if t["via"]}
+             for t in h["tests"] if (t["via"] or "").startswith(("auth", "xclient"))}
     assert paths == {"xclient-localhost": ("accepted", True, 220),
                      "xclient-own": ("rejected", False, 220)}
-    assert h["verdict"] == "open" and h["flags"] == ["xclient_spoof"] and h["connections"] == 2
+    assert h["verdict"] == "open" and h["flags"] == ["xclient_spoof"] and h["connections"] == 3
     # a server that does not offer a path leaves no trace of it; a 530 tries AUTH
     assert not [t for t in hosts["127.83.0.5"]["tests"] if t["via"]]
     assert [t["replies"]["path"]["code"] for t in hosts["127.83.0.7"]["tests"] if t["via"]] \
         == [503, 503, 503]
     assert hosts["127.83.0.7"]["verdict"] == "auth-required"
+    # SMTP smuggling, for the hosts that relayed: a strict server takes the smuggled
+    # commands as data (the inner test not run); one that ends data at <LF>.<LF> answers
+    # them, and the smuggled message arrives as one of its own
+    def smuggled(addr):
+        return {t["name"][len("smuggle-"):-len("-inner")]: (t["outcome"], t["delivered"])
+                for t in hosts[addr]["tests"] if t["via"] == "smuggled"}
+    assert set(smuggled("127.83.0.2").values()) == {("not-run", False)}
+    assert len(smuggled("127.83.0.2")) == 9
+    outer = [t for t in hosts["127.83.0.2"]["tests"] if t["via"] == "smuggle"]
+    assert len(outer) == 9 and all(t["delivered"] for t in outer)
+    assert hosts["127.83.0.2"]["flags"] == [] and hosts["127.83.0.2"]["connections"] == 10
+    lenient = {k for k, v in smuggled("127.83.0.16").items() if v == ("accepted", True)}
+    assert lenient == {"lf-dot-lf", "lf-dot-crlf", "crlf-dot-lf"}
+    assert hosts["127.83.0.16"]["flags"] == ["smuggling"]
+    assert not [t for t in hosts["127.83.0.5"]["tests"] if t["via"]]  # it relayed nothing
 
 
 def test_names_and_mx_resolved_with_c_ares():

@@ -23,6 +23,16 @@ static void test_buf_append_consume(void **st)
 	buf_consume(&b, 8);
 	assert_null(b.data); /* empty buffers give their memory back */
 	buf_free(&b);
+	/* taking back what was appended last */
+	buf_init(&b, 64);
+	buf_append(&b, "hello world", 11);
+	buf_consume(&b, 2);
+	buf_unappend(&b, 6);
+	assert_int_equal(buf_len(&b), 3);
+	assert_memory_equal(buf_head(&b), "llo", 3);
+	buf_unappend(&b, 99);
+	assert_int_equal(buf_len(&b), 0);
+	buf_free(&b);
 }
 
 static void test_line_frame_whole(void **st)

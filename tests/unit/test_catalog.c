@@ -156,6 +156,37 @@ static void test_starttls_twins(void **st)
 	assert_int_equal(via_from_name("xclient-"), -1);
 }
 
+static void test_smuggling_tests(void **st)
+{
+	(void)st;
+	char err[256];
+	catalog_parse(&cat, catalog_default_text, "default", err, sizeof(err));
+	assert_int_equal(catalog_add_smuggling(&cat, err, sizeof(err)), 0);
+	assert_int_equal(cat.n, 29 + 18);
+	assert_string_equal(cat.t[29].name, "smuggle-lf-dot-lf");
+	assert_string_equal(cat.t[30].name, "smuggle-lf-dot-lf-inner");
+	assert_string_equal(cat.t[46].name, "smuggle-crlf-nul-dot-inner");
+	assert_int_equal(cat.t[45].via, VIA_SMUGGLE);
+	assert_int_equal(cat.t[46].via, VIA_SMUGGLED);
+	assert_int_equal(cat.t[46].variant, 8);
+	assert_string_equal(cat.t[46].rcpt, "<{user}@{sink}>");
+	/* chosen by name: the inner message comes along; alone it is an error */
+	assert_int_equal(catalog_select(&cat, "smuggle-cr-dot-cr,plain", err, sizeof(err)), 0);
+	assert_int_equal(cat.n, 3);
+	assert_string_equal(cat.t[1].name, "smuggle-cr-dot-cr");
+	assert_string_equal(cat.t[2].name, "smuggle-cr-dot-cr-inner");
+	assert_int_equal(catalog_select(&cat, "smuggle-cr-dot-cr-inner", err, sizeof(err)), -1);
+	assert_string_equal(err,
+	                    "--tests: 'smuggle-cr-dot-cr-inner' goes inside the test before it; "
+	                    "name that one");
+	static struct catalog c;
+	c.n = 240;
+	assert_int_equal(catalog_add_smuggling(&c, err, sizeof(err)), -1);
+	assert_string_equal(err,
+	                    "more than 255 tests with the 18 smuggling tests (--no-smuggling)");
+	assert_int_equal(c.n, 240);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +196,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_forms_and_errors),
 	    cmocka_unit_test(test_select),
 	    cmocka_unit_test(test_starttls_twins),
+	    cmocka_unit_test(test_smuggling_tests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

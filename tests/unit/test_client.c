@@ -899,6 +899,114 @@ static void test_starttls_530_and_both(void **st)
 	client_free(&c);
 }
 
+/* The smuggling phase: asked for once the host relayed, one new session per variant, the
+ * message as sent byte by byte, and a lenient server's answers to the smuggled commands. */
+static void test_smuggling(void **st)
+{
+	(void)st;
+	struct client c;
+	struct client_params p;
+	char log[256], err[256];
+	static const struct ipaddr local = {0};
+	params(&p);
+	assert_int_equal(
+	    catalog_parse(&cat, "plain <{sender}@{sink}> <{user}@{sink}>\n", "t", err, sizeof(err)),
+	    0);
+	assert_int_equal(catalog_add_smuggling(&cat, err, sizeof(err)), 0);
+	assert_int_equal(
+	    catalog_select(&cat, "plain,smuggle-lf-dot-crlf,smuggle-crlf-dot-lf", err, sizeof(err)),
+	    0);
+	assert_int_equal(cat.n, 5); /* each with its inner message */
+	p.transcript = 1;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	const char *const main_phase[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "250 ok\r\n",
+	                                  "250 ok\r\n",       "354 go\r\n", "250 queued\r\n",
+	                                  "250 ok\r\n",       "221 bye\r\n"};
+	assert_int_equal(drive(&c, main_phase, 8, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA|MSG|RSET|QUIT"); /* not in this phase */
+	assert_int_equal(c.t[1].outcome, OUT_NOTRUN);
+	assert_int_equal(client_smuggle(&c), CL_RECONNECT);
+	assert_int_equal(client_smuggle(&c), CL_DONE); /* once */
+	client_connected(&c, &local, 10);
+	const char *const strict[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "250 ok\r\n", "250 ok\r\n"};
+	assert_int_equal(drive(&c, strict, 4, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA");
+	struct buf in;
+	buf_init(&in, 1024);
+	buf_append(&in, "354 go\r\n", 8);
+	assert_int_equal(client_input(&c, &in, 11), CL_CONTINUE);
+	buf_free(&in);
+	/* the message: the outer one without its end, <LF>.<CR><LF>, the smuggled commands, the
+	 * inner message with the one true end */
+	const char *o = buf_head(&c.out);
+	size_t ol = buf_len(&c.out);
+	char want[700];
+	snprintf(want, sizeof(want),
+	         "\n.\r\nMAIL FROM:<relaytest@sink.test>\r\nRCPT TO:<rt-%s@sink.test>\r\nDATA\r\n",
+	         c.t[2].token);
+	const char *at = memmem(o, ol, want, strlen(want));
+	assert_non_null(at);
+	assert_int_equal((const char *)memmem(o, ol, "\r\n.\r\n", 5) - o,
+	                 (long)ol - 5);                          /* one end */
+	assert_true(at > o && at[-1] != '\n' && at[-1] != '\r'); /* right after the body text */
+	assert_non_null(memmem(at, ol - (size_t)(at - o), c.t[2].token, strlen(c.t[2].token)));
+	assert_non_null(c.t[2].rcpt); /* expanded when the message was made */
+	buf_consume(&c.out, ol);
+	const char *const strict_end[] = {"250 queued as 1\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, strict_end, 2, 0, log, sizeof(log), NULL), CL_RECONNECT);
+	assert_string_equal(log, "QUIT");
+	assert_int_equal(c.t[1].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[2].outcome, OUT_NOTRUN); /* taken as data, as it should */
+	assert_int_equal(c.t[2].r[ST_MAIL].code, 0);
+	/* a lenient server answers the smuggled commands; the pipelined replies are no error */
+	client_connected(&c, &local, 20);
+	const char *const lenient[] = {
+	    "220 mx ESMTP\r\n",
+	    "250 mx\r\n",
+	    "250 ok\r\n",
+	    "250 ok\r\n",
+	    "354 go\r\n",
+	    "250 queued as 2\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued as 3\r\n",
+	    "221 bye\r\n"};
+	assert_int_equal(drive(&c, lenient, 7, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA|MSG|QUIT");
+	assert_int_equal(c.t[3].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[4].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[4].r[ST_DATA].code, 354);
+	assert_int_equal(c.t[4].r[ST_END].code, 250);
+	assert_true(c.t[4].accepted_at > 0);
+	assert_int_equal(c.planned, 2);
+	assert_int_equal(c.end, END_TESTS);
+	assert_true(transcript_has(&c, "- (the host relayed: the smuggling tests)\n"));
+	client_free(&c);
+	/* a refused smuggled RCPT: the rest is not its */
+	assert_int_equal(client_init(&c, &p), 0);
+	c.smuggle_phase = 1;
+	c.cur = 3;
+	client_connected(&c, &local, 0);
+	const char *const refused[] = {
+	    "220 mx ESMTP\r\n",
+	    "250 mx\r\n",
+	    "250 ok\r\n",
+	    "250 ok\r\n",
+	    "354 go\r\n",
+	    "250 queued\r\n250 ok\r\n554 5.7.1 Relay access denied\r\n503 no rcpt\r\n",
+	    "500 what\r\n221 bye\r\n"};
+	assert_int_equal(drive(&c, refused, 7, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_int_equal(c.t[4].outcome, OUT_REJECTED);
+	assert_int_equal(c.t[4].r[ST_RCPT].code, 554);
+	assert_int_equal(c.t[4].r[ST_DATA].code, 0);
+	client_free(&c);
+	/* with --first-hit, or after a session that broke, no smuggling */
+	p.first_hit = 1;
+	assert_int_equal(client_init(&c, &p), 0);
+	c.state = CS_DONE;
+	c.end = END_TESTS;
+	assert_int_equal(client_smuggle(&c), CL_DONE);
+	client_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +1029,7 @@ int main(void)
 	    cmocka_unit_test(test_auth_paths),
 	    cmocka_unit_test(test_xclient_paths),
 	    cmocka_unit_test(test_starttls_530_and_both),
+	    cmocka_unit_test(test_smuggling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -475,6 +475,45 @@ static void test_relayed_open(void **st)
 	correl_free(&h.c);
 }
 
+/* SMTP smuggling: the smuggling test's message carries its inner message's token in its
+ * body (tokens that disagree, by design); the inner test counts only when it arrives as a
+ * message of its own, its token in the envelope. */
+static void test_smuggling(void **st)
+{
+	(void)st;
+	struct host h;
+	struct verdict_out vo;
+	host_init(&h);
+	h.t[0].via = VIA_SMUGGLE;
+	h.t[1].via = VIA_SMUGGLED;
+	h.t[1].outcome = OUT_NOTRUN; /* the server took the smuggled commands as data */
+	json_t *r = parse(RELAYED_0);
+	json_array_append_new(json_object_get(r, "tokens"),
+	                      parse("{\"token\":\"" T1 "\",\"status\":\"valid\","
+	                            "\"found_in\":[\"body\"]," TOKEN_REST "\"test\":1}"));
+	json_object_set_new(r, "tokens_disagree", json_true());
+	struct receipt_ref refs[4];
+	assert_int_equal(correl_refs(r, refs, 4), 2); /* both name the host... */
+	assert_int_equal(correl_add(&h.c, r, &h.t[0], "smuggle-lf-dot-lf", &h.prober, 1),
+	                 ARRIVAL_DELIVERED);
+	assert_int_equal(correl_add(&h.c, r, &h.t[1], "smuggle-lf-dot-lf-inner", &h.prober, 1),
+	                 ARRIVAL_IGNORED); /* ...but the inner one is only text in the body */
+	json_decref(r);
+	assert_true(
+	    json_is_false(json_object_get(json_array_get(h.c.deliveries, 0), "tokens_disagree")));
+	verdict_of(&h, &vo);
+	assert_int_equal(vo.v, V_OPEN);
+	assert_int_equal(vo.tokens_disagree, 0);
+	assert_int_equal(vo.smuggling, 0);
+	assert_int_equal(vo.partial, 0);
+	/* the smuggled message arrives as one of its own: the flag */
+	assert_int_equal(add(&h, RELAYED_1, 1), ARRIVAL_DELIVERED);
+	verdict_of(&h, &vo);
+	assert_int_equal(vo.smuggling, 1);
+	assert_int_equal(vo.delivered, 2);
+	correl_free(&h.c);
+}
+
 static void test_bounce_then_relayed(void **st)
 {
 	(void)st;
@@ -805,6 +844,7 @@ int main(void)
 	    cmocka_unit_test(test_bounce),
 	    cmocka_unit_test(test_bounce_single_test),
 	    cmocka_unit_test(test_relayed_open),
+	    cmocka_unit_test(test_smuggling),
 	    cmocka_unit_test(test_bounce_then_relayed),
 	    cmocka_unit_test(test_delayed_is_no_bounce),
 	    cmocka_unit_test(test_auto_reply),
