@@ -18,6 +18,7 @@
 #include "io.h"
 #include "log.h"
 #include "opt.h"
+#include "recover.h"
 #include "secret.h"
 #include "sink.h"
 #include "smtp.h"
@@ -156,8 +157,8 @@ static int drop_root(const char *user, const struct sink_config *c, char *err, s
 		snprintf(err, errlen, "--user %s: no such user", user);
 		return -1;
 	}
-	const char *subs[] = {"", "/tmp", "/new", "/cur"};
-	for (size_t i = 0; i < 4; i++) {
+	const char *subs[] = {"", "/tmp", "/new", "/cur", "/" RECOVER_DIR};
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char p[4096];
 		snprintf(p, sizeof(p), "%s%s", c->maildir, subs[i]);
 		if (chown(p, pw->pw_uid, pw->pw_gid) < 0)

@@ -9,6 +9,7 @@
 #include "io.h"
 #include "log.h"
 #include "msgscan.h"
+#include "recover.h"
 #include "sink_int.h"
 #include "store.h"
 
@@ -216,6 +217,20 @@ static int config_copy(struct sink_config *dst, const struct sink_config *src)
 	return bad ? -1 : 0;
 }
 
+/* Before the first session: what a kill left in new/ or tmp/ without a receipt was never
+ * acknowledged. A failure is logged, not fatal: the store works, and the next start retries. */
+static void reconcile(const struct sink_config *c)
+{
+	struct recover_counts rc;
+	char why[600];
+	if (recover_unacked(c->maildir, c->receipts, &rc, why, sizeof(why)) < 0)
+		log_msg(LOG_ERR, 0, "event=reconcile-failed error=\"%s\"", why);
+	if (rc.from_new + rc.from_tmp)
+		log_msg(LOG_WARN, 0, "event=reconcile unacked=%ld new=%ld tmp=%ld moved_to=%s/%s",
+		        rc.from_new + rc.from_tmp, rc.from_new, rc.from_tmp, c->maildir,
+		        RECOVER_DIR);
+}
+
 struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
                       size_t keylen, char *err, size_t errlen)
 {
@@ -246,9 +261,9 @@ struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const u
 		goto fail;
 	if (sink_bind(sk, err, errlen) < 0)
 		goto fail;
-	store_recover(c->maildir);
 	if (!(sk->store = store_open(loop, c->maildir, c->receipts, !c->no_fsync, err, errlen)))
 		goto fail;
+	reconcile(c);
 	return sk;
 fail:
 	sink_free(sk);

@@ -1,6 +1,5 @@
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +13,7 @@
 #include "io.h"
 #include "jsonx.h"
 #include "log.h"
+#include "recover.h"
 
 #define NAME_MAX_LEN 128
 
@@ -61,13 +61,18 @@ static int mkdir_p(const char *path)
 	return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+static int make_dir(const char *maildir, const char *sub)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/%s", maildir, sub);
+	return mkdir_p(p);
+}
+
 static int open_dir(const char *maildir, const char *sub)
 {
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/%s", maildir, sub);
-	if (mkdir_p(p) < 0)
-		return -1;
-	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return make_dir(maildir, sub) < 0 ? -1 : open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 /* The length of fd's content up to and including its last newline. */
@@ -365,7 +370,8 @@ struct store *store_open(struct io_loop *loop, const char *maildir, const char *
 		if (*p == '/' || *p == ':')
 			*p = '_'; /* Maildir reserves these */
 	if ((st->tmpfd = open_dir(maildir, "tmp")) < 0 ||
-	    (st->newfd = open_dir(maildir, "new")) < 0 || open_dir(maildir, "cur") < 0) {
+	    (st->newfd = open_dir(maildir, "new")) < 0 || make_dir(maildir, "cur") < 0 ||
+	    make_dir(maildir, RECOVER_DIR) < 0) {
 		snprintf(err, errlen, "--maildir %s: %s", maildir, strerror(errno));
 		goto fail;
 	}
@@ -448,23 +454,4 @@ void store_close(struct store *st)
 	free(st->maildir);
 	free(st->receipts_path);
 	free(st);
-}
-
-int store_recover(const char *maildir)
-{
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/tmp", maildir);
-	DIR *d = opendir(p);
-	if (!d)
-		return 0;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
 }

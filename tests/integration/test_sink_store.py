@@ -5,12 +5,13 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import Client
+from conftest import Client, Sink
 
 BODY = "x" * 1500  # one page of tmpfs per message file
 
@@ -107,3 +108,55 @@ def test_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
         failed = re.findall(r"event=store-failed stage=(\w+)", log)
         assert failed == ["receipts"] + ["message"] * 30, log
         assert len(re.findall(r"error=\"No space left on device\"", log)) == 31, log
+
+
+def test_start_moves_unacknowledged_files_aside(tmp_path):
+    """What a kill -9 leaves (files in new/ without a receipt, a file in tmp/, a torn last
+    receipts line naming a file in new/) was never acknowledged: at start-up it is moved to
+    Maildir/unacked/ byte for byte and counted in the log; acknowledged files stay in new/."""
+    base = tmp_path / "s"
+    sink = Sink(base)
+    c = Client("127.0.0.1", sink.port)
+    assert c.reply()[0] == 220 and c.cmd("EHLO kill.example")[0] == 250
+    assert [deliver(c, f"a{i}") for i in range(3)] == [250] * 3
+    c.close()
+    sink.wait_receipts(3)
+    sink.stop(signal.SIGKILL)
+    maildir, receipts = base / "Maildir", base / "receipts.jsonl"
+    acked = sorted(p.name for p in (maildir / "new").iterdir())
+    assert len(acked) == 3
+    left = {"new": ["1795000000.M1P1Q1.dead", "1795000000.M2P1Q2.dead",
+                    "1795000000.M3P1Q3.dead"],
+            "tmp": ["1795000000.M4P1Q4.dead"]}
+    for sub, names in left.items():
+        for n in names:
+            (maildir / sub / n).write_bytes(b"Subject: id " + n.encode() + b"\r\n\r\nunacked\r\n")
+    # the receipt of the third was being written at the kill: it names the file, but torn
+    with receipts.open("a") as f:
+        f.write('{"type":"receipt","maildir_file":"new/1795000000.M3P1Q3.dead","subj')
+    sink = Sink(base)
+    assert sorted(p.name for p in (maildir / "new").iterdir()) == acked
+    assert os.listdir(maildir / "tmp") == []
+    moved = sorted(left["new"] + left["tmp"])
+    assert sorted(os.listdir(maildir / "unacked")) == moved
+    for n in moved:
+        assert (maildir / "unacked" / n).read_bytes() == \
+            b"Subject: id " + n.encode() + b"\r\n\r\nunacked\r\n"
+    lines = receipts.read_text().split("\n")
+    assert lines[-1] == "" and [json.loads(l)["subject"] for l in lines[:-1]] == \
+        ["id a0", "id a1", "id a2"]
+    c = Client("127.0.0.1", sink.port)
+    assert c.reply()[0] == 220 and c.cmd("EHLO kill.example")[0] == 250
+    assert deliver(c, "a3") == 250
+    c.close()
+    assert [r["subject"] for r in sink.wait_receipts(4)] == ["id a0", "id a1", "id a2", "id a3"]
+    assert sink.stop() == 0
+    log = sink.log.read_text()
+    assert log.count("event=reconcile ") == 1
+    assert f"event=reconcile unacked=4 new=3 tmp=1 moved_to={maildir}/unacked\n" in log
+    assert "event=receipts-cut" in log and "bytes=67 reason=\"torn last line\"\n" in log
+    # nothing left to move: the next start is silent about it
+    sink = Sink(base)
+    assert sink.stop() == 0
+    assert "event=reconcile" not in sink.log.read_text()
+    assert len(os.listdir(maildir / "new")) == 4 and len(os.listdir(maildir / "unacked")) == 4
