@@ -41,14 +41,14 @@ def fill(path):
     return n
 
 
-def deliver(c, mid, rcpts=1):
+def deliver(c, mid, rcpts=1, body=BODY):
     """One message on an open session; the reply code to its data. Sixty recipients make a
     receipt line of about 5 KiB: more than a tmpfs page."""
     assert c.cmd("MAIL FROM:<a@full.example>")[0] == 250
     for r in range(rcpts):
         assert c.cmd(f"RCPT TO:<r{r:02d}-{'y' * 60}@sink.lab>")[0] == 250
     assert c.cmd("DATA")[0] == 354
-    return c.cmd(f"Subject: id {mid}\r\n\r\n{mid} {BODY}\r\n.")[0]
+    return c.cmd(f"Subject: id {mid}\r\n\r\n{mid} {body}\r\n.")[0]
 
 
 def store_facts(maildir, receipts):
@@ -71,7 +71,8 @@ def store_facts(maildir, receipts):
 def test_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
     """A 1 MiB tmpfs, filled but for one page after three messages. A message whose receipt
     line needs more than the room left is refused (451) with a torn receipt line: the line is
-    cut back and the message taken out of new/, which frees the page again; so the next small
+    cut back and the message taken out of new/, which frees the page again. A 12 KiB message
+    gets that page, then ENOSPC: refused, its partial file removed from tmp/. So the next small
     message fits and gets 250 (before the fix its receipt was glued onto the torn line). Then 30
     messages find no page at all (451). The filler is deleted and 10 more all get 250."""
     with small_tmpfs(tmp_path / "small", "1m") as mnt:
@@ -86,6 +87,7 @@ def test_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
         filler = mnt / "filler"
         os.truncate(filler, fill(filler) - 4096)  # one page left
         codes["big"] = deliver(c, "big", rcpts=60)
+        codes["large"] = deliver(c, "large", body="z" * 12000)
         codes["small"] = deliver(c, "small")
         for i in range(30):
             codes[f"c{i}"] = deliver(c, f"c{i}", rcpts=60 if i % 2 else 1)
@@ -97,7 +99,7 @@ def test_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
         acked = sorted(m for m, code in codes.items() if code == 250)
         refused = sorted(m for m, code in codes.items() if code == 451)
         assert acked == sorted(["a0", "a1", "a2", "small"] + [f"d{i}" for i in range(10)]), codes
-        assert refused == sorted(["big"] + [f"c{i}" for i in range(30)]), codes
+        assert refused == sorted(["big", "large"] + [f"c{i}" for i in range(30)]), codes
         in_new, by_receipt, bad, tmp = store_facts(maildir, receipts)
         assert bad == []
         assert tmp == []
@@ -106,8 +108,8 @@ def test_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
         assert sink.stop() == 0
         log = sink.log.read_text()
         failed = re.findall(r"event=store-failed stage=(\w+)", log)
-        assert failed == ["receipts"] + ["message"] * 30, log
-        assert len(re.findall(r"error=\"No space left on device\"", log)) == 31, log
+        assert failed == ["receipts"] + ["message"] * 31, log
+        assert len(re.findall(r"error=\"No space left on device\"", log)) == 32, log
 
 
 def test_start_moves_unacknowledged_files_aside(tmp_path):
