@@ -194,17 +194,18 @@ def test_idle_sessions_from_many_addresses_do_not_lock_out(sink_factory):
     """10 addresses x 20 idle sessions fill --max-sessions 200 (--max-per-ip 20, --timeout 300).
     Past 3/4 of the limit the sink is under stress and waits at most 10 s for a command, so
     the idle sessions are closed with 421 4.4.2 and a delivery from another address, retried
-    while it gets 421, succeeds within 15 s (before: refused for the whole 300 s)."""
+    while it gets 421, succeeds 10 s after the first idle session came (before: refused for the
+    whole 300 s)."""
     sink = sink_factory("--max-sessions", "200", "--max-per-ip", "20")
     idle = []
+    t0 = time.monotonic()  # the first idle session's wait begins about now
     for a in range(10):
         for _ in range(20):
             c = Client("127.0.0.1", sink.port, source=f"127.0.1.{a + 1}", timeout=20)
             assert c.reply()[0] == 220
             idle.append(c)
-    t0 = time.monotonic()
     refused = 0
-    while time.monotonic() - t0 < 15:  # bounded: one attempt every 0.25 s at most
+    while time.monotonic() - t0 < 16:  # bounded: one attempt every 0.25 s at most
         c = Client("127.0.0.1", sink.port, source="127.0.2.1", timeout=5)
         code, lines = c.reply()
         if code == 220:
@@ -221,7 +222,7 @@ def test_idle_sessions_from_many_addresses_do_not_lock_out(sink_factory):
     assert c.cmd("DATA")[0] == 354
     assert c.cmd("Subject: good\r\n\r\nok\r\n.")[0] == 250
     c.cmd("QUIT")
-    assert refused > 0 and 8 < took < 12, (refused, took)  # the idle ones had 10 s
+    assert refused > 0 and 9.5 < took < 13, (refused, took)  # the first idle one had 10 s
     for c in idle:
         assert closed_with(c, "421 4.4.2", timeout=5)
     assert sink.stop() == 0
