@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # relaytrap-sink against Postfix's smtp-sink, in the same run, under the same smtp-source load.
 # Prints messages/s for both, the ratio, peak RSS, and memory per idle session.
-# Usage: bench/sink.sh [BUILD_DIR]   (env: MSGS=50000 SESSIONS=100 RUNS=3 IDLE=5000)
+# Usage: bench/sink.sh [BUILD_DIR]   (env: MSGS=50000 SESSIONS=100 RUNS=3 IDLE=5000
+#   STORE_ON=image|root: Maildirs on a fresh ext4 image (default, root only) or on the
+#   filesystem of /tmp as it is, the condition issue 17's target is stated for)
 # Traffic stays on 127.0.0.1; every loop is bounded by MSGS and by timeout(1).
 set -euo pipefail
 BUILD=${1:-build}
@@ -10,6 +12,8 @@ MSGS=${MSGS:-50000}
 SESSIONS=${SESSIONS:-100}
 RUNS=${RUNS:-3}
 IDLE=${IDLE:-5000}
+STORE_ON=${STORE_ON:-image}
+case $STORE_ON in image|root) ;; *) echo "STORE_ON must be image or root" >&2; exit 2;; esac
 WORK=$(mktemp -d /tmp/rt-bench.XXXXXX)
 FS=""
 cleanup() {
@@ -22,7 +26,7 @@ trap cleanup EXIT
 # filesystem state must not decide the result. (On ext4 without a journal, inodes freed in the
 # last minutes are skipped at allocation, so any earlier mass deletion slows file creation.)
 STORE="$WORK"
-if [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+if [ "$STORE_ON" = image ] && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
   truncate -s 4G "$WORK/fs.img" && mkfs.ext4 -q -F -i 4096 "$WORK/fs.img" && mkdir "$WORK/fs" &&
     mount -o loop "$WORK/fs.img" "$WORK/fs" && FS=1 && STORE="$WORK/fs"
 fi
@@ -59,7 +63,8 @@ run_rt_sink() { # $1 = smtp-source flags, $2 = relaytrap-sink flags
 }
 
 printf '# %s messages of 1 KiB, %s sessions, median of %s runs; Maildirs on %s\n' "$MSGS" \
-  "$SESSIONS" "$RUNS" "$([ -n "$FS" ] && echo 'a fresh journaled ext4 image' || echo "$WORK")"
+  "$SESSIONS" "$RUNS" "$([ -n "$FS" ] && echo 'a fresh journaled ext4 image' ||
+  echo "$WORK ($(df --output=fstype "$WORK" | tail -1), as it is)")"
 printf '%-22s %12s %14s %14s %7s %10s\n' mode smtp-sink rt-sink rt-sink-flags ratio rt-peak-KiB
 for mode in new-connection reuse; do
   flags=""; [ $mode = reuse ] && flags="-d"

@@ -18,6 +18,7 @@
 #include "io.h"
 #include "log.h"
 #include "opt.h"
+#include "recover.h"
 #include "secret.h"
 #include "sink.h"
 #include "smtp.h"
@@ -60,7 +61,7 @@ static const struct opt options[] = {
     {"max-sessions", 0, OPT_INT, S(max_sessions), "N", "simultaneous sessions (default 10000)", 1,
      1e6, NULL},
     {"max-per-ip", 0, OPT_INT, S(max_per_ip), "N",
-     "simultaneous sessions per client address (default 128)", 1, 1e6, NULL},
+     "simultaneous sessions per client address, IPv6 per /64 (default 128)", 1, 1e6, NULL},
     {"max-rcpts", 0, OPT_INT, S(max_rcpts), "N", "recipients per message (default 100)", 1, 1e5,
      NULL},
     {"max-errors", 0, OPT_INT, S(max_errors), "N",
@@ -79,6 +80,8 @@ static const struct opt options[] = {
      "time for the message data (default 600)", 0.1, 86400, NULL},
     {"session-timeout", 0, OPT_DOUBLE, S(timeout_session), "SECONDS",
      "total time per session (default 1800)", 0.1, 604800, NULL},
+    {"stress-timeout", 0, OPT_DOUBLE, S(timeout_stress), "SECONDS",
+     "wait for a command under stress, from 3/4 of --max-sessions (default 10)", 0.1, 86400, NULL},
     {"foreground", 'f', OPT_FLAG, O(foreground), NULL, "stay in the foreground, log to stderr", 0,
      0, NULL},
     {"pidfile", 0, OPT_STR, O(pidfile), "FILE", "write the process id here", 0, 0, NULL},
@@ -156,8 +159,8 @@ static int drop_root(const char *user, const struct sink_config *c, char *err, s
 		snprintf(err, errlen, "--user %s: no such user", user);
 		return -1;
 	}
-	const char *subs[] = {"", "/tmp", "/new", "/cur"};
-	for (size_t i = 0; i < 4; i++) {
+	const char *subs[] = {"", "/tmp", "/new", "/cur", "/" RECOVER_DIR};
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char p[4096];
 		snprintf(p, sizeof(p), "%s%s", c->maildir, subs[i]);
 		if (chown(p, pw->pw_uid, pw->pw_gid) < 0)

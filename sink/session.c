@@ -60,6 +60,7 @@ struct session {
 	int tls_wanted; /* STARTTLS answered: start the handshake once its line is read */
 	char tls_version[16], tls_cipher[64]; /* "" until STARTTLS */
 	double started, data_started;
+	double armed_at, deadline; /* when the current wait began, when it ends */
 	struct store_job *job;
 };
 
@@ -92,11 +93,35 @@ static void reply_error(struct session *s, const char *text)
 		close_with(s, "421 4.7.0 Error: too many errors", "error budget spent");
 }
 
+static void set_deadline(struct session *s, double deadline)
+{
+	double left = deadline - io_now(s->sk->loop);
+	s->deadline = deadline;
+	io_set_timeout(s->io, left > 0.001 ? left : 0.001);
+}
+
 /* Per-state deadline, never past the session's total time. */
 static void arm_timeout(struct session *s, double per_state)
 {
-	double left = s->started + s->sk->cfg.timeout_session - io_now(s->sk->loop);
-	io_set_timeout(s->io, left < per_state ? (left > 0.001 ? left : 0.001) : per_state);
+	double now = io_now(s->sk->loop), end = s->started + s->sk->cfg.timeout_session;
+	s->armed_at = now;
+	set_deadline(s, now + per_state < end ? now + per_state : end);
+}
+
+/* Waiting for the client's next command (or its TLS handshake): the wait that idle sessions
+ * hold slots with, so it is the one shortened under stress. */
+static void arm_idle(struct session *s)
+{
+	arm_timeout(s, sink_idle_timeout(s->sk));
+}
+
+void session_stress(struct session *s)
+{
+	if (s->st == ST_DATA || s->st == ST_STORING || s->st == ST_CLOSING)
+		return;
+	double end = s->armed_at + s->sk->cfg.timeout_stress;
+	if (end < s->deadline)
+		set_deadline(s, end);
 }
 
 static void txn_reset(struct session *s)
@@ -188,7 +213,7 @@ static void starttls_begin(struct session *s)
 		return;
 	}
 	s->st = ST_TLS;
-	arm_timeout(s, s->sk->cfg.timeout_cmd);
+	arm_idle(s);
 }
 
 /* The handshake is done: a new session in all but the connection (RFC 3207 4.2). */
@@ -203,7 +228,7 @@ static void tls_up(struct session *s)
 	s->esmtp = 0;
 	s->st = ST_INIT;
 	log_msg(LOG_DEBUG, s->id, "event=tls version=%s cipher=%s", s->tls_version, s->tls_cipher);
-	arm_timeout(s, s->sk->cfg.timeout_cmd);
+	arm_idle(s);
 	session_process(s);
 }
 
@@ -490,7 +515,7 @@ static void on_stored(void *arg, int ok, const json_t *receipt)
 		close_with(s, "421 4.3.2 Service shutting down", "shutdown");
 		return;
 	}
-	arm_timeout(s, s->sk->cfg.timeout_cmd);
+	arm_idle(s);
 	session_process(s); /* commands pipelined behind the message */
 }
 
@@ -499,7 +524,7 @@ static void data_end(struct session *s)
 	if (s->dd.flags & DD_OVERSIZE) {
 		reply(s, "552 5.3.4 Error: message size exceeds fixed limit");
 		txn_reset(s);
-		arm_timeout(s, s->sk->cfg.timeout_cmd);
+		arm_idle(s);
 		if (s->draining)
 			close_with(s, "421 4.3.2 Service shutting down", "shutdown");
 		return;
@@ -512,7 +537,7 @@ static void data_end(struct session *s)
 		free(msg);
 		reply(s, "451 4.3.0 Error: out of memory");
 		txn_reset(s);
-		arm_timeout(s, s->sk->cfg.timeout_cmd);
+		arm_idle(s);
 		return;
 	}
 	memcpy(msg, buf_head(&s->msg), len);
@@ -568,7 +593,7 @@ static void session_process(struct session *s)
 			return;
 		}
 		if (s->st != ST_DATA && s->st != ST_STORING)
-			arm_timeout(s, s->sk->cfg.timeout_cmd);
+			arm_idle(s);
 	}
 	if (s->peer_eof && s->st != ST_STORING && s->st != ST_CLOSING) {
 		/* everything the peer sent is answered; nothing more will come */
@@ -663,7 +688,7 @@ void session_start(struct sink *sk, int fd, const struct sockaddr *peer, socklen
 	        ipaddr_str(&s->peer, a, sizeof(a)), s->peer_port);
 	snprintf(line, sizeof(line), "220 %s ESMTP relaytrap-sink", sk->hostname);
 	reply(s, line);
-	arm_timeout(s, sk->cfg.timeout_cmd);
+	arm_idle(s);
 }
 
 static void session_free(struct session *s)

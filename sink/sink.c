@@ -9,6 +9,7 @@
 #include "io.h"
 #include "log.h"
 #include "msgscan.h"
+#include "recover.h"
 #include "sink_int.h"
 #include "store.h"
 
@@ -34,6 +35,7 @@ void sink_config_defaults(struct sink_config *c)
 	c->timeout_cmd = 300;  /* RFC 5321 4.5.3.2.7 */
 	c->timeout_data = 600; /* 4.5.3.2.6 */
 	c->timeout_session = 1800;
+	c->timeout_stress = 10; /* Postfix smtpd_timeout under stress */
 }
 
 void sink_config_free(struct sink_config *c)
@@ -57,12 +59,50 @@ static unsigned ip_hash(const struct ipaddr *ip)
 	return h % IPHASH;
 }
 
-static struct ipcount **ip_slot(struct sink *sk, const struct ipaddr *ip)
+void sink_client_key(const struct ipaddr *peer, struct ipaddr *key)
 {
-	struct ipcount **p = &sk->ipcount[ip_hash(ip)];
-	while (*p && !ipaddr_eq(&(*p)->ip, ip))
+	*key = *peer;
+	if (key->family == AF_INET6)
+		memset(key->a + 8, 0, 8);
+}
+
+/* The per-client count for peer's key (see sink_client_key). */
+static struct ipcount **ip_slot(struct sink *sk, const struct ipaddr *peer)
+{
+	struct ipaddr ip;
+	sink_client_key(peer, &ip);
+	struct ipcount **p = &sk->ipcount[ip_hash(&ip)];
+	while (*p && !ipaddr_eq(&(*p)->ip, &ip))
 		p = &(*p)->next;
 	return p;
+}
+
+/* Stress, as in Postfix's smtpd: when sessions reach 3/4 of --max-sessions, idle sessions
+ * get at most --stress-timeout to send a command, so clients that connect and say nothing
+ * cannot hold every slot for the whole --timeout. It ends below 1/2 (hysteresis: walking the
+ * sessions happens once per episode, not on every connection near the line). */
+#define STRESS_ON(max) (((max)*3 + 3) / 4)
+#define STRESS_OFF(max) ((max) / 2)
+
+static void stress_update(struct sink *sk)
+{
+	long now = (long)sk->st.sessions_now, max = sk->cfg.max_sessions;
+	if (!sk->stressed && now >= STRESS_ON(max)) {
+		sk->stressed = 1;
+		log_msg(LOG_WARN, 0, "event=stress state=on sessions=%ld max=%ld timeout=%g", now,
+		        max, sk->cfg.timeout_stress);
+		for (struct session *s = sk->sessions; s; s = session_next(s))
+			session_stress(s);
+	} else if (sk->stressed && now < STRESS_OFF(max)) {
+		sk->stressed = 0;
+		log_msg(LOG_INFO, 0, "event=stress state=off sessions=%ld max=%ld", now, max);
+	}
+}
+
+double sink_idle_timeout(const struct sink *sk)
+{
+	double t = sk->cfg.timeout_cmd;
+	return sk->stressed && sk->cfg.timeout_stress < t ? sk->cfg.timeout_stress : t;
 }
 
 static void refuse(struct sink *sk, int fd, const char *text)
@@ -98,11 +138,12 @@ static void on_accept(int fd, const struct sockaddr *peer, socklen_t peerlen, vo
 			refuse(sk, fd, "421 4.3.0 Out of memory\r\n");
 			return;
 		}
-		(*slot)->ip = ip;
+		sink_client_key(&ip, &(*slot)->ip);
 	}
 	(*slot)->n++;
 	sk->st.sessions++;
 	sk->st.sessions_now++;
+	stress_update(sk);
 	session_start(sk, fd, peer, peerlen);
 }
 
@@ -126,6 +167,7 @@ void sink_session_gone(struct sink *sk, const struct ipaddr *peer)
 		free(dead);
 	}
 	sk->st.sessions_now--;
+	stress_update(sk);
 	maybe_done(sk);
 }
 
@@ -216,6 +258,20 @@ static int config_copy(struct sink_config *dst, const struct sink_config *src)
 	return bad ? -1 : 0;
 }
 
+/* Before the first session: what a kill left in new/ or tmp/ without a receipt was never
+ * acknowledged. A failure is logged, not fatal: the store works, and the next start retries. */
+static void reconcile(const struct sink_config *c)
+{
+	struct recover_counts rc;
+	char why[600];
+	if (recover_unacked(c->maildir, c->receipts, &rc, why, sizeof(why)) < 0)
+		log_msg(LOG_ERR, 0, "event=reconcile-failed error=\"%s\"", why);
+	if (rc.from_new + rc.from_tmp)
+		log_msg(LOG_WARN, 0, "event=reconcile unacked=%ld new=%ld tmp=%ld moved_to=%s/%s",
+		        rc.from_new + rc.from_tmp, rc.from_new, rc.from_tmp, c->maildir,
+		        RECOVER_DIR);
+}
+
 struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
                       size_t keylen, char *err, size_t errlen)
 {
@@ -246,9 +302,9 @@ struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const u
 		goto fail;
 	if (sink_bind(sk, err, errlen) < 0)
 		goto fail;
-	store_recover(c->maildir);
 	if (!(sk->store = store_open(loop, c->maildir, c->receipts, !c->no_fsync, err, errlen)))
 		goto fail;
+	reconcile(c);
 	return sk;
 fail:
 	sink_free(sk);

@@ -24,6 +24,7 @@ struct sink_config {
 	long max_sessions, max_per_ip, max_rcpts, max_errors, received_max;
 	size_t max_size, max_line, header_max;
 	double timeout_cmd, timeout_data, timeout_session;
+	double timeout_stress; /* the command wait under stress (docs/design.md, "Sessions") */
 };
 
 void sink_config_defaults(struct sink_config *c);

@@ -23,6 +23,7 @@ struct sink {
 	void (*receipt_cb)(const json_t *, void *);
 	void *receipt_arg;
 	int draining;
+	int stressed; /* sessions past STRESS_ON of the limit, and not yet back under STRESS_OFF */
 	struct io_timer *grace;
 	void (*done_cb)(void *);
 	void *done_arg;
@@ -34,10 +35,18 @@ struct sink {
 void session_start(struct sink *sk, int fd, const struct sockaddr *peer, socklen_t peerlen);
 void session_drain(struct session *s);
 void session_abort(struct session *s);
+/* The sink came under stress: shorten this session's wait for a command. */
+void session_stress(struct session *s);
 struct session *session_next(const struct session *s);
 
 /* sink.c */
 void sink_session_gone(struct sink *sk, const struct ipaddr *peer);
 void sink_delivered(struct sink *sk, const json_t *receipt, size_t size);
+/* How long a session may wait for a command now: --timeout, or under stress at most
+ * --stress-timeout. */
+double sink_idle_timeout(const struct sink *sk);
+/* The key per-client limits count under: the address for IPv4, its /64 for IPv6 (one host
+ * there usually holds a whole /64). Pure. */
+void sink_client_key(const struct ipaddr *peer, struct ipaddr *key);
 
 #endif

@@ -1,6 +1,5 @@
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,6 +13,7 @@
 #include "io.h"
 #include "jsonx.h"
 #include "log.h"
+#include "recover.h"
 
 #define NAME_MAX_LEN 128
 
@@ -25,6 +25,7 @@ struct store_job {
 	store_done_cb cb;
 	void *arg;
 	int ok;
+	enum { IN_NOWHERE, IN_TMP, IN_NEW } where; /* what a refusal has to take back */
 	char name[NAME_MAX_LEN];
 };
 
@@ -39,6 +40,8 @@ struct store {
 	int do_fsync;
 	char *maildir, *receipts_path;
 	int tmpfd, newfd, rfd;
+	int rtorn;   /* a failed append could not be cut back: write nothing until it is */
+	off_t rgood; /* the receipts file's length after its last whole line */
 	unsigned long seq;
 	char host[64];
 };
@@ -58,27 +61,54 @@ static int mkdir_p(const char *path)
 	return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+static int make_dir(const char *maildir, const char *sub)
+{
+	char p[4096];
+	snprintf(p, sizeof(p), "%s/%s", maildir, sub);
+	return mkdir_p(p);
+}
+
 static int open_dir(const char *maildir, const char *sub)
 {
 	char p[4096];
 	snprintf(p, sizeof(p), "%s/%s", maildir, sub);
-	if (mkdir_p(p) < 0)
-		return -1;
-	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return make_dir(maildir, sub) < 0 ? -1 : open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* Opens for appending; a torn last line (the sink was killed while writing it, before that
- * message was acknowledged) is ended first, so the next receipt starts on a line of its own. */
-static int open_receipts(const char *path)
+/* The length of fd's content up to and including its last newline. */
+static off_t last_line_end(int fd, off_t size)
+{
+	char chunk[4096];
+	while (size > 0) {
+		size_t n = size < (off_t)sizeof(chunk) ? (size_t)size : sizeof(chunk);
+		if (pread(fd, chunk, n, size - (off_t)n) != (ssize_t)n)
+			return -1;
+		for (size_t i = n; i > 0; i--)
+			if (chunk[i - 1] == '\n')
+				return size - (off_t)n + (off_t)i;
+		size -= (off_t)n;
+	}
+	return 0;
+}
+
+/* Opens for appending. A torn last line (the sink was killed while writing it, before that
+ * message was acknowledged) is cut off, so the file holds whole lines only: cutting needs no
+ * free space, ending the line would. */
+static int open_receipts(const char *path, off_t *good)
 {
 	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	struct stat sb;
-	char last;
-	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0 &&
-	    pread(fd, &last, 1, sb.st_size - 1) == 1 && last != '\n' && write(fd, "\n", 1) != 1) {
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0 || (*good = last_line_end(fd, sb.st_size)) < 0 ||
+	    (*good < sb.st_size && ftruncate(fd, *good) < 0)) {
 		close(fd);
 		return -1;
 	}
+	if (*good < sb.st_size)
+		log_msg(LOG_WARN, 0,
+		        "event=receipts-cut receipts=%s bytes=%lld reason=\"torn last line\"", path,
+		        (long long)(sb.st_size - *good));
 	return fd;
 }
 
@@ -111,10 +141,40 @@ static int write_tmp(struct store *st, struct store_job *j)
 	int fd = openat(st->tmpfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
-	int rc = write_all(fd, j->msg, j->len);
-	if (close(fd) < 0)
+	j->where = IN_TMP;
+	int rc = write_all(fd, j->msg, j->len), err = errno;
+	if (close(fd) < 0 && rc == 0) {
 		rc = -1;
+		err = errno;
+	}
+	errno = err;
 	return rc;
+}
+
+/* Refuses the job (451) and logs why, once: its first failure is the one that counts. */
+static void job_fail(struct store_job *j, const char *stage, int err)
+{
+	if (!j->ok)
+		return;
+	j->ok = 0;
+	log_msg(LOG_ERR, (unsigned long)json_integer_value(json_object_get(j->receipt, "session")),
+	        "event=store-failed stage=%s file=%s error=\"%s\"", stage, j->name, strerror(err));
+}
+
+static void batch_fail(struct store_job *batch, const char *stage, int err)
+{
+	for (struct store_job *j = batch; j; j = j->next)
+		job_fail(j, stage, err);
+}
+
+/* Takes a refused message out of tmp/ or new/: what was not acknowledged is not kept. */
+static void job_rollback(struct store *st, struct store_job *j)
+{
+	int dirfd = j->where == IN_NEW ? st->newfd : st->tmpfd;
+	if (j->where != IN_NOWHERE && unlinkat(dirfd, j->name, 0) < 0)
+		log_msg(LOG_ERR, 0, "event=rollback-failed file=%s/%s error=\"%s\"",
+		        j->where == IN_NEW ? "new" : "tmp", j->name, strerror(errno));
+	j->where = IN_NOWHERE;
 }
 
 static int flush_fs(struct store *st)
@@ -144,44 +204,88 @@ static int append_line(char **buf, size_t *len, size_t *cap, const json_t *obj)
 	return 0;
 }
 
-/* The group commit. Order: message data durable, then durable in new/, then the receipts
- * durable, then acknowledged: a receipt never names a message that is not there. */
-static void write_batch(struct store *st, struct store_job *batch)
+/* Cuts the receipts file back to its last whole line. Until that succeeds nothing more is
+ * appended: a line written after a torn one would be glued to it and unreadable. */
+static int receipts_cut(struct store *st)
+{
+	if (ftruncate(st->rfd, st->rgood) == 0) {
+		st->rtorn = 0;
+		return 0;
+	}
+	if (!st->rtorn)
+		log_msg(LOG_ERR, 0, "event=receipts-torn receipts=%s length=%lld error=\"%s\"",
+		        st->receipts_path, (long long)st->rgood, strerror(errno));
+	st->rtorn = 1;
+	return -1;
+}
+
+/* Appends the lines of the batch's stored messages, durably, all or none. */
+static int append_receipts(struct store *st, struct store_job *batch)
 {
 	size_t rlen = 0, rcap = 0;
 	char *lines = NULL;
-	int fail = 0;
+	int rc = 0;
+	for (struct store_job *j = batch; j && rc == 0; j = j->next)
+		if (j->ok)
+			rc = append_line(&lines, &rlen, &rcap, j->receipt);
+	if (rc < 0 || !rlen) {
+		free(lines);
+		errno = ENOMEM;
+		return rc;
+	}
+	if (st->rfd < 0 || (st->rtorn && receipts_cut(st) < 0)) {
+		free(lines);
+		errno = st->rfd < 0 ? EBADF : EIO;
+		return -1;
+	}
+	struct stat sb; /* whole lines up to its end, even if cut meanwhile (copytruncate) */
+	if (fstat(st->rfd, &sb) == 0)
+		st->rgood = sb.st_size;
+	if (write_all(st->rfd, lines, rlen) < 0 || (st->do_fsync && fdatasync(st->rfd) < 0)) {
+		int err = errno;
+		receipts_cut(st);
+		free(lines);
+		errno = err;
+		return -1;
+	}
+	st->rgood += (off_t)rlen;
+	free(lines);
+	return 0;
+}
+
+/* The group commit. Order: message data durable, then durable in new/, then the receipts
+ * durable, then acknowledged: a receipt never names a message that is not there. A message
+ * refused anywhere on the way is taken back out, so what is left is exactly what got 250. */
+static void write_batch(struct store *st, struct store_job *batch)
+{
 	for (struct store_job *j = batch; j; j = j->next) {
 		job_name(st, j);
-		j->ok = write_tmp(st, j) == 0;
+		j->ok = 1;
+		if (write_tmp(st, j) < 0)
+			job_fail(j, "message", errno);
 	}
 	if (flush_fs(st) < 0)
-		fail = 1;
-	for (struct store_job *j = batch; j; j = j->next) {
-		if (j->ok && (fail || renameat(st->tmpfd, j->name, st->newfd, j->name) < 0)) {
-			unlinkat(st->tmpfd, j->name, 0);
-			j->ok = 0;
-		}
-	}
-	if (flush_fs(st) < 0)
-		fail = 1;
+		batch_fail(batch, "flush", errno);
 	for (struct store_job *j = batch; j; j = j->next) {
 		if (!j->ok)
 			continue;
+		if (renameat(st->tmpfd, j->name, st->newfd, j->name) < 0)
+			job_fail(j, "rename", errno);
+		else
+			j->where = IN_NEW;
+	}
+	if (flush_fs(st) < 0)
+		batch_fail(batch, "flush", errno);
+	for (struct store_job *j = batch; j; j = j->next) {
 		char path[NAME_MAX_LEN + 8];
 		snprintf(path, sizeof(path), "new/%s", j->name);
 		json_object_set_new(j->receipt, "maildir_file", json_string(path));
-		if (fail || append_line(&lines, &rlen, &rcap, j->receipt) < 0)
-			j->ok = 0;
 	}
-	if (rlen && (st->rfd < 0 || write_all(st->rfd, lines, rlen) < 0 ||
-	             (st->do_fsync && fdatasync(st->rfd) < 0))) {
-		log_msg(LOG_ERR, 0, "event=store-failed receipts=%s error=\"%s\"",
-		        st->receipts_path, strerror(errno));
-		for (struct store_job *j = batch; j; j = j->next)
-			j->ok = 0;
-	}
-	free(lines);
+	if (append_receipts(st, batch) < 0)
+		batch_fail(batch, "receipts", errno);
+	for (struct store_job *j = batch; j; j = j->next)
+		if (!j->ok)
+			job_rollback(st, j);
 }
 
 static void *store_thread(void *arg)
@@ -201,10 +305,13 @@ static void *store_thread(void *arg)
 		pthread_mutex_unlock(&st->mu);
 
 		if (reopen) {
-			int fd = open_receipts(st->receipts_path);
+			off_t good;
+			int fd = open_receipts(st->receipts_path, &good);
 			if (fd >= 0) {
 				close(st->rfd);
 				st->rfd = fd;
+				st->rgood = good;
+				st->rtorn = 0;
 			}
 		}
 		write_batch(st, batch);
@@ -263,11 +370,12 @@ struct store *store_open(struct io_loop *loop, const char *maildir, const char *
 		if (*p == '/' || *p == ':')
 			*p = '_'; /* Maildir reserves these */
 	if ((st->tmpfd = open_dir(maildir, "tmp")) < 0 ||
-	    (st->newfd = open_dir(maildir, "new")) < 0 || open_dir(maildir, "cur") < 0) {
+	    (st->newfd = open_dir(maildir, "new")) < 0 || make_dir(maildir, "cur") < 0 ||
+	    make_dir(maildir, RECOVER_DIR) < 0) {
 		snprintf(err, errlen, "--maildir %s: %s", maildir, strerror(errno));
 		goto fail;
 	}
-	if ((st->rfd = open_receipts(receipts)) < 0) {
+	if ((st->rfd = open_receipts(receipts, &st->rgood)) < 0) {
 		snprintf(err, errlen, "--receipts %s: %s", receipts, strerror(errno));
 		goto fail;
 	}
@@ -346,23 +454,4 @@ void store_close(struct store *st)
 	free(st->maildir);
 	free(st->receipts_path);
 	free(st);
-}
-
-int store_recover(const char *maildir)
-{
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/tmp", maildir);
-	DIR *d = opendir(p);
-	if (!d)
-		return 0;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			n++;
-	}
-	closedir(d);
-	return n;
 }

@@ -27,7 +27,5 @@ void store_cancel(struct store_job *job);
 void store_reopen(struct store *st);
 /* Writes out everything submitted, runs the callbacks, stops the thread. */
 void store_close(struct store *st);
-/* Removes leftovers in tmp/ from a crash (none of them was acknowledged). Returns the count. */
-int store_recover(const char *maildir);
 
 #endif

@@ -188,3 +188,44 @@ def test_per_ip_cap(sink_factory):
     code, lines = extra.reply()
     assert code == 421 and "Too many connections" in lines[0]
     served_quickly(sink)  # another address is not affected
+
+
+def test_idle_sessions_from_many_addresses_do_not_lock_out(sink_factory):
+    """10 addresses x 20 idle sessions fill --max-sessions 200 (--max-per-ip 20, --timeout 300).
+    Past 3/4 of the limit the sink is under stress and waits at most 10 s for a command, so
+    the idle sessions are closed with 421 4.4.2 and a delivery from another address, retried
+    while it gets 421, succeeds 10 s after the first idle session came (before: refused for the
+    whole 300 s)."""
+    sink = sink_factory("--max-sessions", "200", "--max-per-ip", "20")
+    idle = []
+    t0 = time.monotonic()  # the first idle session's wait begins about now
+    for a in range(10):
+        for _ in range(20):
+            c = Client("127.0.0.1", sink.port, source=f"127.0.1.{a + 1}", timeout=20)
+            assert c.reply()[0] == 220
+            idle.append(c)
+    refused = 0
+    while time.monotonic() - t0 < 16:  # bounded: one attempt every 0.25 s at most
+        c = Client("127.0.0.1", sink.port, source="127.0.2.1", timeout=5)
+        code, lines = c.reply()
+        if code == 220:
+            break
+        assert code == 421 and "Too many sessions" in lines[0], lines
+        refused += 1
+        c.close()
+        time.sleep(0.25)
+    took = time.monotonic() - t0
+    assert code == 220, f"still refused after {took:.1f} s"
+    assert c.cmd("EHLO good.example")[0] == 250
+    assert c.cmd("MAIL FROM:<a@good.example>")[0] == 250
+    assert c.cmd("RCPT TO:<good@sink.lab>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    assert c.cmd("Subject: good\r\n\r\nok\r\n.")[0] == 250
+    c.cmd("QUIT")
+    assert refused > 0 and 9.5 < took < 13, (refused, took)  # the first idle one had 10 s
+    for c in idle:
+        assert closed_with(c, "421 4.4.2", timeout=5)
+    assert sink.stop() == 0
+    log = sink.log.read_text()
+    assert log.count("event=stress state=on sessions=150 max=200 timeout=10") == 1, log
+    assert log.count("event=stress state=off") == 1, log
