@@ -17,14 +17,16 @@ trap '$LAB down --dir "$WORK/lab"; rm -rf "$WORK"' EXIT
 
 $LAB up --dir "$WORK/lab" --sink "127.0.0.1:$PORT"
 read -r -a ADDRS <<<"$($LAB addrs)"
+read -r -a TARGETS <<<"$($LAB targets)"
+PORTS=$($LAB ports)
 
 t0=$(date +%s.%N)
-timeout 600 nmap -Pn -n -e lo -S "$SRC" -p25 --script smtp-open-relay \
+timeout 600 nmap -Pn -n -e lo -S "$SRC" -p"$PORTS" --script smtp-open-relay \
   --script-args smtp-open-relay.domain=sink.lab -oX "$WORK/nmap.xml" "${ADDRS[@]}" >/dev/null
 t1=$(date +%s.%N)
 rc=0
 timeout 600 "$BUILD/relaytrap" -q --no-ptr -d sink.lab --sink-listen "127.0.0.1:$PORT" --source "$SRC" -w 20 \
-  --timeout 10 -o "$WORK/relaytrap.jsonl" "${ADDRS[@]}" || rc=$?
+  --timeout 10 -o "$WORK/relaytrap.jsonl" "${TARGETS[@]}" || rc=$?
 t2=$(date +%s.%N)
 [ "$rc" -le 1 ] || { echo "compare.sh: relaytrap exited $rc" >&2; exit 1; }
 
