@@ -65,7 +65,8 @@ def scan():
         p = subprocess.run(
             [str(BUILD / "relaytrap"), "--no-ptr", "-d", lab.SINK_DOMAIN, "--sink-listen",
              "127.0.0.1:%d" % port, "--source", lab.PROBER_SOURCE, "-w", "20", "--timeout", "10",
-             "-o", str(out), *[lab.target(s) for s in lab.servers()]],
+             "--per-net", str(lab.PER_NET), "-o", str(out),
+             *[lab.target(s) for s in lab.servers()]],
             capture_output=True, text=True, timeout=600)
         hosts = {h["addr"]: h for h in map(json.loads, out.read_text().splitlines())
                  if h["type"] == "host"}

@@ -42,6 +42,9 @@ MAIN_CF = pathlib.Path("/etc/postfix/main.cf")
 SINK_DOMAIN = "sink.lab"
 PROBER_SOURCE = "127.70.9.1"  # the prober binds this, so prober and target differ
 DEFAULT_DIR = pathlib.Path("/tmp/relaytrap-lab")
+# Sessions at once per /24 in the lab scans: 15 servers share 127.70.0.0/24, and the default
+# 4 (politeness towards real networks) would queue them behind Postfix's error sleeps.
+PER_NET = 16
 
 # name, MTA, address, port, posture, expected verdict, expected flags, delivered via, and the
 # transport every test that was sent used (plain, starttls, tls).
@@ -644,9 +647,9 @@ def table(nmap_xml, results, seconds=None):
         "--script-args smtp-open-relay.domain=%s ADDRS`" % (
             PROBER_SOURCE, ",".join(map(str, ports())), SINK_DOMAIN),
         "- relaytrap: `relaytrap --no-ptr -d %s --sink-listen 127.0.0.1:PORT --source %s -w 20 "
-        "--timeout 10 TARGETS` (TARGETS: each address, or ADDR:PORT off port 25; the %d "
+        "--timeout 10 --per-net %d TARGETS` (TARGETS: each address, or ADDR:PORT off port 25; the %d "
         "default tests, those with a path (AUTH, XCLIENT) only where the server offers it)" % (
-            SINK_DOMAIN, PROBER_SOURCE, catalogue),
+            SINK_DOMAIN, PROBER_SOURCE, PER_NET, catalogue),
         "",
         "Each row: the expected verdict and flags with the transport the tests should use "
         "(`plain`, `starttls`, `tls`: implicit); nmap's answer; relaytrap's verdict, flags, how "
