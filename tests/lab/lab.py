@@ -13,7 +13,9 @@ Postfix runs as several instances (shared/LAB-NOTES.md). Exim and OpenSMTPD conf
 Postfix as packages, so their .debs are fetched with `apt-get download` and unpacked with
 `dpkg -x` into build-lab/root, and run from there: Exim with its own configuration (-C),
 spool and pid file; OpenSMTPD, whose spool and control socket paths are compiled in, in a
-private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run).
+private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run). No real MTA
+here takes empty AUTH credentials, so a scripted one plays that server (tests/lab/authrelay.py,
+aiosmtpd, a child process of up()).
 Every server relays only to the sink's address ([127.0.0.1]:PORT by default), never
 anywhere else: no DNS, no MX lookups. The bouncing servers (pf-bounce, exim-bounce) send
 their DSNs the same way: those to a sender at the sink domain go to the sink, the others stay
