@@ -1,7 +1,8 @@
-"""relaytrap against real mail servers (tests/lab/lab.py): 10 Postfix postures, Exim open,
-closed and bouncing, OpenSMTPD open and closed, one scan with the embedded sink. Every host's
-verdict, flags and the evidence behind them are asserted. Fails, never skips, when the lab
-cannot run."""
+"""relaytrap against real mail servers (tests/lab/lab.py): 15 Postfix postures, Exim open,
+closed and bouncing, OpenSMTPD open and closed, and a scripted relay whose AUTH takes empty
+credentials, one scan with the embedded sink (port 465 for pf-465, 25 for the others). Every
+host's verdict, flags, transport and the evidence behind them are asserted. Fails, never
+skips, when the lab cannot run."""
 import json
 import os
 import pathlib
@@ -64,7 +65,8 @@ def scan():
         p = subprocess.run(
             [str(BUILD / "relaytrap"), "--no-ptr", "-d", lab.SINK_DOMAIN, "--sink-listen",
              "127.0.0.1:%d" % port, "--source", lab.PROBER_SOURCE, "-w", "20", "--timeout", "10",
-             "-o", str(out), *[s["addr"] for s in lab.servers()]],
+             "--per-net", str(lab.PER_NET), "-o", str(out),
+             *[lab.target(s) for s in lab.servers()]],
             capture_output=True, text=True, timeout=600)
         hosts = {h["addr"]: h for h in map(json.loads, out.read_text().splitlines())
                  if h["type"] == "host"}
@@ -82,16 +84,39 @@ def by_name(hosts, name):
     return hosts[[s for s in lab.servers() if s["name"] == name][0]["addr"]]
 
 
+def transports(h):
+    """The transports of the tests that sent a MAIL."""
+    return {t["transport"] for t in h["tests"] if t["transport"] is not None}
+
+
+# The tests with a path (AUTH, XCLIENT) each server offered; no other server has any.
+PATH_TESTS = {
+    "pf-xclient": {"xclient-localhost", "xclient-own"},
+    "py-auth": {"auth-plain-empty", "auth-login-empty", "auth-anonymous"},
+}
+
+
 def test_every_server_gets_its_expected_verdict(scan):
     p, hosts, _ = scan
     assert p.returncode == 1, p.stderr  # open relays found
-    found = {s["name"]: (hosts[s["addr"]]["verdict"], hosts[s["addr"]]["flags"],
-                         hosts[s["addr"]].get("delivered_via"), hosts[s["addr"]]["fingerprint"])
+    found = {s["name"]: (hosts[s["addr"]]["port"], hosts[s["addr"]]["verdict"],
+                         hosts[s["addr"]]["flags"], hosts[s["addr"]].get("delivered_via"),
+                         hosts[s["addr"]]["fingerprint"], transports(hosts[s["addr"]]))
              for s in lab.servers()}
-    expected = {s["name"]: (s["verdict"], s["flags"], s["via"], s["mta"]) for s in lab.servers()}
+    expected = {s["name"]: (s["port"], s["verdict"], s["flags"], s["via"], s["mta"],
+                            {s["transport"]}) for s in lab.servers()}
     assert found == expected
-    assert "17 hosts" in p.stderr and "2 open-anonymous, 6 open, 3 accepted, 1 deferred, " \
+    assert len(hosts) == len(lab.servers()) == 21
+    assert "21 hosts" in p.stderr and "3 open-anonymous, 8 open, 3 accepted, 2 deferred, " \
         "5 closed" in p.stderr
+    # A test with a path runs only where the server offers it (AUTH or XCLIENT announced).
+    for s in lab.servers():
+        h = hosts[s["addr"]]
+        assert {t["name"] for t in h["tests"] if t["via"]} == PATH_TESTS.get(s["name"], set()), \
+            s["name"]
+        assert len(h["tests"]) == 24 + len(PATH_TESTS.get(s["name"], ())), s["name"]
+        if s["name"] not in PATH_TESTS:
+            assert not {"auth_bypass", "xclient_spoof"} & set(h["flags"]), s["name"]
     # Only the bouncing servers bounce: no other server returned a DSN to the sink.
     for s in lab.servers():
         h = hosts[s["addr"]]
@@ -253,3 +278,94 @@ def test_real_servers_that_hang_up(scan):
         assert h["connections"] >= 2, name
         assert all(t["outcome"] != "not-run" for t in h["tests"]), name
         assert len(h["tests"]) == 24
+
+
+def test_implicit_tls_on_465(scan):
+    """pf-465 listens on 465 only, TLS from the first byte (smtpd_tls_wrappermode): the
+    prober, given ADDR:465, speaks TLS at once (no STARTTLS offered or needed) and finds it
+    open like pf-open, every test over implicit TLS."""
+    _, hosts, _ = scan
+    h = by_name(hosts, "pf-465")
+    assert (h["port"], h["verdict"], h["flags"]) == (465, "open", ["partial"])
+    assert [t["transport"] for t in h["tests"]] == ["tls"] * 24
+    assert h["tls"]["subject"] == "CN=pf-465.lab" and h["tls"]["self_signed"] is True
+    assert h["tls"]["version"].startswith("TLSv1.")
+    assert "STARTTLS" not in h["ehlo"]
+    assert (h["tests_accepted"], h["tests_delivered"], h["connections"]) == (24, 23, 1)
+    assert [t["name"] for t in h["tests"] if not t["delivered"]] == ["sink-literal"]
+    d = [e for e in h["deliveries"] if e["test"] == "plain"][0]
+    assert d["peer_addr"] == h["addr"] and d["prober_visible"] is True
+
+
+def test_xclient_spoof(scan):
+    """pf-xclient refuses relaying (554) to everyone but trusts 127.0.0.1, and lets anyone
+    say XCLIENT: after XCLIENT ADDR=127.0.0.1 NAME=localhost (Postfix greets again, 220) the
+    plain test relays; after XCLIENT ADDR=<its own address>, not in its mynetworks, it is
+    refused. The relayed message's Received header names localhost [127.0.0.1], not the
+    prober: open-anonymous, flag xclient_spoof."""
+    _, hosts, _ = scan
+    h = by_name(hosts, "pf-xclient")
+    assert (h["verdict"], h["flags"]) == ("open-anonymous", ["xclient_spoof"])
+    assert any(e.startswith("XCLIENT ") and " ADDR " in e + " " for e in h["ehlo"])
+    t = {x["name"]: x for x in h["tests"]}
+    assert [n for n, x in t.items() if x["delivered"]] == ["xclient-localhost"]
+    assert (t["xclient-localhost"]["outcome"], t["xclient-localhost"]["via"]) == \
+        ("accepted", "xclient")
+    assert t["xclient-localhost"]["replies"]["path"]["code"] == 220
+    own = t["xclient-own"]
+    assert (own["outcome"], own["via"], own["transport"]) == ("rejected", "xclient-own", "plain")
+    assert (own["replies"]["path"]["code"], own["replies"]["rcpt"]["code"]) == (220, 554)
+    assert {x["replies"]["rcpt"]["code"] for x in h["tests"] if not x["via"]} == {554}
+    assert (h["tests_accepted"], h["tests_delivered"]) == (1, 1)
+    [d] = h["deliveries"]
+    assert (d["test"], d["peer_addr"], d["prober_visible"]) == \
+        ("xclient-localhost", h["addr"], False)
+    assert [(r["family"], r["from_addr"], r["by"]) for r in d["received"]] == \
+        [("postfix", "127.0.0.1", "pf-xclient.lab")]
+
+
+def test_empty_auth(scan):
+    """py-auth (tests/lab/authrelay.py) announces AUTH LOGIN PLAIN, refuses relaying without
+    it (554) and takes empty credentials: auth-plain-empty and auth-login-empty relay, each
+    on its own session; AUTH ANONYMOUS, not offered, is refused at the path (504) and counts
+    for nothing. Open (the prober's address is in the relay's Received header), auth_bypass."""
+    _, hosts, _ = scan
+    h = by_name(hosts, "py-auth")
+    assert (h["verdict"], h["flags"], h["fingerprint"]) == ("open", ["auth_bypass"],
+                                                            "python-smtpd")
+    assert "AUTH LOGIN PLAIN" in h["ehlo"]
+    t = {x["name"]: x for x in h["tests"]}
+    assert sorted(n for n, x in t.items() if x["delivered"]) == \
+        ["auth-login-empty", "auth-plain-empty"]
+    for name, via in (("auth-plain-empty", "auth-plain"), ("auth-login-empty", "auth-login")):
+        assert (t[name]["outcome"], t[name]["via"], t[name]["transport"]) == \
+            ("accepted", via, "plain"), name
+        assert t[name]["replies"]["path"]["code"] == 235, name
+    anon = t["auth-anonymous"]
+    assert (anon["outcome"], anon["transport"], anon["replies"]["path"]["code"]) == \
+        ("rejected", None, 504)
+    assert set(anon["replies"]) == {"path"}
+    # 554 relay denied; 553 from aiosmtpd's own parser (double-at-*, trailing-at)
+    assert {x["name"] for x in h["tests"] if not x["via"] and
+            x["replies"]["rcpt"]["code"] == 553} == {"double-at-literal", "double-at-host",
+                                                    "trailing-at"}
+    assert codes(h, "rcpt") == {553, 554, 250}
+    assert (h["tests_accepted"], h["tests_delivered"], h["connections"]) == (2, 2, 3)
+    assert sorted(d["test"] for d in h["deliveries"]) == ["auth-login-empty", "auth-plain-empty"]
+    for d in h["deliveries"]:
+        assert d["peer_addr"] == h["addr"] and d["prober_visible"] is True
+        assert [(r["from_addr"], r["by"]) for r in d["received"]] == \
+            [(lab.PROBER_SOURCE, "py-auth.lab")]
+
+
+def test_debian_as_shipped(scan):
+    """Postfix with Debian's main.cf: STARTTLS offered (may), so the prober upgrades; then
+    defer_unauth_destination answers 454 to every relay test: deferred, nothing accepted."""
+    _, hosts, _ = scan
+    h = by_name(hosts, "pf-debian")
+    assert (h["verdict"], h["flags"]) == ("deferred", [])
+    assert h["banner"] == "pf-debian.lab ESMTP Postfix (Debian/GNU)"
+    assert "STARTTLS" in h["ehlo"] and h["tls"]["subject"] == "CN=pf-debian.lab"
+    assert {(t["outcome"], t["transport"]) for t in h["tests"]} == {("deferred", "starttls")}
+    assert codes(h, "rcpt") == {454}
+    assert (h["tests_accepted"], h["deliveries"]) == (0, [])

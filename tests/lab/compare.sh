@@ -12,19 +12,22 @@ WORK=$(mktemp -d /tmp/relaytrap-compare-XXXXXX)
 chmod 755 "$WORK"  # Postfix's own user reads its data directory below it
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SRC=$($PY -c 'import sys; sys.path.insert(0,"tests/lab"); import lab; print(lab.PROBER_SOURCE)')
+PER_NET=$($PY -c 'import sys; sys.path.insert(0,"tests/lab"); import lab; print(lab.PER_NET)')
 trap '$LAB down --dir "$WORK/lab"; rm -rf "$WORK"' EXIT
 [ -x "$BUILD/relaytrap" ] || { echo "compare.sh: build relaytrap first (make)" >&2; exit 2; }
 
 $LAB up --dir "$WORK/lab" --sink "127.0.0.1:$PORT"
 read -r -a ADDRS <<<"$($LAB addrs)"
+read -r -a TARGETS <<<"$($LAB targets)"
+PORTS=$($LAB ports)
 
 t0=$(date +%s.%N)
-timeout 600 nmap -Pn -n -e lo -S "$SRC" -p25 --script smtp-open-relay \
+timeout 600 nmap -Pn -n -e lo -S "$SRC" -p"$PORTS" --script smtp-open-relay \
   --script-args smtp-open-relay.domain=sink.lab -oX "$WORK/nmap.xml" "${ADDRS[@]}" >/dev/null
 t1=$(date +%s.%N)
 rc=0
 timeout 600 "$BUILD/relaytrap" -q --no-ptr -d sink.lab --sink-listen "127.0.0.1:$PORT" --source "$SRC" -w 20 \
-  --timeout 10 -o "$WORK/relaytrap.jsonl" "${ADDRS[@]}" || rc=$?
+  --timeout 10 --per-net "$PER_NET" -o "$WORK/relaytrap.jsonl" "${TARGETS[@]}" || rc=$?
 t2=$(date +%s.%N)
 [ "$rc" -le 1 ] || { echo "compare.sh: relaytrap exited $rc" >&2; exit 1; }
 

@@ -5,13 +5,17 @@
     tests/lab/lab.py down [--dir DIR]                      stop them, remove DIR and the addresses
     tests/lab/lab.py list                                  servers, addresses, expected verdicts
     tests/lab/lab.py addrs                                 their addresses, one line
+    tests/lab/lab.py targets                               the same for relaytrap (ADDR:PORT off 25)
+    tests/lab/lab.py ports                                 the ports they listen on (nmap -p)
     tests/lab/lab.py table NMAP.xml RESULTS.jsonl [SECONDS] the comparison (docs/lab-results.md)
 
 Postfix runs as several instances (shared/LAB-NOTES.md). Exim and OpenSMTPD conflict with
 Postfix as packages, so their .debs are fetched with `apt-get download` and unpacked with
 `dpkg -x` into build-lab/root, and run from there: Exim with its own configuration (-C),
 spool and pid file; OpenSMTPD, whose spool and control socket paths are compiled in, in a
-private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run).
+private mount namespace of its own (tmpfs over /var/spool, /var/lib and /run). No real MTA
+here takes empty AUTH credentials, so a scripted one plays that server (tests/lab/authrelay.py,
+aiosmtpd, a child process of up()).
 Every server relays only to the sink's address ([127.0.0.1]:PORT by default), never
 anywhere else: no DNS, no MX lookups. The bouncing servers (pf-bounce, exim-bounce) send
 their DSNs the same way: those to a sender at the sink domain go to the sink, the others stay
@@ -40,48 +44,80 @@ MAIN_CF = pathlib.Path("/etc/postfix/main.cf")
 SINK_DOMAIN = "sink.lab"
 PROBER_SOURCE = "127.70.9.1"  # the prober binds this, so prober and target differ
 DEFAULT_DIR = pathlib.Path("/tmp/relaytrap-lab")
+# Sessions at once per /24 in the lab scans: 15 servers share 127.70.0.0/24, and the default
+# 4 (politeness towards real networks) would queue them behind Postfix's error sleeps.
+PER_NET = 16
 
-# name, MTA, address, posture, expected verdict, expected flags, delivered via.
+# name, MTA, address, port, posture, expected verdict, expected flags, delivered via, and the
+# transport every test that was sent used (plain, starttls, tls).
 # "partial": an open relay that relayed fewer tests than it took; here the tests the lab has
 # no route for (Postfix holds sink-literal; Exim has no router for percent-at-host and
 # bang-at-host, local parts at its own name).
 SERVERS = [
-    ("pf-open", "postfix", "127.70.0.2", "open relay", "open", ["partial"], None),
-    ("pf-closed", "postfix", "127.70.0.3", "closed (relays for itself only)", "closed", [], None),
-    ("pf-strip", "postfix", "127.70.0.4", "open relay, header_checks IGNORE every Received",
-     "open-anonymous", ["partial"], None),
-    ("pf-hide", "postfix", "127.70.0.5", "open relay, header_checks REPLACE hides the client",
-     "open-anonymous", ["partial"], None),
-    ("pf-discard", "postfix", "127.70.0.6", "open relay that discards (transport discard:)",
-     "accepted", [], None),
-    ("pf-defer", "postfix", "127.70.0.7", "defer_unauth_destination (4xx)", "deferred", [], None),
-    ("pf-smarthost", "postfix", "127.70.0.8", "open relay behind a smarthost (pf-hub)", "open",
-     ["multi_hop", "partial"], "127.70.0.9"),
-    ("pf-hub", "postfix", "127.70.0.9", "smarthost: relays for pf-smarthost only", "closed", [],
-     None),
-    ("pf-submit", "postfix", "127.70.0.10",
+    ("pf-open", "postfix", "127.70.0.2", 25, "open relay", "open", ["partial"], None, "plain"),
+    ("pf-closed", "postfix", "127.70.0.3", 25, "closed (relays for itself only)", "closed", [],
+     None, "plain"),
+    ("pf-strip", "postfix", "127.70.0.4", 25, "open relay, header_checks IGNORE every Received",
+     "open-anonymous", ["partial"], None, "plain"),
+    ("pf-hide", "postfix", "127.70.0.5", 25, "open relay, header_checks REPLACE hides the client",
+     "open-anonymous", ["partial"], None, "plain"),
+    ("pf-discard", "postfix", "127.70.0.6", 25, "open relay that discards (transport discard:)",
+     "accepted", [], None, "plain"),
+    ("pf-defer", "postfix", "127.70.0.7", 25, "defer_unauth_destination (4xx)", "deferred", [],
+     None, "plain"),
+    ("pf-smarthost", "postfix", "127.70.0.8", 25, "open relay behind a smarthost (pf-hub)", "open",
+     ["multi_hop", "partial"], "127.70.0.9", "plain"),
+    ("pf-hub", "postfix", "127.70.0.9", 25, "smarthost: relays for pf-smarthost only", "closed",
+     [], None, "plain"),
+    ("pf-submit", "postfix", "127.70.0.10", 25,
      "submission: STARTTLS required (encrypt), then relaying only after AUTH", "closed", [],
-     None),
-    ("pf-bounce", "postfix", "127.70.0.11", "takes relay tests, then bounces them (error:5.7.1)",
-     "accepted", ["bounces"], None),
-    ("pf-tls-open", "postfix", "127.70.0.12", "open relay, but only after STARTTLS (encrypt)",
-     "open", ["partial"], None),
-    ("pf-tls-out", "postfix", "127.70.0.13",
+     None, "starttls"),
+    ("pf-bounce", "postfix", "127.70.0.11", 25,
+     "takes relay tests, then bounces them (error:5.7.1)", "accepted", ["bounces"], None,
+     "plain"),
+    ("pf-tls-open", "postfix", "127.70.0.12", 25, "open relay, but only after STARTTLS (encrypt)",
+     "open", ["partial"], None, "starttls"),
+    ("pf-tls-out", "postfix", "127.70.0.13", 25,
      "open relay that delivers only over TLS (smtp_tls_security_level = encrypt)", "open",
-     ["partial"], None),
-    ("exim-open", "exim", "127.70.1.2", "open relay", "open", ["partial"], None),
-    ("exim-closed", "exim", "127.70.1.3", "closed (relays for itself only)", "closed", [], None),
-    ("exim-bounce", "exim", "127.70.1.4", "takes relay tests, then bounces them (:fail:)",
-     "accepted", ["bounces"], None),
-    ("smtpd-open", "opensmtpd", "127.70.2.2", "open relay", "open", [], None),
-    ("smtpd-closed", "opensmtpd", "127.70.2.3", "closed (relays for itself only)", "closed", [],
-     None),
+     ["partial"], None, "plain"),
+    ("pf-465", "postfix", "127.70.0.14", 465,
+     "open relay on implicit-TLS port 465 only (submissions, smtpd_tls_wrappermode)", "open",
+     ["partial"], None, "tls"),
+    # XCLIENT ADDR=127.0.0.1 makes the Received header name localhost, not the prober: the
+    # relayed message is anonymous, as it would be for any spammer using the same trick.
+    ("pf-xclient", "postfix", "127.70.0.15", 25,
+     "closed (mynetworks 127.0.0.1/32), but XCLIENT from anyone "
+     "(smtpd_authorized_xclient_hosts = 0.0.0.0/0)", "open-anonymous", ["xclient_spoof"], None,
+     "plain"),
+    # Debian's main.cf (main.cf.debian + main.cf.tls + postinst), but its mynetworks
+    # 127.0.0.0/8 without the prober's 127.70.9.1: on a real server no outside client is in it.
+    ("pf-debian", "postfix", "127.70.0.16", 25,
+     "as Debian ships it (permit_mynetworks permit_sasl_authenticated defer_unauth_destination, "
+     "STARTTLS may), mynetworks 127.0.0.0/8 but not the prober", "deferred", [], None,
+     "starttls"),
+    ("exim-open", "exim", "127.70.1.2", 25, "open relay", "open", ["partial"], None, "plain"),
+    ("exim-closed", "exim", "127.70.1.3", 25, "closed (relays for itself only)", "closed", [],
+     None, "plain"),
+    ("exim-bounce", "exim", "127.70.1.4", 25, "takes relay tests, then bounces them (:fail:)",
+     "accepted", ["bounces"], None, "plain"),
+    ("smtpd-open", "opensmtpd", "127.70.2.2", 25, "open relay", "open", [], None, "plain"),
+    ("smtpd-closed", "opensmtpd", "127.70.2.3", 25, "closed (relays for itself only)", "closed",
+     [], None, "plain"),
+    # tests/lab/authrelay.py: Postfix cannot be made to take empty credentials.
+    ("py-auth", "python-smtpd", "127.70.3.2", 25,
+     "scripted (aiosmtpd): 554 without AUTH; AUTH PLAIN LOGIN take empty credentials, then "
+     "relays", "open", ["auth_bypass"], None, "plain"),
 ]
 
 
 def servers():
-    keys = ("name", "mta", "addr", "posture", "verdict", "flags", "via")
+    keys = ("name", "mta", "addr", "port", "posture", "verdict", "flags", "via", "transport")
     return [dict(zip(keys, s)) for s in SERVERS]
+
+
+def target(s):
+    """How relaytrap is given the server: its address, or ADDR:PORT off port 25."""
+    return s["addr"] if s["port"] == 25 else "%s:%d" % (s["addr"], s["port"])
 
 
 def run(cmd, **kw):
@@ -95,6 +131,9 @@ def require():
     for tool in ("postfix", "ip", "unshare", "dpkg", "apt-get", "openssl", "script"):
         if not shutil.which(tool) and not pathlib.Path("/usr/sbin", tool).exists():
             raise RuntimeError(f"the lab needs '{tool}' (make deps installs it)")
+    import importlib.util
+    if importlib.util.find_spec("aiosmtpd") is None:  # tests/lab/authrelay.py
+        raise RuntimeError(f"the lab needs aiosmtpd for {sys.executable} (python3-aiosmtpd)")
 
 
 def fetch():
@@ -127,11 +166,18 @@ def system_user(name, home="/nonexistent"):
          "--shell", "/usr/sbin/nologin", name])
 
 
-def wait_banner(addr, port=25, timeout=30):
+def wait_banner(addr, port=25, timeout=30, tls=False):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection((addr, port), timeout=2) as s:
+            with socket.create_connection((addr, port), timeout=2) as raw:
+                s = raw
+                if tls:  # implicit TLS: the banner comes after the handshake
+                    import ssl
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    s = ctx.wrap_socket(raw)
                 if s.recv(200).startswith(b"220"):
                     s.sendall(b"QUIT\r\n")
                     return
@@ -180,6 +226,11 @@ def postfix_cf(d, name, addr, sink):
         "relay_domains": "",
         "smtpd_banner": "$myhostname ESMTP Postfix",
     }
+    if name in ("pf-submit", "pf-tls-open", "pf-465", "pf-debian"):
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", f"/CN={name}.lab", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem"])
+        p["smtpd_tls_cert_file"] = f"{d}/cert.pem"
+        p["smtpd_tls_key_file"] = f"{d}/key.pem"
     if name == "pf-closed":
         p["mynetworks"] = f"{addr}/32"
     elif name == "pf-strip":
@@ -202,16 +253,41 @@ def postfix_cf(d, name, addr, sink):
         p["default_transport"] = "smtp:[127.70.0.9]:25"
     elif name == "pf-hub":
         p["mynetworks"] = "127.70.0.8/32"
-    elif name in ("pf-submit", "pf-tls-open"):
-        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", f"/CN={name}.lab", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem"])
+    elif name in ("pf-submit", "pf-tls-open", "pf-465"):
+        # pf-465: TLS from the first byte (its master.cf service, smtpd_tls_wrappermode)
         p["smtpd_tls_security_level"] = "encrypt"
-        p["smtpd_tls_cert_file"] = f"{d}/cert.pem"
-        p["smtpd_tls_key_file"] = f"{d}/key.pem"
         if name == "pf-submit":
             p["mynetworks"] = f"{addr}/32"
             p["smtpd_relay_restrictions"] = \
                 "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+    elif name == "pf-xclient":
+        # Trusts localhost only (where a content filter or proxy would speak XCLIENT), as
+        # 127.0.0.0/8 does on a real server, and lets anyone claim to be it.
+        p["mynetworks"] = "127.0.0.1/32"
+        p["smtpd_authorized_xclient_hosts"] = "0.0.0.0/0"
+    elif name == "pf-debian":
+        # What the Debian package writes (main.cf.debian, main.cf.tls, the postinst's
+        # smtpd_relay_restrictions and debconf's mynetworks), on top of the lab's own
+        # directories, addresses and sink route. TLS both ways at level may (the lab's
+        # certificate for the missing snakeoil pair). mynetworks: Debian's, except the
+        # prober, which sits in 127.0.0.0/8 only because the lab runs on loopback.
+        p.update({
+            "smtpd_banner": "$myhostname ESMTP $mail_name (Debian/GNU)",
+            "biff": "no",
+            "append_dot_mydomain": "no",
+            "readme_directory": "no",
+            "smtpd_tls_security_level": "may",
+            "smtp_tls_CApath": "/etc/ssl/certs",
+            "smtp_tls_security_level": "may",
+            "smtp_tls_session_cache_database": "btree:${data_directory}/smtp_scache",
+            "smtpd_relay_restrictions":
+                "permit_mynetworks permit_sasl_authenticated defer_unauth_destination",
+            "mydestination": "$myhostname, localhost.localdomain, localhost",
+            "relayhost": "",
+            "mynetworks": f"!{PROBER_SOURCE}/32 127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128",
+            "mailbox_size_limit": "0",
+            "recipient_delimiter": "+",
+        })
     elif name == "pf-tls-out":
         # Relays only over TLS: without STARTTLS at the sink its mail would stay queued.
         p["smtp_tls_security_level"] = "encrypt"
@@ -234,9 +310,16 @@ def postfix_add(base, name, addr, sink):
     for sub in ("queue", "data"):
         (d / sub).mkdir(parents=True, exist_ok=True)
     shutil.chown(d / "data", "postfix", "postfix")
-    shutil.copy("/etc/postfix/master.cf", d / "master.cf")
-    with open(d / "master.cf", "a") as f:
-        f.write("lab-hold  unix  -       -       y       -       -       smtp\n")
+    master = pathlib.Path("/etc/postfix/master.cf").read_text()
+    if name == "pf-465":
+        # submissions (465) instead of smtp (25), as Debian's commented-out entry has it
+        smtp = "smtp      inet  n       -       y       -       -       smtpd\n"
+        if smtp not in master:
+            raise RuntimeError("/etc/postfix/master.cf has no 'smtp inet' service to replace")
+        master = master.replace(smtp, "submissions inet n       -       y       -       -"
+                                      "       smtpd\n  -o smtpd_tls_wrappermode=yes\n")
+    (d / "master.cf").write_text(master + "lab-hold  unix  -       -       y       -       -"
+                                          "       smtp\n")
     (d / "main.cf").write_text(postfix_cf(d, name, addr, sink))
     return d
 
@@ -357,6 +440,18 @@ exec {SMTPD} -d -f {d}/smtpd.conf
     return p.pid
 
 
+# ---- scripted servers (what no real MTA here can be made to do) ----
+
+def scripted_start(base, name, addr, sink):
+    d = base / name
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / "log", "wb") as log:
+        p = subprocess.Popen([sys.executable, str(HERE / "authrelay.py"), addr, f"{name}.lab",
+                              "%s:%d" % sink], stdout=log, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, start_new_session=True)
+    return p.pid
+
+
 # ---- the lab ----
 
 def up(base, sink=("127.0.0.1", 2600), names=None):
@@ -396,9 +491,18 @@ def up(base, sink=("127.0.0.1", 2600), names=None):
                 state["pids"].append(exim_start(base, s["name"], s["addr"], sink))
             elif s["mta"] == "opensmtpd":
                 state["pids"].append(smtpd_start(base, s["name"], s["addr"], sink))
+            elif s["mta"] == "python-smtpd":
+                state["pids"].append(scripted_start(base, s["name"], s["addr"], sink))
         (base / "state.json").write_text(json.dumps(state))
         for s in chosen:
-            wait_banner(s["addr"])
+            try:
+                wait_banner(s["addr"], s["port"], tls=s["transport"] == "tls")
+            except TimeoutError:
+                log = base / s["name"] / "log"
+                if s["mta"] == "python-smtpd" and log.exists():
+                    raise TimeoutError(f"{s['name']}: no banner; its log: "
+                                       + log.read_text()[-800:]) from None
+                raise
     except BaseException:
         down(base)
         raise
@@ -406,6 +510,11 @@ def up(base, sink=("127.0.0.1", 2600), names=None):
 
 
 def alive(pid):
+    try:  # the scripted servers and OpenSMTPD's unshare are our children when up() ran here
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
         return True
@@ -465,12 +574,19 @@ def versions():
 
 def nmap_answers(xml_path):
     import xml.etree.ElementTree as ET
-    out = {}
+    out = {}  # (address, port): the script's answer, for the ports it ran on
     for host in ET.parse(xml_path).getroot().iter("host"):
         addr = host.find("address").get("addr")
-        s = host.find(".//script[@id='smtp-open-relay']")
-        out[addr] = s.get("output").strip() if s is not None else "(no answer)"
+        for port in host.iter("port"):
+            s = port.find("script[@id='smtp-open-relay']")
+            if s is not None:
+                out[(addr, int(port.get("portid")))] = s.get("output").strip()
     return out
+
+
+def ports():
+    """Every port some server listens on, for nmap's -p (it has no ADDR:PORT targets)."""
+    return sorted({s["port"] for s in servers()})
 
 
 def nmap_agrees(expected, answer):
@@ -484,19 +600,24 @@ def nmap_agrees(expected, answer):
 def table(nmap_xml, results, seconds=None):
     nm = nmap_answers(nmap_xml)
     with open(results) as f:
-        hosts = {h["addr"]: h for h in map(json.loads, f) if h["type"] == "host"}
+        lines = [json.loads(line) for line in f]
+    hosts = {(h["addr"], h["port"]): h for h in lines if h["type"] == "host"}
+    catalogue = [len(r["tests"]) for r in lines if r["type"] == "run"][0]
     v = versions()
     rows, agree_n, agree_r = [], 0, 0
     for s in servers():
-        h = hosts.get(s["addr"], {})
+        key = (s["addr"], s["port"])
+        h = hosts.get(key, {})
         got = h.get("verdict", "(missing)")
         flags = list(h.get("flags", []))
         if h.get("delivered_via"):
             flags.append("via " + h["delivered_via"])
+        transports = sorted({t["transport"] for t in h.get("tests", []) if t["transport"]})
         want = s["verdict"] + "".join(" " + f for f in s["flags"])
         mine = got + "".join(" " + f for f in h.get("flags", []))
-        ok_r = mine == want and h.get("delivered_via") == s["via"]
-        ok_n = nmap_agrees(s["verdict"], nm.get(s["addr"], ""))
+        ok_r = mine == want and h.get("delivered_via") == s["via"] and \
+            transports == [s["transport"]]
+        ok_n = nmap_agrees(s["verdict"], nm.get(key, ""))
         note_n = {True: "(right)", False: "(**wrong**)", None: "(no verdict)"}[ok_n]
         if ok_n and s["verdict"] == "open-anonymous":
             note_n = "(open: right; anonymous: not seen)"
@@ -506,10 +627,14 @@ def table(nmap_xml, results, seconds=None):
                                                   h.get("tests_delivered", 0))
         if h.get("tests_bounced"):
             evidence += ", %d bounced" % h["tests_bounced"]
-        rows.append("| %s | %s | `%s` | %s | **%s** | %s %s | %s%s (%s) %s |" % (
-            s["name"], s["mta"], s["addr"], s["posture"], want,
-            nm.get(s["addr"], "(no answer)").replace("|", "/"), note_n,
-            got, "".join(", " + f for f in flags), evidence, "(right)" if ok_r else "(**wrong**)"))
+        delivered = [t["name"] for t in h.get("tests", []) if t.get("via") and t.get("delivered")]
+        if delivered:
+            evidence += "; through " + ", ".join(delivered)
+        rows.append("| %s | %s | `%s` | %s | **%s** (%s) | %s %s | %s%s (%s; %s) %s |" % (
+            s["name"], s["mta"], target(s), s["posture"], want, s["transport"],
+            nm.get(key, "(no answer)").replace("|", "/"), note_n,
+            got, "".join(", " + f for f in flags), evidence, "/".join(transports) or "no test sent",
+            "(right)" if ok_r else "(**wrong**)"))
     n = len(rows)
     head = [
         "# Lab results: nmap smtp-open-relay and relaytrap against real mail servers",
@@ -520,10 +645,18 @@ def table(nmap_xml, results, seconds=None):
         "",
         "Versions: " + ", ".join("%s %s" % kv for kv in v.items()) + ".",
         "",
-        "- nmap: `nmap -Pn -n -e lo -S %s -p25 --script smtp-open-relay "
-        "--script-args smtp-open-relay.domain=%s ADDRS`" % (PROBER_SOURCE, SINK_DOMAIN),
+        "- nmap: `nmap -Pn -n -e lo -S %s -p%s --script smtp-open-relay "
+        "--script-args smtp-open-relay.domain=%s ADDRS`" % (
+            PROBER_SOURCE, ",".join(map(str, ports())), SINK_DOMAIN),
         "- relaytrap: `relaytrap --no-ptr -d %s --sink-listen 127.0.0.1:PORT --source %s -w 20 "
-        "--timeout 10 ADDRS` (the 24 default tests)" % (SINK_DOMAIN, PROBER_SOURCE),
+        "--timeout 10 --per-net %d TARGETS` (TARGETS: each address, or ADDR:PORT off port 25; the %d "
+        "default tests, those with a path (AUTH, XCLIENT) only where the server offers it)" % (
+            SINK_DOMAIN, PROBER_SOURCE, PER_NET, catalogue),
+        "",
+        "Each row: the expected verdict and flags with the transport the tests should use "
+        "(`plain`, `starttls`, `tls`: implicit); nmap's answer; relaytrap's verdict, flags, how "
+        "many tests were accepted and delivered, the path tests that relayed, and the transports "
+        "its tests used.",
         "",
     ]
     if seconds:
@@ -556,6 +689,21 @@ def table(nmap_xml, results, seconds=None):
         "  the address it came from (pf-hub).",
         "- A 4xx policy (pf-defer) is \"doesn't seem to be an open relay\" to nmap, the same",
         "  words as a closed server; relaytrap says `deferred`: try again later, it may open.",
+        "- nmap's script speaks TLS on port 465 and finds pf-465 open, as relaytrap does (implicit",
+        "  TLS, automatic on 465).",
+        "- A relay closed to every client but open to XCLIENT from anyone (pf-xclient) and one",
+        "  whose AUTH takes empty credentials (py-auth) are \"doesn't seem to be an open relay\" to",
+        "  nmap, which tries neither. relaytrap sends `XCLIENT ADDR=127.0.0.1 NAME=localhost`",
+        "  (and its own address: refused, pf-xclient trusts 127.0.0.1 only), and `AUTH PLAIN`",
+        "  and `AUTH LOGIN` with empty credentials (`AUTH ANONYMOUS` is refused, 504), and",
+        "  confirms each by delivery: flags `xclient_spoof` and `auth_bypass`. pf-xclient's",
+        "  relayed message names localhost, not the prober, in its Received header: the trick",
+        "  hides the sender, so the verdict is `open-anonymous`.",
+        "- Postfix as Debian ships it (pf-debian) is not a relay for outsiders: `deferred`",
+        "  (454 from defer_unauth_destination) over STARTTLS, which it offers (level may).",
+        "  Debian's mynetworks is 127.0.0.0/8; the lab leaves the prober's 127.70.9.1 out of",
+        "  it, since on a real network no outside client is on the server's loopback (with it",
+        "  in, Postfix would relay for the prober, a lab artefact).",
         "- Exim hangs up after a few syntax errors (smtp_max_synprot_errors). nmap's script",
         "  then reports an error and no verdict for exim-closed; relaytrap reconnects (at most",
         "  twice) and finishes the catalogue.",
@@ -565,7 +713,7 @@ def table(nmap_xml, results, seconds=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cmd", choices=("up", "down", "list", "addrs", "table"))
+    ap.add_argument("cmd", choices=("up", "down", "list", "addrs", "targets", "ports", "table"))
     ap.add_argument("files", nargs="*", help="table: NMAP.xml RESULTS.jsonl [WALL-TIME TEXT]")
     ap.add_argument("--dir", default=str(DEFAULT_DIR), help="state and spools (default %(default)s)")
     ap.add_argument("--sink", default="127.0.0.1:2600", help="where relays deliver (ADDR:PORT)")
@@ -573,11 +721,17 @@ def main():
     if a.cmd == "list":
         for s in servers():
             flags = ",".join(s["flags"] + ([f"via {s['via']}"] if s["via"] else []))
-            print(f"{s['name']:13} {s['mta']:9} {s['addr']:12} {s['verdict']:15} {flags:32} "
-                  f"{s['posture']}")
+            print(f"{s['name']:13} {s['mta']:12} {target(s):16} {s['verdict']:15} {flags:32} "
+                  f"{s['transport']:9} {s['posture']}")
         return 0
     if a.cmd == "addrs":
         print(" ".join(s["addr"] for s in servers()))
+        return 0
+    if a.cmd == "targets":
+        print(" ".join(target(s) for s in servers()))
+        return 0
+    if a.cmd == "ports":
+        print(",".join(map(str, ports())))
         return 0
     if a.cmd == "table":
         if len(a.files) not in (2, 3):
