@@ -222,8 +222,8 @@ static int path_offered(const struct client *c, enum via v)
 		       (!strcmp(c->transport, "plain") && c->ann_starttls && !c->starttls_off);
 	case VIA_AUTH_PLAIN:
 	case VIA_AUTH_LOGIN:
-	case VIA_AUTH_ANON:
-		return c->ann_auth || c->saw_530;
+	case VIA_AUTH_ANON: /* a mechanism AUTH names; any, when only a 530 asked for AUTH */
+		return c->ann_auth ? (int)((c->auth_mechs >> v) & 1u) : c->saw_530;
 	case VIA_XCLIENT:
 	case VIA_XCLIENT_OWN:
 		return c->ann_xclient;
@@ -509,13 +509,43 @@ static int announces(const struct smtp_reply *r, const char *word)
 	return 0;
 }
 
+/* The mechanisms of an "AUTH PLAIN LOGIN" (or old "AUTH=PLAIN LOGIN") line that relaytrap
+ * tries, as 1 << VIA_AUTH_*. */
+static unsigned auth_mechs_of(const struct smtp_reply *r)
+{
+	static const struct {
+		const char *name;
+		enum via v;
+	} mechs[] = {
+	    {"PLAIN", VIA_AUTH_PLAIN}, {"LOGIN", VIA_AUTH_LOGIN}, {"ANONYMOUS", VIA_AUTH_ANON}};
+	unsigned m = 0;
+	for (int i = 1; i < r->nlines; i++) {
+		const char *p = r->lines[i].text, *end = p + r->lines[i].len;
+		if (end - p < 5 || strncasecmp(p, "AUTH", 4) != 0 || (p[4] != ' ' && p[4] != '='))
+			continue;
+		for (p += 5; p < end;) {
+			const char *w = p;
+			while (p < end && *p != ' ' && *p != '\r')
+				p++;
+			for (size_t k = 0; k < sizeof(mechs) / sizeof(mechs[0]); k++)
+				if ((size_t)(p - w) == strlen(mechs[k].name) &&
+				    strncasecmp(w, mechs[k].name, (size_t)(p - w)) == 0)
+					m |= 1u << mechs[k].v;
+			while (p < end && (*p == ' ' || *p == '\r'))
+				p++;
+		}
+	}
+	return m;
+}
+
 /* What an EHLO reply offers; every EHLO reply says it again. */
 static void set_offers(struct client *c, const struct smtp_reply *r)
 {
 	int ok = r->code == 250;
 	c->pipelining = ok && announces(r, "PIPELINING");
 	c->ann_starttls = ok && announces(r, "STARTTLS");
-	c->ann_auth = ok && announces(r, "AUTH");
+	c->auth_mechs = ok ? auth_mechs_of(r) : 0;
+	c->ann_auth = ok && (announces(r, "AUTH") || c->auth_mechs);
 	c->ann_xclient = ok && announces(r, "XCLIENT");
 }
 
@@ -540,8 +570,8 @@ static void set_ehlo(struct client *c, const struct smtp_reply *r)
 		size_t l = r->lines[i].len;
 		if (l && r->lines[i].text[l - 1] == '\r')
 			l--;
-		if (l > 64)
-			l = 64;
+		if (l > EHLO_EXT_LEN)
+			l = EHLO_EXT_LEN;
 		c->ehlo_ext[c->n_ext] = strndup(r->lines[i].text, l);
 		if (c->ehlo_ext[c->n_ext])
 			c->n_ext++;

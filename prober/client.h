@@ -17,7 +17,8 @@
 #include "replies.h"
 #include "token.h"
 
-#define EHLO_EXT_MAX 32
+#define EHLO_EXT_MAX 32  /* extension lines kept */
+#define EHLO_EXT_LEN 128 /* bytes kept of each */
 #define TRANSCRIPT_MAX 65536
 
 struct client_params {
@@ -109,12 +110,13 @@ struct client {
 	int starttls_off;      /* refused or failed once: not tried again on this host */
 	int tls_530;           /* a 530 asked for STARTTLS that was not announced: upgrade next */
 	int ann_starttls, ann_auth, ann_xclient; /* what the last EHLO reply announced */
-	int saw_530;       /* some test was answered 530: the AUTH paths are worth a try */
-	int path_done;     /* the current test's path was accepted on this connection */
-	int fresh_needed;  /* a path changed this session: the next test needs a new one */
-	int planned;       /* reconnections made for fresh sessions (not counted as failures) */
-	int smuggle_phase; /* the smuggling tests are running (client_smuggle) */
-	int inner_stage;   /* replies seen to the smuggled message's commands (CS_QUIT) */
+	unsigned auth_mechs; /* the AUTH mechanisms it named: 1 << VIA_AUTH_PLAIN etc. */
+	int saw_530;         /* some test was answered 530: the AUTH paths are worth a try */
+	int path_done;       /* the current test's path was accepted on this connection */
+	int fresh_needed;    /* a path changed this session: the next test needs a new one */
+	int planned;         /* reconnections made for fresh sessions (not counted as failures) */
+	int smuggle_phase;   /* the smuggling tests are running (client_smuggle) */
+	int inner_stage;     /* replies seen to the smuggled message's commands (CS_QUIT) */
 	struct io_tls_info tls; /* the last TLS session's, when has_tls */
 	int has_tls;
 	struct buf transcript;

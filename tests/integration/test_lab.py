@@ -84,6 +84,15 @@ def by_name(hosts, name):
     return hosts[[s for s in lab.servers() if s["name"] == name][0]["addr"]]
 
 
+def catalogue(h):
+    """The host's tests from the catalogue: not the smuggling tests (test_smuggling)."""
+    return [t for t in h["tests"] if t["via"] not in ("smuggle", "smuggled")]
+
+
+def catalogue_delivered(h):
+    return sum(t["delivered"] for t in catalogue(h))
+
+
 def transports(h):
     """The transports of the tests that sent a MAIL."""
     return {t["transport"] for t in h["tests"] if t["transport"] is not None}
@@ -92,7 +101,7 @@ def transports(h):
 # The tests with a path (AUTH, XCLIENT) each server offered; no other server has any.
 PATH_TESTS = {
     "pf-xclient": {"xclient-localhost", "xclient-own"},
-    "py-auth": {"auth-plain-empty", "auth-login-empty", "auth-anonymous"},
+    "py-auth": {"auth-plain-empty", "auth-login-empty"},  # ANONYMOUS is not among its AUTH
 }
 
 
@@ -112,9 +121,9 @@ def test_every_server_gets_its_expected_verdict(scan):
     # A test with a path runs only where the server offers it (AUTH or XCLIENT announced).
     for s in lab.servers():
         h = hosts[s["addr"]]
-        assert {t["name"] for t in h["tests"] if t["via"]} == PATH_TESTS.get(s["name"], set()), \
-            s["name"]
-        assert len(h["tests"]) == 24 + len(PATH_TESTS.get(s["name"], ())), s["name"]
+        assert {t["name"] for t in catalogue(h) if t["via"]} == \
+            PATH_TESTS.get(s["name"], set()), s["name"]
+        assert len(catalogue(h)) == 24 + len(PATH_TESTS.get(s["name"], ())), s["name"]
         if s["name"] not in PATH_TESTS:
             assert not {"auth_bypass", "xclient_spoof"} & set(h["flags"]), s["name"]
     # Only the bouncing servers bounce: no other server returned a DSN to the sink.
@@ -131,7 +140,7 @@ def test_open_relays_evidence(scan):
                                     ("smtpd-open", "opensmtpd", 17)):
         h = by_name(hosts, name)
         assert h["target_host"] == name + ".lab"
-        assert h["tests_delivered"] == delivered, name
+        assert catalogue_delivered(h) == delivered, name
         d = [e for e in h["deliveries"] if e["test"] == "plain"][0]
         assert d["peer_addr"] == h["addr"] and d["prober_visible"] is True
         r = d["received"][0]
@@ -214,11 +223,13 @@ def test_tls_relays(scan):
     h = by_name(hosts, "pf-tls-open")
     assert {t["transport"] for t in h["tests"]} == {"starttls"}
     assert h["tls"]["subject"] == "CN=pf-tls-open.lab" and h["tls"]["self_signed"] is True
-    assert h["tests_delivered"] == 23
+    assert catalogue_delivered(h) == 23
     out = by_name(hosts, "pf-tls-out")
-    assert out["tls"] is None and out["tests_delivered"] == 23
+    assert out["tls"] is None and catalogue_delivered(out) == 23
     mine = [r for r in receipts if r["peer_addr"] == out["addr"]]
-    assert len(mine) == 23 and all(r["tls"]["version"].startswith("TLSv1.") for r in mine)
+    # 23 of the catalogue, 9 smuggling tests and the 3 messages smuggled through
+    assert len(mine) == 23 + 9 + 3
+    assert all(r["tls"]["version"].startswith("TLSv1.") for r in mine)
     # Exim and OpenSMTPD use STARTTLS when it is offered (their defaults); the other Postfix
     # instances, with no smtp_tls_security_level, deliver in the clear
     def tls_from(name):
@@ -276,8 +287,8 @@ def test_real_servers_that_hang_up(scan):
     for name in ("exim-open", "exim-closed", "pf-closed", "pf-submit"):
         h = by_name(hosts, name)
         assert h["connections"] >= 2, name
-        assert all(t["outcome"] != "not-run" for t in h["tests"]), name
-        assert len(h["tests"]) == 24
+        assert all(t["outcome"] != "not-run" for t in catalogue(h)), name
+        assert len(catalogue(h)) == 24
 
 
 def test_implicit_tls_on_465(scan):
@@ -286,13 +297,14 @@ def test_implicit_tls_on_465(scan):
     open like pf-open, every test over implicit TLS."""
     _, hosts, _ = scan
     h = by_name(hosts, "pf-465")
-    assert (h["port"], h["verdict"], h["flags"]) == (465, "open", ["partial"])
-    assert [t["transport"] for t in h["tests"]] == ["tls"] * 24
+    assert (h["port"], h["verdict"], h["flags"]) == (465, "open", ["partial", "smuggling"])
+    assert [t["transport"] for t in h["tests"]] == ["tls"] * (24 + 18)
     assert h["tls"]["subject"] == "CN=pf-465.lab" and h["tls"]["self_signed"] is True
     assert h["tls"]["version"].startswith("TLSv1.")
     assert "STARTTLS" not in h["ehlo"]
-    assert (h["tests_accepted"], h["tests_delivered"], h["connections"]) == (24, 23, 1)
-    assert [t["name"] for t in h["tests"] if not t["delivered"]] == ["sink-literal"]
+    # the catalogue on one connection, then one per smuggling test; 3 smuggled messages relayed
+    assert (h["tests_accepted"], h["tests_delivered"], h["connections"]) == (24 + 12, 23 + 12, 10)
+    assert [t["name"] for t in catalogue(h) if not t["delivered"]] == ["sink-literal"]
     d = [e for e in h["deliveries"] if e["test"] == "plain"][0]
     assert d["peer_addr"] == h["addr"] and d["prober_visible"] is True
 
@@ -327,8 +339,7 @@ def test_xclient_spoof(scan):
 def test_empty_auth(scan):
     """py-auth (tests/lab/authrelay.py) announces AUTH LOGIN PLAIN, refuses relaying without
     it (554) and takes empty credentials: auth-plain-empty and auth-login-empty relay, each
-    on its own session; AUTH ANONYMOUS, not offered, is refused at the path (504) and counts
-    for nothing. Open (the prober's address is in the relay's Received header), auth_bypass."""
+    on its own session; AUTH ANONYMOUS, not offered, is not tried. Open (the prober's address is in the relay's Received header), auth_bypass."""
     _, hosts, _ = scan
     h = by_name(hosts, "py-auth")
     assert (h["verdict"], h["flags"], h["fingerprint"]) == ("open", ["auth_bypass"],
@@ -341,16 +352,15 @@ def test_empty_auth(scan):
         assert (t[name]["outcome"], t[name]["via"], t[name]["transport"]) == \
             ("accepted", via, "plain"), name
         assert t[name]["replies"]["path"]["code"] == 235, name
-    anon = t["auth-anonymous"]
-    assert (anon["outcome"], anon["transport"], anon["replies"]["path"]["code"]) == \
-        ("rejected", None, 504)
-    assert set(anon["replies"]) == {"path"}
+    assert "auth-anonymous" not in t
     # 554 relay denied; 553 from aiosmtpd's own parser (double-at-*, trailing-at)
     assert {x["name"] for x in h["tests"] if not x["via"] and
             x["replies"]["rcpt"]["code"] == 553} == {"double-at-literal", "double-at-host",
                                                     "trailing-at"}
     assert codes(h, "rcpt") == {553, 554, 250}
-    assert (h["tests_accepted"], h["tests_delivered"], h["connections"]) == (2, 2, 3)
+    # 4 connections: a new session after each accepted AUTH, and one for the smuggling tests
+    # (it relayed), refused there without AUTH
+    assert (h["tests_accepted"], h["tests_delivered"], h["connections"]) == (2, 2, 4)
     assert sorted(d["test"] for d in h["deliveries"]) == ["auth-login-empty", "auth-plain-empty"]
     for d in h["deliveries"]:
         assert d["peer_addr"] == h["addr"] and d["prober_visible"] is True
@@ -369,3 +379,42 @@ def test_debian_as_shipped(scan):
     assert {(t["outcome"], t["transport"]) for t in h["tests"]} == {("deferred", "starttls")}
     assert codes(h, "rcpt") == {454}
     assert (h["tests_accepted"], h["deliveries"]) == (0, [])
+
+
+def test_smuggling(scan):
+    """The smuggling tests, run on the hosts that relayed. Debian's Postfix 3.7.11 keeps
+    smtpd_forbid_bare_newline = no: it ends data at <LF>.<LF>, <LF>.<CR><LF> and
+    <CR><LF>.<LF>, answers the smuggled MAIL, RCPT and DATA, and relays the smuggled message
+    as one of its own (CVE-2023-51764). Exim 4.96 takes every variant as data and relays the
+    whole message; OpenSMTPD takes the <LF> forms as an end followed by pipelined commands,
+    which it refuses, and relays none of the smuggled ones."""
+    _, hosts, receipts = scan
+
+    def smuggling(h):
+        inner = {t["name"][len("smuggle-"):-len("-inner")]: (t["outcome"], t["delivered"])
+                 for t in h["tests"] if t["via"] == "smuggled"}
+        outer = {t["name"][len("smuggle-"):]: (t["outcome"], t["delivered"],
+                                               t["replies"]["end"]["code"])
+                 for t in h["tests"] if t["via"] == "smuggle"}
+        return inner, outer
+
+    lenient = {"lf-dot-lf", "lf-dot-crlf", "crlf-dot-lf"}
+    inner, outer = smuggling(by_name(hosts, "pf-open"))
+    assert {k for k, v in inner.items() if v == ("accepted", True)} == lenient
+    assert {k for k, v in inner.items() if v == ("not-run", False)} == set(inner) - lenient
+    assert set(outer.values()) == {("accepted", True, 250)} and len(outer) == 9
+    h = by_name(hosts, "exim-open")
+    inner, outer = smuggling(h)
+    assert set(inner.values()) == {("not-run", False)} and len(inner) == 9
+    assert set(outer.values()) == {("accepted", True, 250)}
+    assert "smuggling" not in h["flags"]
+    h = by_name(hosts, "smtpd-open")
+    inner, outer = smuggling(h)
+    assert set(inner.values()) == {("not-run", False)} and len(inner) == 9
+    assert {k for k, v in outer.items() if v == ("rejected", False, 500)} == lenient
+    assert {v for k, v in outer.items() if k not in lenient} == {("accepted", True, 250)}
+    assert "smuggling" not in h["flags"]
+    # a server that relayed nothing gets no smuggling test
+    for name in ("pf-closed", "pf-discard", "pf-bounce", "pf-debian", "exim-closed"):
+        assert not [t for t in by_name(hosts, name)["tests"]
+                    if t["via"] in ("smuggle", "smuggled")], name

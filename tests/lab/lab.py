@@ -53,20 +53,24 @@ PER_NET = 16
 # "partial": an open relay that relayed fewer tests than it took; here the tests the lab has
 # no route for (Postfix holds sink-literal; Exim has no router for percent-at-host and
 # bang-at-host, local parts at its own name).
+# "smuggling": Debian's Postfix 3.7 keeps smtpd_forbid_bare_newline = no, so every open
+# Postfix ends data at <LF>.<LF>, <LF>.<CR><LF> and <CR><LF>.<LF> (CVE-2023-51764) and relays
+# the smuggled message too; Debian's Exim 4.96 and OpenSMTPD 7 do not.
 SERVERS = [
-    ("pf-open", "postfix", "127.70.0.2", 25, "open relay", "open", ["partial"], None, "plain"),
+    ("pf-open", "postfix", "127.70.0.2", 25, "open relay", "open", ["partial", "smuggling"],
+     None, "plain"),
     ("pf-closed", "postfix", "127.70.0.3", 25, "closed (relays for itself only)", "closed", [],
      None, "plain"),
     ("pf-strip", "postfix", "127.70.0.4", 25, "open relay, header_checks IGNORE every Received",
-     "open-anonymous", ["partial"], None, "plain"),
+     "open-anonymous", ["partial", "smuggling"], None, "plain"),
     ("pf-hide", "postfix", "127.70.0.5", 25, "open relay, header_checks REPLACE hides the client",
-     "open-anonymous", ["partial"], None, "plain"),
+     "open-anonymous", ["partial", "smuggling"], None, "plain"),
     ("pf-discard", "postfix", "127.70.0.6", 25, "open relay that discards (transport discard:)",
      "accepted", [], None, "plain"),
     ("pf-defer", "postfix", "127.70.0.7", 25, "defer_unauth_destination (4xx)", "deferred", [],
      None, "plain"),
     ("pf-smarthost", "postfix", "127.70.0.8", 25, "open relay behind a smarthost (pf-hub)", "open",
-     ["multi_hop", "partial"], "127.70.0.9", "plain"),
+     ["multi_hop", "partial", "smuggling"], "127.70.0.9", "plain"),
     ("pf-hub", "postfix", "127.70.0.9", 25, "smarthost: relays for pf-smarthost only", "closed",
      [], None, "plain"),
     ("pf-submit", "postfix", "127.70.0.10", 25,
@@ -76,13 +80,13 @@ SERVERS = [
      "takes relay tests, then bounces them (error:5.7.1)", "accepted", ["bounces"], None,
      "plain"),
     ("pf-tls-open", "postfix", "127.70.0.12", 25, "open relay, but only after STARTTLS (encrypt)",
-     "open", ["partial"], None, "starttls"),
+     "open", ["partial", "smuggling"], None, "starttls"),
     ("pf-tls-out", "postfix", "127.70.0.13", 25,
      "open relay that delivers only over TLS (smtp_tls_security_level = encrypt)", "open",
-     ["partial"], None, "plain"),
+     ["partial", "smuggling"], None, "plain"),
     ("pf-465", "postfix", "127.70.0.14", 465,
      "open relay on implicit-TLS port 465 only (submissions, smtpd_tls_wrappermode)", "open",
-     ["partial"], None, "tls"),
+     ["partial", "smuggling"], None, "tls"),
     # XCLIENT ADDR=127.0.0.1 makes the Received header name localhost, not the prober: the
     # relayed message is anonymous, as it would be for any spammer using the same trick.
     ("pf-xclient", "postfix", "127.70.0.15", 25,
@@ -504,6 +508,7 @@ def up(base, sink=("127.0.0.1", 2600), names=None):
                                        + log.read_text()[-800:]) from None
                 raise
     except BaseException:
+        (base / "state.json").write_text(json.dumps(state))  # what was started, for down()
         down(base)
         raise
     return state
@@ -627,9 +632,14 @@ def table(nmap_xml, results, seconds=None):
                                                   h.get("tests_delivered", 0))
         if h.get("tests_bounced"):
             evidence += ", %d bounced" % h["tests_bounced"]
-        delivered = [t["name"] for t in h.get("tests", []) if t.get("via") and t.get("delivered")]
+        delivered = [t["name"] for t in h.get("tests", []) if t.get("delivered") and
+                     t.get("via") and not t["via"].startswith("smuggle")]
         if delivered:
             evidence += "; through " + ", ".join(delivered)
+        smuggled = [t["name"][len("smuggle-"):-len("-inner")] for t in h.get("tests", [])
+                    if t.get("via") == "smuggled" and t.get("delivered")]
+        if smuggled:
+            evidence += "; smuggled through " + ", ".join(smuggled)
         rows.append("| %s | %s | `%s` | %s | **%s** (%s) | %s %s | %s%s (%s; %s) %s |" % (
             s["name"], s["mta"], target(s), s["posture"], want, s["transport"],
             nm.get(key, "(no answer)").replace("|", "/"), note_n,
@@ -695,7 +705,7 @@ def table(nmap_xml, results, seconds=None):
         "  whose AUTH takes empty credentials (py-auth) are \"doesn't seem to be an open relay\" to",
         "  nmap, which tries neither. relaytrap sends `XCLIENT ADDR=127.0.0.1 NAME=localhost`",
         "  (and its own address: refused, pf-xclient trusts 127.0.0.1 only), and `AUTH PLAIN`",
-        "  and `AUTH LOGIN` with empty credentials (`AUTH ANONYMOUS` is refused, 504), and",
+        "  and `AUTH LOGIN` with empty credentials (not `AUTH ANONYMOUS`: it is not announced), and",
         "  confirms each by delivery: flags `xclient_spoof` and `auth_bypass`. pf-xclient's",
         "  relayed message names localhost, not the prober, in its Received header: the trick",
         "  hides the sender, so the verdict is `open-anonymous`.",
@@ -704,6 +714,13 @@ def table(nmap_xml, results, seconds=None):
         "  Debian's mynetworks is 127.0.0.0/8; the lab leaves the prober's 127.70.9.1 out of",
         "  it, since on a real network no outside client is on the server's loopback (with it",
         "  in, Postfix would relay for the prober, a lab artefact).",
+        "- SMTP smuggling: nmap does not test it. relaytrap sends every host that relayed one",
+        "  message per end-of-data variant, each carrying a second MAIL, RCPT and DATA to",
+        "  another token at the sink. Debian's Postfix 3.7.11 keeps smtpd_forbid_bare_newline",
+        "  = no: every open Postfix ends data at <LF>.<LF>, <LF>.<CR><LF> and <CR><LF>.<LF>",
+        "  and relays the smuggled message as one of its own (flag `smuggling`,",
+        "  CVE-2023-51764). Exim 4.96 takes every variant as data; OpenSMTPD refuses the",
+        "  <LF> forms (500, pipelining not supported) and relays nothing smuggled.",
         "- Exim hangs up after a few syntax errors (smtp_max_synprot_errors). nmap's script",
         "  then reports an error and no verdict for exim-closed; relaytrap reconnects (at most",
         "  twice) and finishes the catalogue.",

@@ -765,9 +765,8 @@ static void test_auth_paths(void **st)
 	assert_int_equal(c.planned, 1);
 	assert_int_equal(c.cur, 3);
 	client_connected(&c, &local, 20);
-	/* the new session announces no AUTH: ANONYMOUS still goes (a 530 was not seen, but AUTH
-	 * was announced on this host... no: announcements are per session) */
-	const char *const second[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 AUTH PLAIN\r\n",
+	/* announcements are per session: this one names ANONYMOUS (the old "AUTH=" form) */
+	const char *const second[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 AUTH=PLAIN ANONYMOUS\r\n",
 	                              "504 5.5.4 Unrecognized authentication type\r\n",
 	                              "221 bye\r\n"};
 	assert_int_equal(drive(&c, second, 4, 0, log, sizeof(log), NULL), CL_DONE);
@@ -777,6 +776,15 @@ static void test_auth_paths(void **st)
 	assert_int_equal(c.t[4].outcome, OUT_NOTRUN);
 	assert_null(c.t[4].mail);
 	assert_int_equal(c.end, END_TESTS);
+	client_free(&c);
+
+	/* AUTH that names neither PLAIN nor LOGIN nor ANONYMOUS: no AUTH is tried */
+	start_with(&c, &p, paths_catalogue);
+	const char *const other[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 AUTH CRAM-MD5 PLAINX\r\n",
+	                             "554 no\r\n", "250 ok\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, other, 5, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|QUIT");
+	assert_int_equal(c.auth_mechs, 0);
 	client_free(&c);
 
 	/* no AUTH announced, but the plain test met a 530: the AUTH paths are tried */
