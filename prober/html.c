@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "knowledge.h"
 #include "legend.h"
 
 struct html {
@@ -309,7 +310,9 @@ void html_host(struct html *hp, const json_t *h)
 	const char *vn = verdict_names[v];
 	fprintf(f, "<tbody class=\"h\" data-v=\"%s\" data-r=\"%d\" data-a=\"%s%05lld\" data-f=\"",
 	        vn, v, key, port);
-	esc_html(f, str(h, "fingerprint"));
+	char fp[FP_PRODUCT_MAX + FP_VERSION_MAX + FP_OS_MAX + 8];
+	knowledge_label(h, fp, sizeof(fp));
+	esc_html(f, fp);
 	fprintf(f, "\"><tr class=\"v-%s\"><td>", vn);
 	esc_html(f, str(h, "addr"));
 	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0) {
@@ -330,7 +333,7 @@ void html_host(struct html *hp, const json_t *h)
 		esc_html(f, str(h, "delivered_via"));
 	}
 	fputs("</td><td class=\"o\">", f);
-	esc_html(f, str(h, "fingerprint"));
+	esc_html(f, fp);
 	fprintf(f, "</td><td>%lld / %lld",
 	        (long long)json_integer_value(json_object_get(h, "tests_accepted")),
 	        (long long)json_integer_value(json_object_get(h, "tests_delivered")));

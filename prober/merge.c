@@ -8,6 +8,7 @@
 
 #include "correlate.h"
 #include "jsonx.h"
+#include "knowledge.h"
 #include "prober.h"
 #include "report.h"
 
@@ -319,6 +320,7 @@ static int on_host(struct merge *mg, json_t *h)
 	struct verdict_out vo;
 	correl_verdict(&c, end_of(h, nt), mg->t, nt, &addr, mg->prober, np, &vo);
 	update_host(h, &vo, &c, mg->t, nt);
+	knowledge_annotate(knowledge_active(), h); /* with this run's files */
 	correl_free(&c);
 	report_host(mg->rep, h);
 	return write_line(mg, h);

@@ -18,12 +18,14 @@ struct rt_options {
 	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
 	char *starttls;           /* "auto" (default) or "never" */
 	char *tls_cert, *tls_key; /* the embedded sink's STARTTLS certificate */
+	char *fingerprints;       /* conf/fingerprints.conf replacement; NULL built in */
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
 	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet,
 	    verbose, help, version;
 	int tls; /* implicit TLS on every port (465 always) */
+	int check_config;
 	/* derived by rt_scan_opts */
 	uint16_t port_list[SCAN_MAX_PORTS];
 	int nports;

@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "html.h"
 #include "jsonx.h"
+#include "knowledge.h"
 #include "log.h"
 
 /* The verdicts the text summary lists host by host, with the heading of each list. */
@@ -116,9 +117,9 @@ void report_run_summary(struct report *r, const json_t *summary)
 
 void report_csv_header(FILE *f)
 {
-	fputs(
-	    "address,port,verdict,flags,fingerprint,first_accepted_test,delivered_tests,banner\r\n",
-	    f);
+	fputs("address,port,verdict,flags,fingerprint,first_accepted_test,delivered_tests,banner,"
+	      "version,os,fingerprint_source\r\n",
+	      f);
 }
 
 /* The server said 250 at the end of data (a bounced test was accepted first). */
@@ -167,11 +168,18 @@ void report_csv_row(FILE *f, const json_t *h)
 	}
 	esc_csv(f, flags);
 	fputc(',', f);
-	esc_csv(f, str(h, "fingerprint"));
+	esc_csv(f, knowledge_product(h));
 	fputc(',', f);
 	esc_csv(f, first_accepted(h));
 	fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(h, "tests_delivered")));
 	esc_csv(f, str(h, "banner"));
+	const json_t *fp = json_object_get(h, "fingerprint");
+	fputc(',', f);
+	esc_csv(f, str(fp, "version"));
+	fputc(',', f);
+	esc_csv(f, str(fp, "os"));
+	fputc(',', f);
+	esc_csv(f, str(fp, "source"));
 	fputs("\r\n", f);
 }
 
@@ -192,8 +200,10 @@ void report_text_line(FILE *f, const json_t *h)
 	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0)
 		fprintf(f, " (%s%s)", str(h, "target_host"),
 		        strcmp(str(h, "target_host_from"), "ptr") == 0 ? ", PTR" : "");
-	if (*str(h, "fingerprint") && strcmp(str(h, "fingerprint"), "unknown") != 0)
-		fprintf(f, " [%s]", str(h, "fingerprint"));
+	char fp[FP_PRODUCT_MAX + FP_VERSION_MAX + FP_OS_MAX + 8];
+	knowledge_label(h, fp, sizeof(fp));
+	if (*fp)
+		fprintf(f, " [%s]", fp);
 	if (*str(h, "delivered_via"))
 		fprintf(f, " via %s", str(h, "delivered_via"));
 	fputs(open ? ": fell for " : ": accepted ", f);

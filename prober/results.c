@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "knowledge.h"
 
 /* docs/results-format.md: a value that is not there is null, never "". */
 static json_t *or_null(const char *s)
@@ -126,7 +127,7 @@ json_t *host_json(const struct host_facts *h)
 	    or_null(h->v->multi_hop ? ipaddr_str(&h->v->delivered_via, a, sizeof(a)) : NULL));
 	json_object_set_new(o, "session_end", json_string(session_end_names[c->end]));
 	json_object_set_new(o, "reason", or_null(h->v->reason[0] ? h->v->reason : c->reason));
-	json_object_set_new(o, "fingerprint", or_null(c->fingerprint));
+	json_object_set_new(o, "fingerprint", json_null()); /* knowledge_annotate, below */
 	json_object_set_new(o, "banner", or_null(c->banner));
 	json_object_set_new(o, "target_host", or_null(c->target_host));
 	json_object_set_new(o, "target_host_from", or_null(c->host_from));
@@ -158,6 +159,7 @@ json_t *host_json(const struct host_facts *h)
 		if (c->transcript_truncated)
 			json_object_set_new(o, "transcript_truncated", json_true());
 	}
+	knowledge_annotate(knowledge_active(), o);
 	return o;
 }
 

@@ -49,6 +49,27 @@ const char *rt_message(const struct rt_main *m)
 	return m->message_text ? m->message_text : message_default_text;
 }
 
+/* A data file given by option, else its compiled-in default. */
+static char *data_text(const char *path, const char *dflt, const char *opt, char *err,
+                       size_t errlen)
+{
+	return path ? read_text(path, TEXT_FILE_MAX, opt, err, errlen) : strdup(dflt);
+}
+
+static int setup_knowledge(struct rt_main *m, char *err, size_t errlen)
+{
+	const struct rt_options *o = &m->o;
+	char *fp =
+	    data_text(o->fingerprints, fingerprints_default_text, "--fingerprints", err, errlen);
+	int rc = fp ? knowledge_parse(&m->kn, fp, o->fingerprints ? o->fingerprints : "default",
+	                              err, errlen)
+	            : -1;
+	free(fp);
+	if (rc == 0)
+		knowledge_use(&m->kn);
+	return rc;
+}
+
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 {
 	if (m->o.tests && m->o.tests[0] == '@') {
@@ -76,7 +97,7 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 		if (message_check(m->message_text, m->o.message, err, errlen) < 0)
 			return -1;
 	}
-	return 0;
+	return setup_knowledge(m, err, errlen);
 }
 
 void rt_print_catalog(const struct rt_main *m, FILE *out)

@@ -86,7 +86,8 @@ def test_every_server_gets_its_expected_verdict(scan):
     p, hosts, _ = scan
     assert p.returncode == 1, p.stderr  # open relays found
     found = {s["name"]: (hosts[s["addr"]]["verdict"], hosts[s["addr"]]["flags"],
-                         hosts[s["addr"]].get("delivered_via"), hosts[s["addr"]]["fingerprint"])
+                         hosts[s["addr"]].get("delivered_via"),
+                         hosts[s["addr"]]["fingerprint"]["product"])
              for s in lab.servers()}
     expected = {s["name"]: (s["verdict"], s["flags"], s["via"], s["mta"]) for s in lab.servers()}
     assert found == expected
@@ -98,6 +99,19 @@ def test_every_server_gets_its_expected_verdict(scan):
         if "bounces" not in s["flags"]:
             assert h["bounces"] == [], s["name"]
             assert all(t["outcome"] != "bounced" for t in h["tests"]), s["name"]
+
+
+def test_servers_named_with_their_versions(scan):
+    """The fingerprint names each lab MTA; Postfix (smtpd_banner with $mail_version) and Exim
+    (its default banner) with the version the installed package reports. OpenSMTPD's banner
+    carries no version, so neither does its fingerprint."""
+    _, hosts, _ = scan
+    v = lab.versions()
+    want = {"postfix": v["Postfix"], "exim": v["Exim"], "opensmtpd": None}
+    for s in lab.servers():
+        fp = hosts[s["addr"]]["fingerprint"]
+        assert (fp["product"], fp["version"], fp["source"]) == (s["mta"], want[s["mta"]],
+                                                                "banner"), s["name"]
 
 
 def test_open_relays_evidence(scan):

@@ -178,7 +178,7 @@ def postfix_cf(d, name, addr, sink):
         "alias_database": "",
         "local_recipient_maps": "",
         "relay_domains": "",
-        "smtpd_banner": "$myhostname ESMTP Postfix",
+        "smtpd_banner": "$myhostname ESMTP $mail_name ($mail_version)",
     }
     if name == "pf-closed":
         p["mynetworks"] = f"{addr}/32"
