@@ -1,7 +1,12 @@
 /* The compiled-in defaults of the data files in conf/, built from those files by the Makefile
  * ($(BUILD)/gen/NAME.inc), so the shipped file and the default cannot differ. */
+#include "advisory.h"
 #include "fingerprint.h"
 
 const char fingerprints_default_text[] =
 #include "fingerprints.conf.inc"
+    ;
+
+const char advisories_default_text[] =
+#include "advisories.conf.inc"
     ;

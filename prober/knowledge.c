@@ -9,20 +9,12 @@
 
 static const struct knowledge *active;
 
-int knowledge_parse(struct knowledge *k, const char *fp_text, const char *fp_origin, char *err,
-                    size_t errlen)
-{
-	memset(k, 0, sizeof(*k));
-	if (!(k->fp = fp_parse(fp_text, fp_origin, err, errlen)))
-		return -1;
-	return 0;
-}
-
 void knowledge_free(struct knowledge *k)
 {
 	if (active == k)
 		active = NULL;
 	fp_free(k->fp);
+	advis_free(k->adv);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -71,6 +63,23 @@ static json_t *or_null(const char *s)
 	return s && *s ? jsonx_str(s) : json_null();
 }
 
+static json_t *advisories_json(const struct advtable *t, const struct fp_result *r)
+{
+	const struct advisory *a[KNOWLEDGE_ADVISORIES_MAX];
+	int n = advis_match(t, r->product, r->version, a, KNOWLEDGE_ADVISORIES_MAX);
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_string(a[i]->id));
+		json_object_set_new(o, "severity", json_string(a[i]->severity));
+		json_object_set_new(o, "text", jsonx_str(a[i]->text));
+		json_object_set_new(o, "reference", jsonx_str(a[i]->reference));
+		json_object_set_new(o, "by", json_string(fp_source_names[r->source]));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 void knowledge_annotate(const struct knowledge *k, json_t *host)
 {
 	const char *ehlo[64], *errors[ERROR_TEXTS_MAX];
@@ -83,6 +92,7 @@ void knowledge_annotate(const struct knowledge *k, json_t *host)
 			ehlo[in.nehlo++] = json_string_value(v);
 	}
 	in.nerrors = error_texts(host, errors, ERROR_TEXTS_MAX);
+	json_object_set_new(host, "advisories", json_array());
 	if (!in.banner && !in.nehlo && !in.nerrors) { /* it never spoke */
 		json_object_set_new(host, "fingerprint", json_null());
 		return;
@@ -95,6 +105,8 @@ void knowledge_annotate(const struct knowledge *k, json_t *host)
 	json_object_set_new(o, "os", or_null(hit ? r.os : NULL));
 	json_object_set_new(o, "source", or_null(hit ? fp_source_names[r.source] : NULL));
 	json_object_set_new(host, "fingerprint", o);
+	if (hit && k->adv)
+		json_object_set_new(host, "advisories", advisories_json(k->adv, &r));
 }
 
 const char *knowledge_product(const json_t *host)

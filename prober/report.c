@@ -118,7 +118,7 @@ void report_run_summary(struct report *r, const json_t *summary)
 void report_csv_header(FILE *f)
 {
 	fputs("address,port,verdict,flags,fingerprint,first_accepted_test,delivered_tests,banner,"
-	      "version,os,fingerprint_source\r\n",
+	      "version,os,fingerprint_source,advisories\r\n",
 	      f);
 }
 
@@ -144,6 +144,22 @@ static const char *first_accepted(const json_t *host)
 static int has_flag(const json_t *h, const char *flag)
 {
 	return jsonx_array_has(json_object_get(h, "flags"), flag);
+}
+
+/* "CVE-2019-10149 (critical), ..." from the host's advisories; "" when none. */
+static void advisory_ids(const json_t *h, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	const json_t *a;
+	out[0] = '\0';
+	json_array_foreach(json_object_get(h, "advisories"), i, a)
+	{
+		int n = snprintf(out + o, outlen - o, "%s%s (%s)", i ? ", " : "", str(a, "id"),
+		                 str(a, "severity"));
+		if (n < 0 || (size_t)n >= outlen - o)
+			break;
+		o += (size_t)n;
+	}
 }
 
 void report_csv_row(FILE *f, const json_t *h)
@@ -180,6 +196,10 @@ void report_csv_row(FILE *f, const json_t *h)
 	esc_csv(f, str(fp, "os"));
 	fputc(',', f);
 	esc_csv(f, str(fp, "source"));
+	fputc(',', f);
+	char ids[512];
+	advisory_ids(h, ids, sizeof(ids));
+	esc_csv(f, ids);
 	fputs("\r\n", f);
 }
 
@@ -229,6 +249,11 @@ void report_text_line(FILE *f, const json_t *h)
 	if ((has_flag(h, "bounces") || has_flag(h, "partial")) && *str(h, "reason"))
 		fprintf(f, "; %s", str(h, "reason"));
 	fputc('\n', f);
+	char ids[512];
+	advisory_ids(h, ids, sizeof(ids));
+	if (*ids) /* the version is what the server said: no more is claimed */
+		fprintf(f, "    known holes by %s: %s\n",
+		        str(json_array_get(json_object_get(h, "advisories"), 0), "by"), ids);
 }
 
 static void keep_line(struct report *r, size_t k, const json_t *h)
@@ -241,9 +266,18 @@ static void keep_line(struct report *r, size_t k, const json_t *h)
 			return;
 		report_text_line(m, h);
 		fclose(m);
-		/* The line goes to a terminal: no escape sequences from the network. */
-		char e[1024];
-		log_escape(e, sizeof(e), p ? p : "", p && n ? n - 1 : 0);
+		/* The lines go to a terminal: no escape sequences from the network. */
+		char e[4096];
+		size_t o = 0;
+		for (char *line = p, *nl; line && *line && o + 1 < sizeof(e); line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				break;
+			if (o)
+				e[o++] = '\n';
+			log_escape(e + o, sizeof(e) - o, line, (size_t)(nl - line));
+			o += strlen(e + o);
+		}
+		e[o] = '\0';
 		free(p);
 		if (!(r->lines[k][r->nlines[k]] = strdup(e)))
 			return;

@@ -178,6 +178,7 @@ json_t *unresolved_json(const char *name, const char *why, const char *scan_id)
 	json_object_set_new(o, "session_end", json_string(session_end_names[END_ERROR]));
 	json_object_set_new(o, "reason", jsonx_str(reason));
 	json_object_set_new(o, "fingerprint", json_null());
+	json_object_set_new(o, "advisories", json_array());
 	json_object_set_new(o, "banner", json_null());
 	json_object_set_new(o, "target_host", jsonx_str(name));
 	json_object_set_new(o, "tests_accepted", json_integer(0));

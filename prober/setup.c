@@ -56,18 +56,25 @@ static char *data_text(const char *path, const char *dflt, const char *opt, char
 	return path ? read_text(path, TEXT_FILE_MAX, opt, err, errlen) : strdup(dflt);
 }
 
+/* The data files behind fingerprints and advisories, each its own file or the default. */
 static int setup_knowledge(struct rt_main *m, char *err, size_t errlen)
 {
 	const struct rt_options *o = &m->o;
-	char *fp =
+	char *t =
 	    data_text(o->fingerprints, fingerprints_default_text, "--fingerprints", err, errlen);
-	int rc = fp ? knowledge_parse(&m->kn, fp, o->fingerprints ? o->fingerprints : "default",
-	                              err, errlen)
-	            : -1;
-	free(fp);
-	if (rc == 0)
-		knowledge_use(&m->kn);
-	return rc;
+	if (t)
+		m->kn.fp = fp_parse(t, o->fingerprints ? o->fingerprints : "default", err, errlen);
+	free(t);
+	if (!m->kn.fp)
+		return -1;
+	t = data_text(o->advisories, advisories_default_text, "--advisories", err, errlen);
+	if (t)
+		m->kn.adv = advis_parse(t, o->advisories ? o->advisories : "default", err, errlen);
+	free(t);
+	if (!m->kn.adv)
+		return -1;
+	knowledge_use(&m->kn);
+	return 0;
 }
 
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
