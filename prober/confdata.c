@@ -1,5 +1,6 @@
 /* The compiled-in defaults of the data files in conf/, built from those files by the Makefile
  * ($(BUILD)/gen/NAME.inc), so the shipped file and the default cannot differ. */
+#include "advice.h"
 #include "advisory.h"
 #include "fingerprint.h"
 
@@ -9,4 +10,8 @@ const char fingerprints_default_text[] =
 
 const char advisories_default_text[] =
 #include "advisories.conf.inc"
+    ;
+
+const char advice_default_text[] =
+#include "advice.conf.inc"
     ;

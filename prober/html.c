@@ -350,6 +350,7 @@ void html_host(struct html *hp, const json_t *h)
 	fputs("</td><td class=\"o bn\">", f);
 	esc_html(f, *str(h, "banner") ? str(h, "banner") : str(h, "reason"));
 	fputs("</td></tr>\n", f);
+	knowhtml_advice(f, h);
 	if (json_array_size(json_object_get(h, "tests")) || *str(h, "transcript"))
 		details(f, h);
 	fputs("</tbody>\n", f);

@@ -9,7 +9,8 @@ const char knowhtml_css[] =
     ".adv{padding:0 .3em;border-radius:.3em;font-size:.8em;margin-left:.3em;white-space:nowrap}"
     ".s-critical{background:#6d0000;color:#fff}.s-high{background:#d32f2f;color:#fff}"
     ".s-medium{background:#ef6c00;color:#fff}.s-low{background:#f9d71c}.s-info{background:#ddd}"
-    "#vuln td,#vuln th{border:1px solid #ddd;font-size:.9em}";
+    "#vuln td,#vuln th{border:1px solid #ddd;font-size:.9em}"
+    "tr.fx td{font-size:.9em;border-left:4px solid #2e7d32;background:#f4faf4}";
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -25,6 +26,18 @@ static const char *sev_class(const char *s)
 		if (!strcmp(s, known[i]))
 			return known[i];
 	return "info";
+}
+
+void knowhtml_advice(FILE *f, const json_t *host)
+{
+	const struct advice_entry *e = knowledge_advice(knowledge_active(), host);
+	if (!e)
+		return;
+	fputs("<tr class=\"fx\"><td colspan=\"7\"><b>How to close relaying (", f);
+	esc_html(f, e->name);
+	fputs("):</b> ", f);
+	esc_html(f, e->text);
+	fputs("</td></tr>\n", f);
 }
 
 void knowhtml_badges(FILE *f, const json_t *host)

@@ -1,4 +1,5 @@
-/* The HTML of what knowledge.c adds to a host line: advisory badges beside the fingerprint,
+/* The HTML of what knowledge.c adds to a host line: fix advice under the host's row, advisory
+ * badges beside the fingerprint,
  * and the section "outdated or vulnerable software, by banner" (rows collected per host,
  * written at the end). Every text passes through esc_html. */
 #ifndef RT_KNOWHTML_H
@@ -10,6 +11,8 @@
 
 extern const char knowhtml_css[];
 
+/* For a host that needs it (knowledge_advice), a row with how to close relaying on its MTA. */
+void knowhtml_advice(FILE *f, const json_t *host);
 /* Badges for the host's advisories, worst first as listed. */
 void knowhtml_badges(FILE *f, const json_t *host);
 /* The section's rows for this host (one per advisory); how many. */

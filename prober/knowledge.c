@@ -15,6 +15,7 @@ void knowledge_free(struct knowledge *k)
 		active = NULL;
 	fp_free(k->fp);
 	advis_free(k->adv);
+	advice_free(k->advice);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -124,4 +125,14 @@ void knowledge_label(const json_t *host, char *out, size_t outlen)
 	         ver ? ver : "", os ? " (" : "", os ? os : "", os ? ")" : "");
 	if (!*knowledge_product(host))
 		out[0] = '\0';
+}
+
+const struct advice_entry *knowledge_advice(const struct knowledge *k, const json_t *host)
+{
+	static const char *const needs[] = {"open", "open-anonymous", "accepted", NULL};
+	const char *v = str(host, "verdict");
+	int needed = jsonx_array_has(json_object_get(host, "flags"), "bounces");
+	for (int i = 0; v && needs[i] && !needed; i++)
+		needed = strcmp(v, needs[i]) == 0;
+	return needed && k && k->advice ? advice_for(k->advice, knowledge_product(host)) : NULL;
 }

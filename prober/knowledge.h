@@ -1,5 +1,6 @@
 /* What relaytrap knows about mail servers beyond the scan: the fingerprint rules
- * (conf/fingerprints.conf) and the advisories (conf/advisories.conf), loaded once at start-up from
+ * (conf/fingerprints.conf), the advisories (conf/advisories.conf) and the fix advice
+ * (conf/advice.conf), loaded once at start-up from
  * a file or the compiled-in defaults, and applied to every host line, live or in --report, from the
  * texts the line itself holds: one function, so a live scan and a later --report with the same
  * files cannot disagree. */
@@ -9,6 +10,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "advice.h"
 #include "advisory.h"
 #include "fingerprint.h"
 
@@ -18,6 +20,7 @@
 struct knowledge {
 	struct fptable *fp;
 	struct advtable *adv;
+	struct advice *advice;
 };
 
 void knowledge_free(struct knowledge *k);
@@ -36,5 +39,9 @@ void knowledge_annotate(const struct knowledge *k, json_t *host);
 void knowledge_label(const json_t *host, char *out, size_t outlen);
 /* The fingerprint's product, "" when unknown. */
 const char *knowledge_product(const json_t *host);
+/* How to close relaying on this host's MTA, for a host that needs it (verdict open,
+ * open-anonymous or accepted, or the flag bounces); NULL for any other host or when k holds
+ * no advice. */
+const struct advice_entry *knowledge_advice(const struct knowledge *k, const json_t *host);
 
 #endif

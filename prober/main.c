@@ -194,6 +194,8 @@ static const struct opt options[] = {
     {"advisories", 0, OPT_STR, O(advisories), "FILE",
      "known holes by product and version (default: the compiled-in conf/advisories.conf)", 0, 0,
      NULL},
+    {"advice", 0, OPT_STR, O(advice), "FILE",
+     "how to close relaying, per MTA (default: the compiled-in conf/advice.conf)", 0, 0, NULL},
     {"check-config", 0, OPT_FLAG, O(check_config), NULL,
      "check the options and every file they name, then exit (0: configuration OK)", 0, 0, NULL},
     {"selftest", 0, OPT_FLAG, O(selftest), NULL,
@@ -315,8 +317,9 @@ int main(int argc, char **argv)
 		if (rt_scan_opts(&m, err, sizeof(err)) < 0)
 			return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
 		printf("relaytrap: configuration OK: %d relay tests, %d fingerprint rules for %d "
-		       "products, %d advisories\n",
-		       m.cat.n, fp_count(m.kn.fp), fp_products(m.kn.fp), m.kn.adv->n);
+		       "products, %d advisories, %d fix paragraphs\n",
+		       m.cat.n, fp_count(m.kn.fp), fp_products(m.kn.fp), m.kn.adv->n,
+		       m.kn.advice->n);
 		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
 	}
 	if (m.o.report) {

@@ -16,9 +16,10 @@ struct rt_options {
 	/* as given (or defaulted) */
 	char *sink_domain, *sink_dir, *secret_file, *ports, *tests, *message, *output, *shard,
 	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
-	char *starttls;                  /* "auto" (default) or "never" */
-	char *tls_cert, *tls_key;        /* the embedded sink's STARTTLS certificate */
-	char *fingerprints, *advisories; /* conf/ data files' replacements; NULL built in */
+	char *starttls;           /* "auto" (default) or "never" */
+	char *tls_cert, *tls_key; /* the embedded sink's STARTTLS certificate */
+	char *fingerprints, *advisories,
+	    *advice; /* conf/ data files' replacements; NULL built in */
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;

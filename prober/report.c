@@ -36,6 +36,10 @@ struct report {
 	uint64_t counts[V_COUNT];
 	char *lines[NLISTED][REPORT_LIST_MAX];
 	int nlines[NLISTED];
+	/* the fix paragraphs the hosts that need one point to, each once, with their hosts */
+	const struct advice_entry *fix[ADVICE_MAX];
+	uint64_t nfixed[ADVICE_MAX];
+	int nfix;
 };
 
 static const char *str(const json_t *o, const char *key)
@@ -300,6 +304,45 @@ void report_host(struct report *r, const json_t *h)
 	for (size_t k = 0; k < NLISTED && r->o.text; k++)
 		if (listed[k].v == (enum verdict)v && (v != V_ERROR || unresolved))
 			keep_line(r, k, h);
+	const struct advice_entry *fix = knowledge_advice(knowledge_active(), h);
+	int i = 0;
+	while (fix && i < r->nfix && r->fix[i] != fix)
+		i++;
+	if (fix && i < ADVICE_MAX) {
+		r->fix[i] = fix;
+		r->nfixed[i]++;
+		r->nfix += i == r->nfix;
+	}
+}
+
+/* text, word-wrapped to 78 columns, each line indented by four spaces */
+static void wrapped(FILE *f, const char *text)
+{
+	const char *p = text;
+	while (*p) {
+		size_t n = strlen(p), cut = n;
+		if (n > 74) {
+			cut = 74;
+			while (cut > 20 && p[cut] != ' ')
+				cut--;
+		}
+		fprintf(f, "    %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void fix_advice(const struct report *r, FILE *f)
+{
+	if (r->nfix)
+		fputs("how to close relaying (hosts that relayed, accepted or bounced tests):\n",
+		      f);
+	for (int i = 0; i < r->nfix; i++) {
+		fprintf(f, "  %s (%llu host%s):\n", r->fix[i]->name,
+		        (unsigned long long)r->nfixed[i], r->nfixed[i] == 1 ? "" : "s");
+		wrapped(f, r->fix[i]->text);
+	}
 }
 
 static void text_summary(struct report *r, FILE *f)
@@ -322,6 +365,7 @@ static void text_summary(struct report *r, FILE *f)
 			fprintf(f, "  ... and %d more (see the results file)\n",
 			        r->nlines[k] - REPORT_LIST_MAX);
 	}
+	fix_advice(r, f);
 	if (r->interrupted)
 		fprintf(
 		    f,

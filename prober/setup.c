@@ -56,7 +56,7 @@ static char *data_text(const char *path, const char *dflt, const char *opt, char
 	return path ? read_text(path, TEXT_FILE_MAX, opt, err, errlen) : strdup(dflt);
 }
 
-/* The data files behind fingerprints and advisories, each its own file or the default. */
+/* The data files behind fingerprints, advisories and advice, each its file or the default. */
 static int setup_knowledge(struct rt_main *m, char *err, size_t errlen)
 {
 	const struct rt_options *o = &m->o;
@@ -72,6 +72,12 @@ static int setup_knowledge(struct rt_main *m, char *err, size_t errlen)
 		m->kn.adv = advis_parse(t, o->advisories ? o->advisories : "default", err, errlen);
 	free(t);
 	if (!m->kn.adv)
+		return -1;
+	t = data_text(o->advice, advice_default_text, "--advice", err, errlen);
+	if (t)
+		m->kn.advice = advice_parse(t, o->advice ? o->advice : "default", err, errlen);
+	free(t);
+	if (!m->kn.advice)
 		return -1;
 	knowledge_use(&m->kn);
 	return 0;

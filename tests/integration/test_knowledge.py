@@ -105,6 +105,19 @@ def test_csv_and_text_summary(scanned):
                           "CVE-2020-28017 (critical), CVE-2023-51766 (medium)")
 
 
+def test_fix_advice_in_text_summary(scanned):
+    """One paragraph per MTA, for the hosts that relayed, accepted or bounced; not for
+    closed ones (Postfix 3.7.9, MDaemon)."""
+    _, p, _ = scanned
+    out = p.stdout.splitlines()
+    i = out.index("how to close relaying (hosts that relayed, accepted or bounced tests):")
+    heads = [l for l in out[i + 1:] if l.startswith("  ") and not l.startswith("    ")]
+    assert heads == ["  Exim (1 host):", "  Sendmail (1 host):"]
+    exim = out[out.index("  Exim (1 host):") + 1]
+    assert exim.startswith("    Exim decides relaying in the RCPT ACL (acl_smtp_rcpt).")
+    assert all(len(l) <= 78 for l in out[i:])
+
+
 class Page(html.parser.HTMLParser):
     """The software section's rows and the text of the page."""
 
@@ -112,10 +125,17 @@ class Page(html.parser.HTMLParser):
         super().__init__()
         self.in_vuln = False
         self.rows, self.cell, self.text = [], None, []
+        self.fix = []  # (address of the host above, advice text)
+        self.addr, self.in_fix = None, False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         assert not any(k.startswith("on") for k in a)
+        if tag == "tbody" and a.get("class") == "h":
+            self.addr = a["data-a"]
+        if tag == "tr" and a.get("class") == "fx":
+            self.in_fix = True
+            self.fix.append([self.addr, ""])
         if tag == "table" and a.get("id") == "vuln":
             self.in_vuln = True
         elif self.in_vuln and tag == "tr":
@@ -124,6 +144,8 @@ class Page(html.parser.HTMLParser):
             self.cell = ""
 
     def handle_endtag(self, tag):
+        if tag == "tr":
+            self.in_fix = False
         if tag == "table":
             self.in_vuln = False
         elif tag == "td" and self.cell is not None:
@@ -132,6 +154,8 @@ class Page(html.parser.HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+        if self.in_fix:
+            self.fix[-1][1] += data
         if self.cell is not None:
             self.cell += data
 
@@ -183,4 +207,16 @@ def test_report_applies_its_own_files(scanned, tmp_path):
     p = run("--check-config")
     assert (p.returncode, p.stdout) == (0, "relaytrap: configuration OK: 24 relay tests, 58 "
                                            "fingerprint rules for 46 products, 11 "
-                                           "advisories\n")
+                                           "advisories, 9 fix paragraphs\n")
+
+
+def test_html_fix_advice_under_each_host_that_needs_it(scanned):
+    tmp, _, _ = scanned
+    page = Page()
+    page.feed((tmp / "r.html").read_text())
+    # data-a is the address sort key: 4 + 32 hex digits + the port
+    got = [(bytes.fromhex(a[1:9]).hex(), t.split(":")[0]) for a, t in page.fix]
+    assert sorted(got) == [("7f130002", "How to close relaying (Exim)"),
+                           ("7f130003", "How to close relaying (Sendmail)")]
+    assert [t for _, t in page.fix if "Exim" in t.split(":")[0]][0].startswith(
+        "How to close relaying (Exim): Exim decides relaying in the RCPT ACL")
