@@ -42,7 +42,7 @@ $(BUILD)/%.o: %.c
 # The data files in conf/ that are also the compiled-in defaults, as C string literals
 # (prober/confdata.c includes them): the file is the one source. '?' is escaped so that no
 # "??x" in a pattern becomes a trigraph.
-CONF_BUILTIN := fingerprints.conf advisories.conf advice.conf
+CONF_BUILTIN := fingerprints.conf advisories.conf advice.conf notice.txt
 CONF_INC     := $(patsubst %,$(BUILD)/gen/%.inc,$(CONF_BUILTIN))
 $(BUILD)/gen/%.inc: conf/%
 	@mkdir -p $(dir $@)

@@ -3,6 +3,7 @@
 #include "advice.h"
 #include "advisory.h"
 #include "fingerprint.h"
+#include "notice.h"
 
 const char fingerprints_default_text[] =
 #include "fingerprints.conf.inc"
@@ -14,4 +15,8 @@ const char advisories_default_text[] =
 
 const char advice_default_text[] =
 #include "advice.conf.inc"
+    ;
+
+const char notice_default_text[] =
+#include "notice.txt.inc"
     ;

@@ -194,6 +194,10 @@ static const struct opt options[] = {
     {"advisories", 0, OPT_STR, O(advisories), "FILE",
      "known holes by product and version (default: the compiled-in conf/advisories.conf)", 0, 0,
      NULL},
+    {"notices", 0, OPT_STR, O(notices), "DIR",
+     "write a notice (an RFC 5322 message to review and send) per open relay into DIR", 0, 0, NULL},
+    {"notice-template", 0, OPT_STR, O(notice_template), "FILE",
+     "the notices' text (default: the compiled-in conf/notice.txt)", 0, 0, NULL},
     {"advice", 0, OPT_STR, O(advice), "FILE",
      "how to close relaying, per MTA (default: the compiled-in conf/advice.conf)", 0, 0, NULL},
     {"check-config", 0, OPT_FLAG, O(check_config), NULL,
@@ -232,6 +236,7 @@ static void main_free(struct rt_main *m)
 	targets_free(&m->excl);
 	doneset_free(&m->done);
 	free(m->message_text);
+	free(m->notice_text);
 	knowledge_free(&m->kn);
 	free(m->argv_given);
 	strlist_free(&m->unresolved);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "correlate.h"
 #include "jsonx.h"
@@ -393,10 +394,17 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 		merge_free(mg);
 		return RT_EXIT_USAGE;
 	}
+	if (!m->hostname[0] &&
+	    (gethostname(m->hostname, sizeof(m->hostname) - 1) < 0 || !m->hostname[0]))
+		snprintf(m->hostname, sizeof(m->hostname), "localhost");
 	struct report_opts ro = {.html = m->o.html,
 	                         .csv = m->o.csv,
 	                         .text = m->o.quiet ? NULL : stdout,
-	                         .version = RT_VERSION};
+	                         .version = RT_VERSION,
+	                         .notices = m->o.notices,
+	                         .notice_tmpl = rt_notice_template(m),
+	                         .contact = m->o.contact,
+	                         .prober_host = m->hostname};
 	if (!(mg->rep = report_new(&ro, err, sizeof(err)))) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		merge_free(mg);

@@ -18,8 +18,9 @@ struct rt_options {
 	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
 	char *starttls;           /* "auto" (default) or "never" */
 	char *tls_cert, *tls_key; /* the embedded sink's STARTTLS certificate */
-	char *fingerprints, *advisories,
-	    *advice; /* conf/ data files' replacements; NULL built in */
+	/* the data files in conf/: NULL is the compiled-in default */
+	char *fingerprints, *advisories, *advice;
+	char *notices, *notice_template; /* --notices DIR and its template */
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;

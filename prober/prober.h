@@ -33,6 +33,7 @@ struct rt_main {
 	struct catalog cat;
 	char *message_text;  /* NULL: the compiled-in default */
 	struct knowledge kn; /* fingerprints: what host lines are annotated with */
+	char *notice_text;   /* --notice-template; NULL: the compiled-in default */
 	uint8_t key[SECRET_MAX];
 	size_t keylen;
 	uint32_t scan_id;
@@ -62,5 +63,6 @@ int rt_selftest(struct rt_main *m);
 /* --report: merges results files, correlates --receipts, renders; returns the exit status. */
 int rt_report(struct rt_main *m, char **files, int nfiles);
 const char *rt_message(const struct rt_main *m);
+const char *rt_notice_template(const struct rt_main *m);
 
 #endif

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
@@ -10,6 +12,7 @@
 #include "jsonx.h"
 #include "knowledge.h"
 #include "log.h"
+#include "notice.h"
 
 /* The verdicts the text summary lists host by host, with the heading of each list. */
 static const struct {
@@ -40,6 +43,8 @@ struct report {
 	const struct advice_entry *fix[ADVICE_MAX];
 	uint64_t nfixed[ADVICE_MAX];
 	int nfix;
+	uint64_t notices, notices_failed;
+	char notice_err[4400]; /* the first failure */
 };
 
 static const char *str(const json_t *o, const char *key)
@@ -57,6 +62,16 @@ struct report *report_new(const struct report_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	r->o = *o;
+	if (o->notices && mkdir(o->notices, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "--notices %s: %s", o->notices, strerror(errno));
+		report_free(r);
+		return NULL;
+	}
+	if (o->notices && access(o->notices, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "--notices %s: %s", o->notices, strerror(errno));
+		report_free(r);
+		return NULL;
+	}
 	if (o->html && !(r->html = html_new(o->html, err, errlen))) {
 		report_free(r);
 		return NULL;
@@ -289,6 +304,32 @@ static void keep_line(struct report *r, size_t k, const json_t *h)
 	r->nlines[k]++;
 }
 
+/* The notice for an open relay, written to NAME.tmp and renamed: a reader never sees half. */
+static void write_notice(struct report *r, const json_t *h)
+{
+	char name[200], path[4096], tmp[4200];
+	struct notice_ctx ctx = {.contact = r->o.contact,
+	                         .prober_host = r->o.prober_host ? r->o.prober_host : "localhost",
+	                         .fix = knowledge_advice(knowledge_active(), h),
+	                         .now = (double)time(NULL)};
+	notice_filename(h, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", r->o.notices, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	char *msg = notice_render(r->o.notice_tmpl, h, &ctx);
+	FILE *f = msg ? fopen(tmp, "w") : NULL;
+	int ok = f && fputs(msg, f) >= 0;
+	ok = f && fclose(f) == 0 && ok && rename(tmp, path) == 0;
+	if (ok) {
+		r->notices++;
+	} else {
+		if (!r->notices_failed++)
+			snprintf(r->notice_err, sizeof(r->notice_err), "--notices %s: %s", path,
+			         msg ? strerror(errno) : "out of memory");
+		unlink(tmp);
+	}
+	free(msg);
+}
+
 void report_host(struct report *r, const json_t *h)
 {
 	int v = verdict_from_name(str(h, "verdict"));
@@ -304,6 +345,8 @@ void report_host(struct report *r, const json_t *h)
 	for (size_t k = 0; k < NLISTED && r->o.text; k++)
 		if (listed[k].v == (enum verdict)v && (v != V_ERROR || unresolved))
 			keep_line(r, k, h);
+	if (r->o.notices && (v == V_OPEN || v == V_OPEN_ANONYMOUS))
+		write_notice(r, h);
 	const struct advice_entry *fix = knowledge_advice(knowledge_active(), h);
 	int i = 0;
 	while (fix && i < r->nfix && r->fix[i] != fix)
@@ -366,6 +409,11 @@ static void text_summary(struct report *r, FILE *f)
 			        r->nlines[k] - REPORT_LIST_MAX);
 	}
 	fix_advice(r, f);
+	if (r->o.notices)
+		fprintf(f,
+		        "%llu notice%s for the owners of open relays in %s (review, then send them "
+		        "yourself: relaytrap sends nothing)\n",
+		        (unsigned long long)r->notices, r->notices == 1 ? "" : "s", r->o.notices);
 	if (r->interrupted)
 		fprintf(
 		    f,
@@ -392,6 +440,11 @@ void report_interrupted(struct report *r, uint64_t done, uint64_t total, const c
 int report_finish(struct report *r, char *err, size_t errlen)
 {
 	int rc = 0;
+	if (r->notices_failed) {
+		snprintf(err, errlen, "%s (%llu notices not written)", r->notice_err,
+		         (unsigned long long)r->notices_failed);
+		rc = -1;
+	}
 	if (r->html && html_finish(r->html, r->runs, r->summaries, r->o.version, err, errlen) < 0)
 		rc = -1;
 	if (r->csv) {

@@ -9,6 +9,7 @@
 #include "dns.h"
 #include "log.h"
 #include "message.h"
+#include "notice.h"
 #include "perm.h"
 #include "tlist.h"
 #include "prober.h"
@@ -49,6 +50,11 @@ const char *rt_message(const struct rt_main *m)
 	return m->message_text ? m->message_text : message_default_text;
 }
 
+const char *rt_notice_template(const struct rt_main *m)
+{
+	return m->notice_text ? m->notice_text : notice_default_text;
+}
+
 /* A data file given by option, else its compiled-in default. */
 static char *data_text(const char *path, const char *dflt, const char *opt, char *err,
                        size_t errlen)
@@ -78,6 +84,12 @@ static int setup_knowledge(struct rt_main *m, char *err, size_t errlen)
 		m->kn.advice = advice_parse(t, o->advice ? o->advice : "default", err, errlen);
 	free(t);
 	if (!m->kn.advice)
+		return -1;
+	if (o->notice_template && !(m->notice_text = read_text(o->notice_template, NOTICE_TMPL_MAX,
+	                                                       "--notice-template", err, errlen)))
+		return -1;
+	if (notice_check(rt_notice_template(m), o->notice_template ? o->notice_template : "default",
+	                 err, errlen) < 0)
 		return -1;
 	knowledge_use(&m->kn);
 	return 0;

@@ -52,7 +52,8 @@ def scanned(tmp_path_factory):
         p = run("-o", out, "--timeout", "5", "--connect-timeout", "2", "-p", port,
                 "--sink-listen", "127.0.0.1:%d" % sp, "-d", "sink.lab", "-w", "3",
                 "-t", "plain,percent,bang", "--contact", "abuse@prober.example",
-                "--html", tmp / "r.html", "--csv", tmp / "r.csv", NET + "2-" + NET + "7")
+                "--html", tmp / "r.html", "--csv", tmp / "r.csv", "--notices", tmp / "notices",
+                NET + "2-" + NET + "7")
     finally:
         relays.stop(ctl)
         md.stop()
@@ -108,14 +109,17 @@ def test_csv_and_text_summary(scanned):
 def test_fix_advice_in_text_summary(scanned):
     """One paragraph per MTA, for the hosts that relayed, accepted or bounced; not for
     closed ones (Postfix 3.7.9, MDaemon)."""
-    _, p, _ = scanned
+    tmp, p, _ = scanned
     out = p.stdout.splitlines()
     i = out.index("how to close relaying (hosts that relayed, accepted or bounced tests):")
     heads = [l for l in out[i + 1:] if l.startswith("  ") and not l.startswith("    ")]
     assert heads == ["  Exim (1 host):", "  Sendmail (1 host):"]
     exim = out[out.index("  Exim (1 host):") + 1]
     assert exim.startswith("    Exim decides relaying in the RCPT ACL (acl_smtp_rcpt).")
-    assert all(len(l) <= 78 for l in out[i:])
+    end = next(k for k in range(i + 1, len(out)) if not out[k].startswith("  "))
+    assert all(len(l) <= 78 for l in out[i:end])
+    assert out[end] == ("1 notice for the owners of open relays in %s (review, then send "
+                        "them yourself: relaytrap sends nothing)" % (tmp / "notices"))
 
 
 class Page(html.parser.HTMLParser):
@@ -220,3 +224,99 @@ def test_html_fix_advice_under_each_host_that_needs_it(scanned):
                            ("7f130003", "How to close relaying (Sendmail)")]
     assert [t for _, t in page.fix if "Exim" in t.split(":")[0]][0].startswith(
         "How to close relaying (Exim): Exim decides relaying in the RCPT ACL")
+
+
+def parse_message(path):
+    import email
+    import email.policy
+    raw = path.read_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return raw, msg
+
+
+def test_notices_one_well_formed_message_per_open_relay(scanned):
+    tmp, _, hosts = scanned
+    files = sorted(p.name for p in (tmp / "notices").iterdir())
+    h = hosts[NET + "2"]
+    assert files == ["relay-%s2-%d.eml" % (NET, h["port"])]  # the only open relay
+    raw, msg = parse_message(tmp / "notices" / files[0])
+    assert msg.defects == [] and all(not part.defects for part in msg.walk())
+    assert raw.isascii() and all(len(l) <= 998 for l in raw.split(b"\n"))
+    token = [t["token"] for t in h["tests"] if t["delivered"]][0]
+    assert (msg["From"], msg["To"], msg["Subject"], msg["X-Relaytrap-Token"]) == (
+        "abuse@prober.example", "postmaster@[%s2]" % NET,
+        "Open mail relay at %s2 port %d" % (NET, h["port"]), token)
+    assert msg["Date"].datetime.year >= 2024 and msg["Message-ID"].startswith(
+        "<relaytrap-notice.%s.%s2.%d." % (h["scan_id"], NET, h["port"]))
+    assert msg.get_content_type() == "text/plain" and not msg.is_multipart()
+    body = msg.get_content()
+    for needle in [
+        "What we found (open): a relay test it accepted arrived at the sink",
+        "  test plain over plain (it arrived)",
+        "    MAIL FROM:<relaytest@sink.lab>  ->  250 OK",
+        "    RCPT TO:<rt-%s@sink.lab>  ->  250 2.1.5 Ok" % token,
+        "relayed by your server (token %s)" % token,
+        "    Received: from ",
+        "The server says it is: exim 4.91",
+        "  CVE-2019-10149 (critical): Exim 4.87 to 4.91 run commands",
+        "How to close relaying (Exim):\n\nExim decides relaying in the RCPT ACL",
+        "Contact: abuse@prober.example",
+    ]:
+        assert needle in body, needle
+    received = h["deliveries"][0]["received"][0]["raw"]
+    assert "    Received: " + received.replace("\n", " ").replace("\t", " ") in body
+
+
+def test_notices_from_report_are_safe_against_hostile_results(scanned, tmp_path):
+    """--report --notices from a results file someone else wrote: texts with line breaks,
+    controls and non-ASCII land in the body escaped and cannot add header fields."""
+    tmp, _, hosts = scanned
+    h = dict(hosts[NET + "2"])
+    evil = "mx.lab\r\nBcc: victim@example.com\r\n\r\nforged body \x1b[2J \u202e"
+    h["target_host"] = evil
+    h["banner"] = "x ESMTP Exim 4.91\r\nBcc: v2@example.com"
+    h["tests"] = [dict(t, name="plain\nBcc: v3@example.com") for t in h["tests"]]
+    run_line = next(json.loads(l) for l in (tmp / "r.jsonl").read_text().splitlines()
+                    if json.loads(l)["type"] == "run")
+    results = tmp_path / "evil.jsonl"
+    results.write_text(json.dumps(run_line) + "\n" + json.dumps(h) + "\n")
+    tmpl = tmp_path / "t.txt"
+    tmpl.write_text("From: {contact_address}\nTo: postmaster@{target_literal}\n"
+                    "Subject: relay {target_host} ({software})\nX-Test: {verdict}\n"
+                    "  {target_host}\n\nName: {target_host}\n{accepted}\nend\n")
+    out = tmp_path / "n"
+    p = run("--report", results, "--notices", out, "--notice-template", tmpl,
+            "--contact", "Desk <desk@example.org>\r\nBcc: x@example.com", "-q")
+    assert p.returncode == 2 and "--contact" in p.stderr  # refused before anything is read
+    p = run("--report", results, "--receipts", tmp / "r.sink" / "receipts.jsonl",
+            "--notices", out, "--notice-template", tmpl, "--contact", "Desk <desk@example.org>",
+            "-q")
+    assert p.returncode == 1, p.stderr
+    [f] = list(out.iterdir())
+    raw, msg = parse_message(f)
+    assert raw.isascii() and msg.defects == []
+    assert sorted(msg.keys()) == ["From", "Subject", "To", "X-Test"]  # no Bcc, no body split
+    assert msg["From"] == "desk@example.org"
+    # in a header field: escaped like the body, and no line break survives ('?')
+    ev = "mx.lab\\x0d?Bcc: victim@example.com\\x0d?\\x0d?forged body \\x1b[2J \\xe2\\x80\\xae"
+    assert msg["Subject"] == "relay %s (exim 4.91)" % ev
+    assert msg["X-Test"] == "open  " + ev  # unfolded: the continuation keeps its blanks
+    body = msg.get_content()
+    assert body.startswith("Name: mx.lab\\x0d\nBcc: victim@example.com\\x0d\n\\x0d\n"
+                           "forged body \\x1b[2J \\xe2\\x80\\xae\n")
+    assert "  test plain\nBcc: v3@example.com over plain (it arrived)" in body
+    assert body.endswith("\nend\n")
+
+
+@pytest.mark.parametrize("text,err", [
+    ("Subject: {nope}\n\nbody\n", "t.txt:1: unknown macro {nope}"),
+    ("From: x\nSubject: {evidence}\n\nbody\n", "t.txt:2: {evidence} goes in the body only"),
+    ("From x\n\nbody\n", "t.txt:1: expected a header field (Name: value), then a blank line "
+                         "and the body"),
+    ("From: x\n", "t.txt: no header section and body (a blank line between)"),
+])
+def test_notice_template_errors(tmp_path, text, err):
+    t = tmp_path / "t.txt"
+    t.write_text(text)
+    p = run("--check-config", "--notice-template", t)
+    assert (p.returncode, p.stderr) == (2, "relaytrap: %s/%s\n" % (tmp_path, err))
