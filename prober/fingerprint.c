@@ -71,6 +71,14 @@ static int valid_product(const char *s)
 	return 1;
 }
 
+static int printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
 static int compile_rule(struct fp_rule *r, const char *pat, char *why, size_t whylen)
 {
 	int ec;
@@ -123,8 +131,9 @@ static int parse_rule(struct cfgline *c, struct fp_rule *r, char *why, size_t wh
 	}
 	int rc;
 	while ((rc = cfgline_field(c, opt, sizeof(opt))) == 1) {
-		if (strncmp(opt, "os=", 3) != 0 || !opt[3] || strlen(opt + 3) >= sizeof(r->os)) {
-			snprintf(why, whylen, "'%.40s': expected os=TEXT (at most %d)", opt,
+		if (strncmp(opt, "os=", 3) != 0 || !opt[3] || strlen(opt + 3) >= sizeof(r->os) ||
+		    !printable(opt + 3)) {
+			snprintf(why, whylen, "expected os=TEXT (printable ASCII, at most %d)",
 			         FP_OS_MAX - 1);
 			return -1;
 		}

@@ -408,7 +408,10 @@ static void parse_errors(void **st)
 	expect_err("postfix banner \"(?<ver>x)\"\n",
 	           "fp.conf:1: pattern: the only group names are version and os");
 	expect_err("postfix banner \"x\" vendor=y\n",
-	           "fp.conf:1: 'vendor=y': expected os=TEXT (at most 47)");
+	           "fp.conf:1: expected os=TEXT (printable ASCII, at most 47)");
+	/* found by fuzz_fingerprint: a fixed OS is shown as it is, so it must be printable */
+	expect_err("postfix banner \"x\" os=L\xff\n",
+	           "fp.conf:1: expected os=TEXT (printable ASCII, at most 47)");
 	expect_err("postfix banner \"x\n", "fp.conf:1: expected a \"quoted\" pattern");
 	char err[400];
 	struct fptable *t = fp_parse("# nothing\n", "fp.conf", err, sizeof(err));
