@@ -5,7 +5,8 @@ PYTHON  ?= /usr/bin/python3
 OPT     ?= -O2
 SAN     ?=
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN) -MMD -MP -Icommon -Isink -Iprober $(EXTRA_CFLAGS)
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) $(SAN) -MMD -MP -Icommon -Isink -Iprober \
+           -I$(BUILD)/gen $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 LIBS    := -lev -lpcre2-8 -ljansson -lssl -lcrypto -lcares -lpthread
 
@@ -37,6 +38,17 @@ all: $(BINS) $(UNIT_BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The data files in conf/ that are also the compiled-in defaults, as C string literals
+# (prober/confdata.c includes them): the file is the one source. '?' is escaped so that no
+# "??x" in a pattern becomes a trigraph.
+CONF_BUILTIN := fingerprints.conf advisories.conf advice.conf notice.txt
+CONF_INC     := $(patsubst %,$(BUILD)/gen/%.inc,$(CONF_BUILTIN))
+$(BUILD)/gen/%.inc: conf/%
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp
+	echo '""' >> $@.tmp && mv $@.tmp $@
+$(BUILD)/prober/confdata.o: $(CONF_INC)
 
 $(BUILD)/relaytrap-sink: $(BUILD)/sink/main.o $(SINK_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -131,7 +143,8 @@ BINDIR     := $(PREFIX)/bin
 MANDIR     := $(PREFIX)/share/man
 SHAREDIR   := $(PREFIX)/share/relaytrap
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
-CONF_FILES := conf/relaytrap.conf conf/relaytrap-sink.conf conf/tests.conf conf/message.txt
+CONF_FILES := conf/relaytrap.conf conf/relaytrap-sink.conf conf/tests.conf conf/message.txt \
+              $(patsubst %,conf/%,$(CONF_BUILTIN))
 
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \

@@ -576,12 +576,6 @@ static void set_ehlo(struct client *c, const struct smtp_reply *r)
 		if (c->ehlo_ext[c->n_ext])
 			c->n_ext++;
 	}
-	if (!c->fingerprint[0]) {
-		char *t = reply_text(r);
-		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s",
-		         fingerprint_of(c->banner, t));
-		free(t);
-	}
 }
 
 /* STARTTLS when offered, once a connection, as a spammer's MTA would (--starttls auto). */
@@ -718,9 +712,6 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		c->greeted = 1;
 		set_greeting(c, r);
-		if (!c->fingerprint[0])
-			snprintf(c->fingerprint, sizeof(c->fingerprint), "%s",
-			         fingerprint_of(c->banner, NULL));
 		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", c->p.helo);
 		send_cmd(c, "EHLO %s", c->cur_helo);
 		set_state(c, CS_EHLO);

@@ -90,7 +90,6 @@ struct client {
 	enum session_end end;
 	char reason[256];
 	char *banner;
-	char fingerprint[32];
 	char *ehlo_ext[EHLO_EXT_MAX];
 	int n_ext;
 	int esmtp;

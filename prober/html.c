@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "knowhtml.h"
+#include "knowledge.h"
 #include "legend.h"
 #include "outcome.h"
 
@@ -19,6 +21,8 @@ struct html {
 	FILE *page; /* PATH.tmp, opened at the start so that a bad path fails before the scan */
 	FILE *rows[V_COUNT];
 	uint64_t nrows[V_COUNT];
+	FILE *vuln; /* rows of the "outdated or vulnerable software" section */
+	uint64_t nvuln;
 };
 
 static const char *str(const json_t *o, const char *key)
@@ -52,13 +56,14 @@ struct html *html_new(const char *path, char *err, size_t errlen)
 		html_free(h);
 		return NULL;
 	}
-	for (int v = 0; v < V_COUNT; v++)
-		if (!(h->rows[v] = tmpfile())) {
-			snprintf(err, errlen, "--html %s: temporary file: %s", path,
-			         strerror(errno));
-			html_free(h);
-			return NULL;
-		}
+	int ok = (h->vuln = tmpfile()) != NULL;
+	for (int v = 0; v < V_COUNT && ok; v++)
+		ok = (h->rows[v] = tmpfile()) != NULL;
+	if (!ok) {
+		snprintf(err, errlen, "--html %s: temporary file: %s", path, strerror(errno));
+		html_free(h);
+		return NULL;
+	}
 	return h;
 }
 
@@ -69,6 +74,8 @@ void html_free(struct html *h)
 	for (int v = 0; v < V_COUNT; v++)
 		if (h->rows[v])
 			fclose(h->rows[v]);
+	if (h->vuln)
+		fclose(h->vuln);
 	if (h->page) { /* not finished: no half page left behind */
 		fclose(h->page);
 		unlink(h->tmp);
@@ -310,7 +317,9 @@ void html_host(struct html *hp, const json_t *h)
 	const char *vn = verdict_names[v];
 	fprintf(f, "<tbody class=\"h\" data-v=\"%s\" data-r=\"%d\" data-a=\"%s%05lld\" data-f=\"",
 	        vn, v, key, port);
-	esc_html(f, str(h, "fingerprint"));
+	char fp[FP_PRODUCT_MAX + FP_VERSION_MAX + FP_OS_MAX + 8];
+	knowledge_label(h, fp, sizeof(fp));
+	esc_html(f, fp);
 	fprintf(f, "\"><tr class=\"v-%s\"><td>", vn);
 	esc_html(f, str(h, "addr"));
 	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0) {
@@ -331,7 +340,8 @@ void html_host(struct html *hp, const json_t *h)
 		esc_html(f, str(h, "delivered_via"));
 	}
 	fputs("</td><td class=\"o\">", f);
-	esc_html(f, str(h, "fingerprint"));
+	esc_html(f, fp);
+	knowhtml_badges(f, h);
 	fprintf(f, "</td><td>%lld / %lld",
 	        (long long)json_integer_value(json_object_get(h, "tests_accepted")),
 	        (long long)json_integer_value(json_object_get(h, "tests_delivered")));
@@ -341,10 +351,12 @@ void html_host(struct html *hp, const json_t *h)
 	fputs("</td><td class=\"o bn\">", f);
 	esc_html(f, *str(h, "banner") ? str(h, "banner") : str(h, "reason"));
 	fputs("</td></tr>\n", f);
+	knowhtml_advice(f, h);
 	if (json_array_size(json_object_get(h, "tests")) || *str(h, "transcript"))
 		details(f, h);
 	fputs("</tbody>\n", f);
 	hp->nrows[v]++;
+	hp->nvuln += (uint64_t)knowhtml_rows(hp->vuln, h);
 }
 
 /* ---- the page ---- */
@@ -503,8 +515,8 @@ int html_finish(struct html *h, const json_t *runs, const json_t *summaries, con
 	        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 	        "<meta name=\"generator\" content=\"relaytrap %s\">"
-	        "<title>relaytrap report</title><style>%s</style></head><body>\n",
-	        version, css);
+	        "<title>relaytrap report</title><style>%s%s</style></head><body>\n",
+	        version, css, knowhtml_css);
 	fprintf(f, "<h1>relaytrap report: %llu hosts</h1>\n", (unsigned long long)total);
 	fputs("<div class=\"sc\"><table class=\"facts\"><thead><tr><th>started (UTC)</th>"
 	      "<th>from</th><th>scan id</th><th>shard</th><th>targets</th><th>ports</th>"
@@ -548,8 +560,11 @@ int html_finish(struct html *h, const json_t *runs, const json_t *summaries, con
 	int rc = 0;
 	for (int v = 0; v < V_COUNT && rc == 0; v++)
 		rc = copy_rows(f, h->rows[v]);
+	fputs("</table>\n", f);
+	if (rc == 0)
+		rc = knowhtml_section(f, h->vuln, h->nvuln);
 	fprintf(f,
-	        "</table>\n<p><small>relaytrap %s. Every text from the network is shown as "
+	        "<p><small>relaytrap %s. Every text from the network is shown as "
 	        "received, escaped.</small></p>\n<script>%s</script></body></html>\n",
 	        version, js);
 	if (rc < 0 || ferror(f)) {

@@ -194,6 +194,19 @@ static const struct opt options[] = {
     {"dry-run", 0, OPT_FLAG, O(dry_run), NULL, "print each dialogue without connecting", 0, 0,
      NULL},
     {"list-tests", 0, OPT_FLAG, O(list_tests), NULL, "print the relay-test catalogue", 0, 0, NULL},
+    {"fingerprints", 0, OPT_STR, O(fingerprints), "FILE",
+     "MTA fingerprint rules (default: the compiled-in conf/fingerprints.conf)", 0, 0, NULL},
+    {"advisories", 0, OPT_STR, O(advisories), "FILE",
+     "known holes by product and version (default: the compiled-in conf/advisories.conf)", 0, 0,
+     NULL},
+    {"notices", 0, OPT_STR, O(notices), "DIR",
+     "write a notice (an RFC 5322 message to review and send) per open relay into DIR", 0, 0, NULL},
+    {"notice-template", 0, OPT_STR, O(notice_template), "FILE",
+     "the notices' text (default: the compiled-in conf/notice.txt)", 0, 0, NULL},
+    {"advice", 0, OPT_STR, O(advice), "FILE",
+     "how to close relaying, per MTA (default: the compiled-in conf/advice.conf)", 0, 0, NULL},
+    {"check-config", 0, OPT_FLAG, O(check_config), NULL,
+     "check the options and every file they name, then exit (0: configuration OK)", 0, 0, NULL},
     {"selftest", 0, OPT_FLAG, O(selftest), NULL,
      "start known relays in-process on loopback, scan them, check every verdict", 0, 0, NULL},
     {"progress", 0, OPT_FLAG, O(progress), NULL,
@@ -228,6 +241,8 @@ static void main_free(struct rt_main *m)
 	targets_free(&m->excl);
 	doneset_free(&m->done);
 	free(m->message_text);
+	free(m->notice_text);
+	knowledge_free(&m->kn);
 	free(m->argv_given);
 	strlist_free(&m->unresolved);
 	strlist_free(&m->unresolved_why);
@@ -252,12 +267,16 @@ static int rt_fail(struct rt_main *m, int code, const char *fmt, ...)
 /* Options that cannot go together, and operands where none belong. */
 static const char *conflict(const struct rt_main *m, int nargs)
 {
-	int modes = !!m->o.dry_run + !!m->o.selftest + !!m->o.list_tests + !!m->o.report;
+	int modes = !!m->o.dry_run + !!m->o.selftest + !!m->o.list_tests + !!m->o.report +
+	            !!m->o.check_config;
 	if (modes > 1)
-		return "--dry-run, --selftest, --list-tests and --report exclude each other";
-	if ((m->o.list_tests || m->o.selftest) && nargs)
-		return m->o.list_tests ? "--list-tests takes no targets"
-		                       : "--selftest takes no targets";
+		return "--dry-run, --selftest, --list-tests, --report and --check-config exclude "
+		       "each "
+		       "other";
+	if ((m->o.list_tests || m->o.selftest || m->o.check_config) && nargs)
+		return m->o.list_tests     ? "--list-tests takes no targets"
+		       : m->o.check_config ? "--check-config takes no targets"
+		                           : "--selftest takes no targets";
 	if (m->o.no_sink && m->o.selftest)
 		return "--selftest runs the embedded sink: leave out --no-sink";
 	return NULL;
@@ -302,6 +321,15 @@ int main(int argc, char **argv)
 		return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
 	if (m.o.list_tests) {
 		rt_print_catalog(&m, stdout);
+		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
+	}
+	if (m.o.check_config) {
+		if (rt_scan_opts(&m, err, sizeof(err)) < 0)
+			return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
+		printf("relaytrap: configuration OK: %d relay tests, %d fingerprint rules for %d "
+		       "products, %d advisories, %d fix paragraphs\n",
+		       m.cat.n, fp_count(m.kn.fp), fp_products(m.kn.fp), m.kn.adv->n,
+		       m.kn.advice->n);
 		return rt_fail(&m, RT_EXIT_CLEAN, NULL);
 	}
 	if (m.o.report) {

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "correlate.h"
 #include "jsonx.h"
+#include "knowledge.h"
 #include "prober.h"
 #include "report.h"
 
@@ -322,6 +324,7 @@ static int on_host(struct merge *mg, json_t *h)
 	struct verdict_out vo;
 	correl_verdict(&c, end_of(h, nt), mg->t, nt, &addr, mg->prober, np, &vo);
 	update_host(h, &vo, &c, mg->t, nt);
+	knowledge_annotate(knowledge_active(), h); /* with this run's files */
 	correl_free(&c);
 	report_host(mg->rep, h);
 	return write_line(mg, h);
@@ -394,10 +397,17 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 		merge_free(mg);
 		return RT_EXIT_USAGE;
 	}
+	if (!m->hostname[0] &&
+	    (gethostname(m->hostname, sizeof(m->hostname) - 1) < 0 || !m->hostname[0]))
+		snprintf(m->hostname, sizeof(m->hostname), "localhost");
 	struct report_opts ro = {.html = m->o.html,
 	                         .csv = m->o.csv,
 	                         .text = m->o.quiet ? NULL : stdout,
-	                         .version = RT_VERSION};
+	                         .version = RT_VERSION,
+	                         .notices = m->o.notices,
+	                         .notice_tmpl = rt_notice_template(m),
+	                         .contact = m->o.contact,
+	                         .prober_host = m->hostname};
 	if (!(mg->rep = report_new(&ro, err, sizeof(err)))) {
 		fprintf(stderr, "relaytrap: %s\n", err);
 		merge_free(mg);

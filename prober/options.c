@@ -27,10 +27,12 @@ void rt_options_defaults(struct rt_options *o)
 
 void rt_options_free(struct rt_options *o)
 {
-	char **strs[] = {&o->sink_domain, &o->sink_dir, &o->secret_file, &o->ports,    &o->tests,
-	                 &o->message,     &o->output,   &o->shard,       &o->resume,   &o->source,
-	                 &o->helo,        &o->sender,   &o->contact,     &o->resolver, &o->report,
-	                 &o->html,        &o->csv,      &o->starttls,    &o->tls_cert, &o->tls_key};
+	char **strs[] = {
+	    &o->sink_domain,  &o->sink_dir,   &o->secret_file, &o->ports,    &o->tests,
+	    &o->message,      &o->output,     &o->shard,       &o->resume,   &o->source,
+	    &o->helo,         &o->sender,     &o->contact,     &o->resolver, &o->report,
+	    &o->html,         &o->csv,        &o->starttls,    &o->tls_cert, &o->tls_key,
+	    &o->fingerprints, &o->advisories, &o->advice,      &o->notices,  &o->notice_template};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

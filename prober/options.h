@@ -18,6 +18,9 @@ struct rt_options {
 	    *resume, *source, *helo, *sender, *contact, *resolver, *report, *html, *csv;
 	char *starttls;           /* "auto" (default), "never" or "both" */
 	char *tls_cert, *tls_key; /* the embedded sink's STARTTLS certificate */
+	/* the data files in conf/: NULL is the compiled-in default */
+	char *fingerprints, *advisories, *advice;
+	char *notices, *notice_template; /* --notices DIR and its template */
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
@@ -25,6 +28,7 @@ struct rt_options {
 	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet,
 	    verbose, help, version;
 	int tls; /* implicit TLS on every port (465 always) */
+	int check_config;
 	/* derived by rt_scan_opts */
 	uint16_t port_list[SCAN_MAX_PORTS];
 	int nports;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "catalog.h"
+#include "knowledge.h"
 #include "opt.h"
 #include "options.h"
 #include "results.h"
@@ -30,7 +31,9 @@ struct rt_main {
 	struct rt_options o;
 	/* derived */
 	struct catalog cat;
-	char *message_text; /* NULL: the compiled-in default */
+	char *message_text;  /* NULL: the compiled-in default */
+	struct knowledge kn; /* fingerprints: what host lines are annotated with */
+	char *notice_text;   /* --notice-template; NULL: the compiled-in default */
 	uint8_t key[SECRET_MAX];
 	size_t keylen;
 	uint32_t scan_id;
@@ -41,6 +44,8 @@ struct rt_main {
 	struct strlist unresolved, unresolved_why; /* target names that gave no address */
 };
 
+/* The catalogue, the message template and the data files (--fingerprints): what every mode
+ * reads, and all that --check-config checks besides the options. */
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen);
 void rt_print_catalog(const struct rt_main *m, FILE *out);
 /* Everything but the catalogue: options checked, key, targets resolved, exclusions, resume. */
@@ -58,5 +63,6 @@ int rt_selftest(struct rt_main *m);
 /* --report: merges results files, correlates --receipts, renders; returns the exit status. */
 int rt_report(struct rt_main *m, char **files, int nfiles);
 const char *rt_message(const struct rt_main *m);
+const char *rt_notice_template(const struct rt_main *m);
 
 #endif

@@ -1,5 +1,5 @@
-/* What a server's replies say beyond their codes: the outcome class of a refusal, the MTA in
- * the banner, the address it says we came from, its name. Pure. */
+/* What a server's replies say beyond their codes: the outcome class of a refusal, the
+ * address it says we came from, its name. Pure. (The MTA behind them: fingerprint.c.) */
 #include "replies.h"
 
 #include <ctype.h>
@@ -34,41 +34,6 @@ enum outcome reply_outcome(int code, const char *text)
 		if (has_word(text, auth_words[i]))
 			return OUT_AUTH;
 	return code >= 400 && code < 500 ? OUT_DEFERRED : OUT_REJECTED;
-}
-
-const char *fingerprint_of(const char *banner, const char *ehlo)
-{
-	static const struct {
-		const char *needle, *name;
-	} fp[] = {
-	    {"Postfix", "postfix"},
-	    {"Exim", "exim"},
-	    {"Sendmail", "sendmail"},
-	    {"Microsoft ESMTP MAIL Service", "exchange"},
-	    {"Microsoft Exchange", "exchange"},
-	    {"OpenSMTPD", "opensmtpd"},
-	    {"qmail", "qmail"},
-	    {"Lotus Domino", "domino"},
-	    {"IBM Domino", "domino"},
-	    {"MDaemon", "mdaemon"},
-	    {"hMailServer", "hmailserver"},
-	    {"Haraka", "haraka"},
-	    {"Zimbra", "zimbra"},
-	    {"Courier", "courier"},
-	    {"CommuniGate", "communigate"},
-	    {"Kerio", "kerio"},
-	    {"MailEnable", "mailenable"},
-	    {"IMail", "imail"},
-	    {"Mercury", "mercury"},
-	    {"SmarterMail", "smartermail"},
-	    {"Python SMTP", "python-smtpd"},
-	    {"aiosmtpd", "python-smtpd"},
-	    {"relaytrap", "relaytrap"},
-	};
-	for (size_t i = 0; i < sizeof(fp) / sizeof(fp[0]); i++)
-		if (has_word(banner, fp[i].needle) || has_word(ehlo, fp[i].needle))
-			return fp[i].name;
-	return "";
 }
 
 int reported_addr(const char *text, struct ipaddr *out)

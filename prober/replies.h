@@ -10,8 +10,6 @@
 /* A reply's outcome class: 2xx/3xx accepted, 530 and authentication texts auth-required, other
  * 4xx deferred, other 5xx rejected. */
 enum outcome reply_outcome(int code, const char *text);
-/* The MTA a banner or EHLO reply names ("postfix", "exim", ...); "" when none. */
-const char *fingerprint_of(const char *banner, const char *ehlo);
 /* The first "[a.b.c.d]"/"[IPv6:...]"/"(a.b.c.d)" in text; 0 when found. */
 int reported_addr(const char *text, struct ipaddr *out);
 /* Copies the first word of text into out when it looks like a host name: letters, digits,

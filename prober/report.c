@@ -3,12 +3,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escape.h"
 #include "html.h"
 #include "jsonx.h"
+#include "knowledge.h"
 #include "log.h"
+#include "notice.h"
 
 /* The verdicts the text summary lists host by host, with the heading of each list. */
 static const struct {
@@ -35,6 +39,12 @@ struct report {
 	uint64_t counts[V_COUNT];
 	char *lines[NLISTED][REPORT_LIST_MAX];
 	int nlines[NLISTED];
+	/* the fix paragraphs the hosts that need one point to, each once, with their hosts */
+	const struct advice_entry *fix[ADVICE_MAX];
+	uint64_t nfixed[ADVICE_MAX];
+	int nfix;
+	uint64_t notices, notices_failed;
+	char notice_err[4400]; /* the first failure */
 };
 
 static const char *str(const json_t *o, const char *key)
@@ -52,6 +62,16 @@ struct report *report_new(const struct report_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	r->o = *o;
+	if (o->notices && mkdir(o->notices, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "--notices %s: %s", o->notices, strerror(errno));
+		report_free(r);
+		return NULL;
+	}
+	if (o->notices && access(o->notices, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "--notices %s: %s", o->notices, strerror(errno));
+		report_free(r);
+		return NULL;
+	}
 	if (o->html && !(r->html = html_new(o->html, err, errlen))) {
 		report_free(r);
 		return NULL;
@@ -116,9 +136,9 @@ void report_run_summary(struct report *r, const json_t *summary)
 
 void report_csv_header(FILE *f)
 {
-	fputs(
-	    "address,port,verdict,flags,fingerprint,first_accepted_test,delivered_tests,banner\r\n",
-	    f);
+	fputs("address,port,verdict,flags,fingerprint,first_accepted_test,delivered_tests,banner,"
+	      "version,os,fingerprint_source,advisories\r\n",
+	      f);
 }
 
 /* The server said 250 at the end of data (a bounced test was accepted first). */
@@ -145,6 +165,22 @@ static int has_flag(const json_t *h, const char *flag)
 	return jsonx_array_has(json_object_get(h, "flags"), flag);
 }
 
+/* "CVE-2019-10149 (critical), ..." from the host's advisories; "" when none. */
+static void advisory_ids(const json_t *h, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	const json_t *a;
+	out[0] = '\0';
+	json_array_foreach(json_object_get(h, "advisories"), i, a)
+	{
+		int n = snprintf(out + o, outlen - o, "%s%s (%s)", i ? ", " : "", str(a, "id"),
+		                 str(a, "severity"));
+		if (n < 0 || (size_t)n >= outlen - o)
+			break;
+		o += (size_t)n;
+	}
+}
+
 void report_csv_row(FILE *f, const json_t *h)
 {
 	esc_csv(f, json_is_null(json_object_get(h, "addr")) ? str(h, "name") : str(h, "addr"));
@@ -167,11 +203,22 @@ void report_csv_row(FILE *f, const json_t *h)
 	}
 	esc_csv(f, flags);
 	fputc(',', f);
-	esc_csv(f, str(h, "fingerprint"));
+	esc_csv(f, knowledge_product(h));
 	fputc(',', f);
 	esc_csv(f, first_accepted(h));
 	fprintf(f, ",%lld,", (long long)json_integer_value(json_object_get(h, "tests_delivered")));
 	esc_csv(f, str(h, "banner"));
+	const json_t *fp = json_object_get(h, "fingerprint");
+	fputc(',', f);
+	esc_csv(f, str(fp, "version"));
+	fputc(',', f);
+	esc_csv(f, str(fp, "os"));
+	fputc(',', f);
+	esc_csv(f, str(fp, "source"));
+	fputc(',', f);
+	char ids[512];
+	advisory_ids(h, ids, sizeof(ids));
+	esc_csv(f, ids);
 	fputs("\r\n", f);
 }
 
@@ -192,8 +239,10 @@ void report_text_line(FILE *f, const json_t *h)
 	if (*str(h, "target_host") && strcmp(str(h, "target_host"), str(h, "addr")) != 0)
 		fprintf(f, " (%s%s)", str(h, "target_host"),
 		        strcmp(str(h, "target_host_from"), "ptr") == 0 ? ", PTR" : "");
-	if (*str(h, "fingerprint") && strcmp(str(h, "fingerprint"), "unknown") != 0)
-		fprintf(f, " [%s]", str(h, "fingerprint"));
+	char fp[FP_PRODUCT_MAX + FP_VERSION_MAX + FP_OS_MAX + 8];
+	knowledge_label(h, fp, sizeof(fp));
+	if (*fp)
+		fprintf(f, " [%s]", fp);
 	if (*str(h, "delivered_via"))
 		fprintf(f, " via %s", str(h, "delivered_via"));
 	fputs(open ? ": fell for " : ": accepted ", f);
@@ -219,6 +268,11 @@ void report_text_line(FILE *f, const json_t *h)
 	if ((has_flag(h, "bounces") || has_flag(h, "partial")) && *str(h, "reason"))
 		fprintf(f, "; %s", str(h, "reason"));
 	fputc('\n', f);
+	char ids[512];
+	advisory_ids(h, ids, sizeof(ids));
+	if (*ids) /* the version is what the server said: no more is claimed */
+		fprintf(f, "    known holes by %s: %s\n",
+		        str(json_array_get(json_object_get(h, "advisories"), 0), "by"), ids);
 }
 
 static void keep_line(struct report *r, size_t k, const json_t *h)
@@ -231,14 +285,49 @@ static void keep_line(struct report *r, size_t k, const json_t *h)
 			return;
 		report_text_line(m, h);
 		fclose(m);
-		/* The line goes to a terminal: no escape sequences from the network. */
-		char e[1024];
-		log_escape(e, sizeof(e), p ? p : "", p && n ? n - 1 : 0);
+		/* The lines go to a terminal: no escape sequences from the network. */
+		char e[4096];
+		size_t o = 0;
+		for (char *line = p, *nl; line && *line && o + 1 < sizeof(e); line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				break;
+			if (o)
+				e[o++] = '\n';
+			log_escape(e + o, sizeof(e) - o, line, (size_t)(nl - line));
+			o += strlen(e + o);
+		}
+		e[o] = '\0';
 		free(p);
 		if (!(r->lines[k][r->nlines[k]] = strdup(e)))
 			return;
 	}
 	r->nlines[k]++;
+}
+
+/* The notice for an open relay, written to NAME.tmp and renamed: a reader never sees half. */
+static void write_notice(struct report *r, const json_t *h)
+{
+	char name[200], path[4096], tmp[4200];
+	struct notice_ctx ctx = {.contact = r->o.contact,
+	                         .prober_host = r->o.prober_host ? r->o.prober_host : "localhost",
+	                         .fix = knowledge_advice(knowledge_active(), h),
+	                         .now = (double)time(NULL)};
+	notice_filename(h, name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", r->o.notices, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	char *msg = notice_render(r->o.notice_tmpl, h, &ctx);
+	FILE *f = msg ? fopen(tmp, "w") : NULL;
+	int ok = f && fputs(msg, f) >= 0;
+	ok = f && fclose(f) == 0 && ok && rename(tmp, path) == 0;
+	if (ok) {
+		r->notices++;
+	} else {
+		if (!r->notices_failed++)
+			snprintf(r->notice_err, sizeof(r->notice_err), "--notices %s: %s", path,
+			         msg ? strerror(errno) : "out of memory");
+		unlink(tmp);
+	}
+	free(msg);
 }
 
 void report_host(struct report *r, const json_t *h)
@@ -256,6 +345,47 @@ void report_host(struct report *r, const json_t *h)
 	for (size_t k = 0; k < NLISTED && r->o.text; k++)
 		if (listed[k].v == (enum verdict)v && (v != V_ERROR || unresolved))
 			keep_line(r, k, h);
+	if (r->o.notices && (v == V_OPEN || v == V_OPEN_ANONYMOUS))
+		write_notice(r, h);
+	const struct advice_entry *fix = knowledge_advice(knowledge_active(), h);
+	int i = 0;
+	while (fix && i < r->nfix && r->fix[i] != fix)
+		i++;
+	if (fix && i < ADVICE_MAX) {
+		r->fix[i] = fix;
+		r->nfixed[i]++;
+		r->nfix += i == r->nfix;
+	}
+}
+
+/* text, word-wrapped to 78 columns, each line indented by four spaces */
+static void wrapped(FILE *f, const char *text)
+{
+	const char *p = text;
+	while (*p) {
+		size_t n = strlen(p), cut = n;
+		if (n > 74) {
+			cut = 74;
+			while (cut > 20 && p[cut] != ' ')
+				cut--;
+		}
+		fprintf(f, "    %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void fix_advice(const struct report *r, FILE *f)
+{
+	if (r->nfix)
+		fputs("how to close relaying (hosts that relayed, accepted or bounced tests):\n",
+		      f);
+	for (int i = 0; i < r->nfix; i++) {
+		fprintf(f, "  %s (%llu host%s):\n", r->fix[i]->name,
+		        (unsigned long long)r->nfixed[i], r->nfixed[i] == 1 ? "" : "s");
+		wrapped(f, r->fix[i]->text);
+	}
 }
 
 static void text_summary(struct report *r, FILE *f)
@@ -278,6 +408,12 @@ static void text_summary(struct report *r, FILE *f)
 			fprintf(f, "  ... and %d more (see the results file)\n",
 			        r->nlines[k] - REPORT_LIST_MAX);
 	}
+	fix_advice(r, f);
+	if (r->o.notices)
+		fprintf(f,
+		        "%llu notice%s for the owners of open relays in %s (review, then send them "
+		        "yourself: relaytrap sends nothing)\n",
+		        (unsigned long long)r->notices, r->notices == 1 ? "" : "s", r->o.notices);
 	if (r->interrupted)
 		fprintf(
 		    f,
@@ -304,6 +440,11 @@ void report_interrupted(struct report *r, uint64_t done, uint64_t total, const c
 int report_finish(struct report *r, char *err, size_t errlen)
 {
 	int rc = 0;
+	if (r->notices_failed) {
+		snprintf(err, errlen, "%s (%llu notices not written)", r->notice_err,
+		         (unsigned long long)r->notices_failed);
+		rc = -1;
+	}
 	if (r->html && html_finish(r->html, r->runs, r->summaries, r->o.version, err, errlen) < 0)
 		rc = -1;
 	if (r->csv) {

@@ -20,6 +20,9 @@ struct report_opts {
 	const char *version;
 	/* a --no-sink scan's results file: its verdicts wait for --report --receipts */
 	const char *pending;
+	/* --notices: a message file per open relay in this directory (NULL: none), from
+	 * notice_tmpl, signed with contact, message ids at prober_host */
+	const char *notices, *notice_tmpl, *contact, *prober_host;
 };
 
 struct report;

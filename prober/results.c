@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "knowledge.h"
 
 /* docs/results-format.md: a value that is not there is null, never "". */
 static json_t *or_null(const char *s)
@@ -131,7 +132,7 @@ json_t *host_json(const struct host_facts *h)
 	    or_null(h->v->multi_hop ? ipaddr_str(&h->v->delivered_via, a, sizeof(a)) : NULL));
 	json_object_set_new(o, "session_end", json_string(session_end_names[c->end]));
 	json_object_set_new(o, "reason", or_null(h->v->reason[0] ? h->v->reason : c->reason));
-	json_object_set_new(o, "fingerprint", or_null(c->fingerprint));
+	json_object_set_new(o, "fingerprint", json_null()); /* knowledge_annotate, below */
 	json_object_set_new(o, "banner", or_null(c->banner));
 	json_object_set_new(o, "target_host", or_null(c->target_host));
 	json_object_set_new(o, "target_host_from", or_null(c->host_from));
@@ -163,6 +164,7 @@ json_t *host_json(const struct host_facts *h)
 		if (c->transcript_truncated)
 			json_object_set_new(o, "transcript_truncated", json_true());
 	}
+	knowledge_annotate(knowledge_active(), o);
 	return o;
 }
 
@@ -181,6 +183,7 @@ json_t *unresolved_json(const char *name, const char *why, const char *scan_id)
 	json_object_set_new(o, "session_end", json_string(session_end_names[END_ERROR]));
 	json_object_set_new(o, "reason", jsonx_str(reason));
 	json_object_set_new(o, "fingerprint", json_null());
+	json_object_set_new(o, "advisories", json_array());
 	json_object_set_new(o, "banner", json_null());
 	json_object_set_new(o, "target_host", jsonx_str(name));
 	json_object_set_new(o, "tests_accepted", json_integer(0));

@@ -237,7 +237,11 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	                                 : to_stdout ? stderr
 	                                             : stdout,
 	                         .version = RT_VERSION,
-	                         .pending = m->o.no_sink ? output : NULL};
+	                         .pending = m->o.no_sink ? output : NULL,
+	                         .notices = m->o.notices,
+	                         .notice_tmpl = rt_notice_template(m),
+	                         .contact = m->o.contact,
+	                         .prober_host = m->hostname};
 	struct report *rep = report_new(&ro, err, sizeof(err));
 	FILE *f = !rep ? NULL : to_stdout ? stdout : fopen(output, m->o.resume ? "a+" : "w");
 	if (!f) {

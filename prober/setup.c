@@ -9,6 +9,7 @@
 #include "dns.h"
 #include "log.h"
 #include "message.h"
+#include "notice.h"
 #include "perm.h"
 #include "tlist.h"
 #include "prober.h"
@@ -49,6 +50,51 @@ const char *rt_message(const struct rt_main *m)
 	return m->message_text ? m->message_text : message_default_text;
 }
 
+const char *rt_notice_template(const struct rt_main *m)
+{
+	return m->notice_text ? m->notice_text : notice_default_text;
+}
+
+/* A data file given by option, else its compiled-in default. */
+static char *data_text(const char *path, const char *dflt, const char *opt, char *err,
+                       size_t errlen)
+{
+	return path ? read_text(path, TEXT_FILE_MAX, opt, err, errlen) : strdup(dflt);
+}
+
+/* The data files behind fingerprints, advisories and advice, each its file or the default. */
+static int setup_knowledge(struct rt_main *m, char *err, size_t errlen)
+{
+	const struct rt_options *o = &m->o;
+	char *t =
+	    data_text(o->fingerprints, fingerprints_default_text, "--fingerprints", err, errlen);
+	if (t)
+		m->kn.fp = fp_parse(t, o->fingerprints ? o->fingerprints : "default", err, errlen);
+	free(t);
+	if (!m->kn.fp)
+		return -1;
+	t = data_text(o->advisories, advisories_default_text, "--advisories", err, errlen);
+	if (t)
+		m->kn.adv = advis_parse(t, o->advisories ? o->advisories : "default", err, errlen);
+	free(t);
+	if (!m->kn.adv)
+		return -1;
+	t = data_text(o->advice, advice_default_text, "--advice", err, errlen);
+	if (t)
+		m->kn.advice = advice_parse(t, o->advice ? o->advice : "default", err, errlen);
+	free(t);
+	if (!m->kn.advice)
+		return -1;
+	if (o->notice_template && !(m->notice_text = read_text(o->notice_template, NOTICE_TMPL_MAX,
+	                                                       "--notice-template", err, errlen)))
+		return -1;
+	if (notice_check(rt_notice_template(m), o->notice_template ? o->notice_template : "default",
+	                 err, errlen) < 0)
+		return -1;
+	knowledge_use(&m->kn);
+	return 0;
+}
+
 int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 {
 	/* the smuggling tests are built in, chosen with --tests by their names like the rest */
@@ -82,7 +128,7 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 		if (message_check(m->message_text, m->o.message, err, errlen) < 0)
 			return -1;
 	}
-	return 0;
+	return setup_knowledge(m, err, errlen);
 }
 
 void rt_print_catalog(const struct rt_main *m, FILE *out)

@@ -191,6 +191,20 @@ def seeds():
         b"\x08554 go away\r\n", b"\x02HTTP/1.1 400 Bad Request\r\n\r\n",
         b"\x20220-a\r\n220-b\r\n220 c\r\n250-x\r\n250 y\r\n451 4.7.1 greylisted\r\n250 ok\r\n",
     ]
+    s["fuzz_fingerprint"] = [
+        b"\x00mx.example.org ESMTP Postfix (3.7.11) (Debian)",
+        b"\x00mx ESMTP Exim 4.96 Sat, 28 Nov 2026\x00SIZE\x00relay not permitted",
+        b"\x00mail Microsoft ESMTP MAIL Service, Version: 6.0.3790.3959 ready at",
+        b"\x00mx ESMTP\x00X-ANONYMOUSTLS\x00\x00X-EXPS GSSAPI NTLM",
+        b"\x00" + b"*" * 300 + b"2*0*0*2",
+        b"\x00" + bytes(range(1, 256)),
+        b"\x00ESMTP Postfix " + b"(" * 2000,
+        b"\x00ESMTP Exim " + b"9." * 3000,
+        b"\x014.87..4.91\x004.9",
+        b'\x01bad banner "^(a+)+$"\n\x00' + b"a" * 60 + b"!",
+        b'\x01x banner "(?<version>(\\d+)*)+x"\n\x00' + b"1" * 80,
+        b'\x01p error "(?<os>[a-z]+)" os=Linux\nq ehlo "(?m)^X-$"\x00\x00X-\x00linux',
+    ]
     return s
 
 

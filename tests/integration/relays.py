@@ -75,7 +75,8 @@ class Relay:
     the sender (DSNs, auto-replies) go to next_hop only when the sender is at SINK_DOMAIN,
     as a real relay's would reach only the sink."""
 
-    def __init__(self, posture, addr, port, next_hop=None, banner_name="relay.lab", tls=None):
+    def __init__(self, posture, addr, port, next_hop=None, banner_name="relay.lab", tls=None,
+                 ident="ESMTP Postfix (Debian/GNU)"):
         """tls: None; "starttls" (offered); "required" (530 until STARTTLS); or "implicit"
         (TLS from the first byte); each an (ssl.SSLContext, kind) pair from tls_server()."""
         self.tls = tls
@@ -84,6 +85,7 @@ class Relay:
         self.port = port
         self.next_hop = next_hop
         self.banner_name = banner_name
+        self.ident = ident  # the greeting after the name
         self.forwarded = []
         self.errors = []
 
@@ -202,7 +204,7 @@ def start(relays):
             hostname=r.addr,
             port=r.port,
             server_hostname=r.banner_name,
-            ident="ESMTP Postfix (Debian/GNU)",
+            ident=r.ident,
             **kw,
         )
         c.start()

@@ -98,7 +98,10 @@ def test_install_and_uninstall(tmp_path):
         "usr/local/lib/systemd/system/relaytrap-sink.service",
         "usr/local/share/man/man1/relaytrap.1", "usr/local/share/man/man5/relaytrap.conf.5",
         "usr/local/share/man/man8/relaytrap-sink.8",
-        "usr/local/share/relaytrap/message.txt", "usr/local/share/relaytrap/relaytrap-sink.conf",
+        "usr/local/share/relaytrap/advice.conf", "usr/local/share/relaytrap/advisories.conf",
+        "usr/local/share/relaytrap/fingerprints.conf",
+        "usr/local/share/relaytrap/message.txt", "usr/local/share/relaytrap/notice.txt",
+        "usr/local/share/relaytrap/relaytrap-sink.conf",
         "usr/local/share/relaytrap/relaytrap.conf", "usr/local/share/relaytrap/tests.conf",
     ]
     unit = (dest / "usr/local/lib/systemd/system/relaytrap-sink.service").read_text()

@@ -110,7 +110,8 @@ def test_every_server_gets_its_expected_verdict(scan):
     assert p.returncode == 1, p.stderr  # open relays found
     found = {s["name"]: (hosts[s["addr"]]["port"], hosts[s["addr"]]["verdict"],
                          hosts[s["addr"]]["flags"], hosts[s["addr"]].get("delivered_via"),
-                         hosts[s["addr"]]["fingerprint"], transports(hosts[s["addr"]]))
+                         hosts[s["addr"]]["fingerprint"]["product"],
+                         transports(hosts[s["addr"]]))
              for s in lab.servers()}
     expected = {s["name"]: (s["port"], s["verdict"], s["flags"], s["via"], s["mta"],
                             {s["transport"]}) for s in lab.servers()}
@@ -132,6 +133,21 @@ def test_every_server_gets_its_expected_verdict(scan):
         if "bounces" not in s["flags"]:
             assert h["bounces"] == [], s["name"]
             assert all(t["outcome"] != "bounced" for t in h["tests"]), s["name"]
+
+
+def test_servers_named_with_their_versions(scan):
+    """The fingerprint names each lab MTA; Postfix (smtpd_banner with $mail_version) and Exim
+    (its default banner) with the version the installed package reports. OpenSMTPD's banner,
+    Debian's own smtpd_banner (pf-debian) and py-auth's ident carry no version, so neither
+    does their fingerprint."""
+    _, hosts, _ = scan
+    v = lab.versions()
+    want = {"postfix": v["Postfix"], "exim": v["Exim"], "opensmtpd": None, "aiosmtpd": None}
+    for s in lab.servers():
+        fp = hosts[s["addr"]]["fingerprint"]
+        version = None if s["name"] == "pf-debian" else want[s["mta"]]  # Debian's banner
+        assert (fp["product"], fp["version"], fp["source"]) == (s["mta"], version,
+                                                                "banner"), s["name"]
 
 
 def test_open_relays_evidence(scan):
@@ -339,11 +355,12 @@ def test_xclient_spoof(scan):
 def test_empty_auth(scan):
     """py-auth (tests/lab/authrelay.py) announces AUTH LOGIN PLAIN, refuses relaying without
     it (554) and takes empty credentials: auth-plain-empty and auth-login-empty relay, each
-    on its own session; AUTH ANONYMOUS, not offered, is not tried. Open (the prober's address is in the relay's Received header), auth_bypass."""
+    on its own session; AUTH ANONYMOUS, not offered, is not tried. Open (the prober's
+    address is in the relay's Received header), auth_bypass."""
     _, hosts, _ = scan
     h = by_name(hosts, "py-auth")
-    assert (h["verdict"], h["flags"], h["fingerprint"]) == ("open", ["auth_bypass"],
-                                                            "python-smtpd")
+    assert (h["verdict"], h["flags"], h["fingerprint"]["product"]) == ("open", ["auth_bypass"],
+                                                                       "aiosmtpd")
     assert "AUTH LOGIN PLAIN" in h["ehlo"]
     t = {x["name"]: x for x in h["tests"]}
     assert sorted(n for n, x in t.items() if x["delivered"]) == \

@@ -119,7 +119,8 @@ def test_postures_decided_by_delivery(tmp_path):
     assert "percent" in delivered and "plain" not in delivered
     op = p.hosts[net + "2"]
     assert op["tests_accepted"] == op["tests_delivered"] > 0
-    assert op["fingerprint"] == "postfix" and op["target_host"] == "relay.lab"
+    assert op["fingerprint"] == {"product": "postfix", "version": None, "os": "Debian/GNU",
+                                 "source": "banner"} and op["target_host"] == "relay.lab"
     ev = op["deliveries"][0]
     assert ev["peer_addr"] == net + "2" and ev["prober_visible"] is True
     assert sorted(ev["found_in"]) == ["body", "message-id", "rcpt", "subject", "x-relaytrap-token"]

@@ -109,9 +109,9 @@ def test_csv_rows_and_text_summary(hostile_run):
     tmp, p = hostile_run
     raw = (tmp / "r.csv").read_bytes()
     assert raw.startswith(b"address,port,verdict,flags,fingerprint,first_accepted_test,"
-                          b"delivered_tests,banner\r\n")
+                          b"delivered_tests,banner,version,os,fingerprint_source,advisories\r\n")
     rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
-    assert len(rows) == 7 and all(len(r) == 8 for r in rows)
+    assert len(rows) == 7 and all(len(r) == 12 for r in rows)
     by = {r[0]: r for r in rows[1:]}
     assert by["127.66.0.2"][2] == "closed" and by["127.66.0.2"][7] == "<script>alert(1)</script>"
     assert by["127.66.0.4"][7].startswith("'=HYPERLINK(")  # not a formula in a spreadsheet

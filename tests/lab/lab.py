@@ -108,7 +108,7 @@ SERVERS = [
     ("smtpd-closed", "opensmtpd", "127.70.2.3", 25, "closed (relays for itself only)", "closed",
      [], None, "plain"),
     # tests/lab/authrelay.py: Postfix cannot be made to take empty credentials.
-    ("py-auth", "python-smtpd", "127.70.3.2", 25,
+    ("py-auth", "aiosmtpd", "127.70.3.2", 25,
      "scripted (aiosmtpd): 554 without AUTH; AUTH PLAIN LOGIN take empty credentials, then "
      "relays", "open", ["auth_bypass"], None, "plain"),
 ]
@@ -228,7 +228,7 @@ def postfix_cf(d, name, addr, sink):
         "alias_database": "",
         "local_recipient_maps": "",
         "relay_domains": "",
-        "smtpd_banner": "$myhostname ESMTP Postfix",
+        "smtpd_banner": "$myhostname ESMTP $mail_name ($mail_version)",
     }
     if name in ("pf-submit", "pf-tls-open", "pf-465", "pf-debian"):
         run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -495,7 +495,7 @@ def up(base, sink=("127.0.0.1", 2600), names=None):
                 state["pids"].append(exim_start(base, s["name"], s["addr"], sink))
             elif s["mta"] == "opensmtpd":
                 state["pids"].append(smtpd_start(base, s["name"], s["addr"], sink))
-            elif s["mta"] == "python-smtpd":
+            elif s["mta"] == "aiosmtpd":
                 state["pids"].append(scripted_start(base, s["name"], s["addr"], sink))
         (base / "state.json").write_text(json.dumps(state))
         for s in chosen:
@@ -503,7 +503,7 @@ def up(base, sink=("127.0.0.1", 2600), names=None):
                 wait_banner(s["addr"], s["port"], tls=s["transport"] == "tls")
             except TimeoutError:
                 log = base / s["name"] / "log"
-                if s["mta"] == "python-smtpd" and log.exists():
+                if s["mta"] == "aiosmtpd" and log.exists():
                     raise TimeoutError(f"{s['name']}: no banner; its log: "
                                        + log.read_text()[-800:]) from None
                 raise

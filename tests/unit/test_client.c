@@ -156,7 +156,6 @@ static void check_open(int bytewise)
 	assert_int_equal(c.t[2].r[ST_DATA].code, 0); /* no DATA after a refused RCPT */
 	assert_string_equal(c.t[2].helo, "[1.2.3.4]");
 	assert_string_equal(c.target_host, "mx.example.net");
-	assert_string_equal(c.fingerprint, "postfix");
 	assert_int_equal(c.esmtp, 1);
 	assert_int_equal(c.n_ext, 3);
 	assert_string_equal(c.ehlo_ext[1], "SIZE 10240000");
@@ -499,10 +498,6 @@ static void test_helpers(void **st)
 	assert_int_equal(reply_outcome(553, "5.7.1 <a@b>: Sender address rejected: not logged in"),
 	                 OUT_AUTH);
 	assert_int_equal(reply_outcome(451, "4.7.0 temporary failure"), OUT_DEFERRED);
-	assert_string_equal(fingerprint_of("mx ESMTP Exim 4.96", NULL), "exim");
-	assert_string_equal(fingerprint_of("mx Microsoft ESMTP MAIL Service ready", NULL),
-	                    "exchange");
-	assert_string_equal(fingerprint_of("mx ESMTP", "mx Hello\n8BITMIME"), "");
 	struct ipaddr ip;
 	char a[64];
 	assert_int_equal(reported_addr("mx Hello x [IPv6:2001:db8::7], pleased", &ip), 0);

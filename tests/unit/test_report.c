@@ -137,10 +137,18 @@ static void csv_row(void **state)
 	(void)state;
 	assert_string_equal(row_of(report_csv_row, host_line),
 	                    "192.0.2.25,25,open,multi_hop interrupted,postfix,percent,2,"
-	                    "\"mx.example ESMTP, \"\"hi\"\"\nsecond\"\r\n");
+	                    "\"mx.example ESMTP, \"\"hi\"\"\nsecond\",,,,\r\n");
+	/* the fingerprint object of this version */
+	assert_string_equal(
+	    row_of(
+	        report_csv_row,
+	        "{\"addr\":\"192.0.2.2\",\"port\":25,\"verdict\":\"closed\",\"flags\":[],"
+	        "\"fingerprint\":{\"product\":\"exim\",\"version\":\"4.96\",\"os\":\"Debian\","
+	        "\"source\":\"banner\"},\"banner\":\"mx ESMTP Exim 4.96\",\"tests_delivered\":0}"),
+	    "192.0.2.2,25,closed,,exim,,0,mx ESMTP Exim 4.96,4.96,Debian,banner,\r\n");
 	assert_string_equal(row_of(report_csv_row, "{\"addr\":\"2001:db8::1\",\"port\":587,"
 	                                           "\"verdict\":\"unreachable\",\"flags\":[]}"),
-	                    "2001:db8::1,587,unreachable,,,,0,\r\n");
+	                    "2001:db8::1,587,unreachable,,,,0,,,,,\r\n");
 }
 
 static void text_line(void **state)
@@ -156,6 +164,30 @@ static void text_line(void **state)
 	           "\"unknown\",\"tests_accepted\":1,\"tests_delivered\":0,\"tests\":[{\"name\":"
 	           "\"plain\",\"outcome\":\"accepted\",\"delivered\":false}]}"),
 	    "  192.0.2.9 port 25: accepted plain (0 delivered of 1 accepted)\n");
+	/* the fingerprint object: product, version and OS */
+	assert_string_equal(
+	    row_of(report_text_line,
+	           "{\"addr\":\"192.0.2.9\",\"port\":25,\"verdict\":\"accepted\",\"fingerprint\":"
+	           "{\"product\":\"postfix\",\"version\":\"3.7.11\",\"os\":\"Debian\",\"source\":"
+	           "\"banner\"},\"tests_accepted\":1,\"tests_delivered\":0,\"tests\":[{\"name\":"
+	           "\"plain\",\"outcome\":\"accepted\",\"delivered\":false}]}"),
+	    "  192.0.2.9 port 25 [postfix 3.7.11 (Debian)]: accepted plain (0 delivered of 1 "
+	    "accepted)\n");
+	/* advisories: a second line that says what the match rests on */
+	static const char adv[] =
+	    "{\"addr\":\"192.0.2.3\",\"port\":25,\"verdict\":\"open\",\"fingerprint\":{\"product\":"
+	    "\"exim\",\"version\":\"4.91\",\"os\":null,\"source\":\"banner\"},\"advisories\":[{"
+	    "\"id\":\"CVE-2019-10149\",\"severity\":\"critical\",\"by\":\"banner\"},{\"id\":"
+	    "\"CVE-2023-51766\",\"severity\":\"medium\",\"by\":\"banner\"}],\"tests_accepted\":1,"
+	    "\"tests_delivered\":1,\"tests\":[{\"name\":\"plain\",\"outcome\":\"accepted\","
+	    "\"delivered\":true}]}";
+	assert_string_equal(row_of(report_text_line, adv),
+	                    "  192.0.2.3 port 25 [exim 4.91]: fell for plain (1 delivered of 1 "
+	                    "accepted)\n    known holes by banner: CVE-2019-10149 (critical), "
+	                    "CVE-2023-51766 (medium)\n");
+	assert_string_equal(row_of(report_csv_row, adv),
+	                    "192.0.2.3,25,open,,exim,plain,1,,4.91,,banner,\"CVE-2019-10149 "
+	                    "(critical), CVE-2023-51766 (medium)\"\r\n");
 	/* a name from PTR says so */
 	assert_string_equal(
 	    row_of(report_text_line,
