@@ -258,6 +258,23 @@ int catalog_add_smuggling(struct catalog *c, char *err, size_t errlen)
 	return 0;
 }
 
+int catalog_add_proxy(struct catalog *c, char *err, size_t errlen)
+{
+	if (c->n >= CATALOG_MAX) {
+		snprintf(err, errlen, "--proxy-spoof: more than %d tests", CATALOG_MAX);
+		return -1;
+	}
+	memmove(&c->t[1], &c->t[0], (size_t)c->n * sizeof(c->t[0])); /* first: the connection */
+	c->n++;
+	struct rtest *t = &c->t[0];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "proxy-localhost");
+	snprintf(t->mail, sizeof(t->mail), "<{sender}@{sink}>");
+	snprintf(t->rcpt, sizeof(t->rcpt), "<{user}@{sink}>");
+	t->via = VIA_PROXY;
+	return 0;
+}
+
 int catalog_find(const struct catalog *c, const char *name)
 {
 	for (int i = 0; i < c->n; i++)

@@ -38,6 +38,10 @@ int catalog_add_starttls_twins(struct catalog *c, char *err, size_t errlen);
 /* Appends the smuggling tests: per end-of-data variant, "smuggle-NAME" and the message it
  * smuggles, "smuggle-NAME-inner". -1 (err) when the catalogue would overflow. */
 int catalog_add_smuggling(struct catalog *c, char *err, size_t errlen);
+/* --proxy-spoof: puts "proxy-localhost" first, the plain test on a connection that starts
+ * with a PROXY protocol v1 header naming 127.0.0.1 as the client (first, so that a server
+ * that wants the header from everyone is still tested). -1 (err) when the catalogue is full. */
+int catalog_add_proxy(struct catalog *c, char *err, size_t errlen);
 
 struct macros {
 	const char *user, *sink, *sink_literal, *target_literal, *target_host, *target_domain,

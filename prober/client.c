@@ -229,6 +229,8 @@ static int path_offered(const struct client *c, enum via v)
 		return c->ann_xclient;
 	case VIA_SMUGGLE: /* only in their own phase, after the host relayed */
 		return c->smuggle_phase;
+	case VIA_PROXY: /* the header goes before TLS: not with implicit TLS */
+		return !c->p.implicit_tls;
 	case VIA_SMUGGLED: /* goes inside the test before it */
 	case VIA_COUNT:
 		break;
@@ -284,6 +286,7 @@ static void send_path(struct client *c)
 	case VIA_NONE:
 	case VIA_SMUGGLE:
 	case VIA_SMUGGLED:
+	case VIA_PROXY:
 	case VIA_COUNT:
 		return;
 	}
@@ -309,6 +312,18 @@ static void start_test(struct client *c)
 		c->cur++;
 	}
 	enum via v = c->t[c->cur].via;
+	if (v == VIA_PROXY && !c->proxy_conn) { /* a connection of its own, header first */
+		c->proxy_wanted = 1;
+		send_quit(c);
+		return;
+	}
+	if (v == VIA_PROXY && c->t[c->cur].outcome != OUT_NOTRUN) { /* the header was refused */
+		c->cur++;
+		start_test(c);
+		return;
+	}
+	if (v == VIA_PROXY) /* the server took the header: this session is not ours to reuse */
+		c->fresh_needed = 1;
 	if (via_is_command(v) && !c->path_done &&
 	    !(v == VIA_STARTTLS && strcmp(c->transport, "plain"))) {
 		send_path(c);
@@ -395,6 +410,7 @@ int client_init(struct client *c, const struct client_params *p)
 		c->t[i].test = i;
 		c->t[i].via = p->cat->t[i].via;
 	}
+	c->proxy_wanted = c->nt && c->t[0].via == VIA_PROXY && !p->implicit_tls;
 	buf_init(&c->out, 64 * 1024);
 	buf_init(&c->transcript, TRANSCRIPT_MAX);
 	c->end = END_RUNNING;
@@ -419,6 +435,22 @@ void client_free(struct client *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* PROXY protocol v1 (HAProxy's proxy-protocol.txt 2.1): this connection claims to come from
+ * the loopback address. Sent before the greeting; a server that speaks it answers nothing,
+ * one that does not takes it for a command (CS_EHLO). */
+static void send_proxy_header(struct client *c)
+{
+	char dst[64], line[160];
+	int v6 = c->p.target.family == 6;
+	ipaddr_str(&c->p.target, dst, sizeof(dst));
+	int n = snprintf(line, sizeof(line), "PROXY %s %s %s 49152 %u", v6 ? "TCP6" : "TCP4",
+	                 v6 ? "::1" : "127.0.0.1", dst, c->p.port);
+	note(c, "> ", line, (size_t)n);
+	buf_append(&c->out, line, (size_t)n);
+	buf_append(&c->out, "\r\n", 2);
+	c->pending++; /* the answer of a server that takes it for a command */
+}
+
 void client_connected(struct client *c, const struct ipaddr *local, double now)
 {
 	c->connects++;
@@ -438,6 +470,10 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 		int n = snprintf(m, sizeof(m), "(reconnect %d)", c->connects - 1);
 		note(c, "- ", m, (size_t)n);
 	}
+	c->proxy_conn = c->proxy_wanted;
+	c->proxy_wanted = c->proxy_answered = 0;
+	if (c->proxy_conn)
+		send_proxy_header(c);
 }
 
 /* A test is under way: its MAIL, RCPT or data, or its path (AUTH, XCLIENT and the EHLO after
@@ -621,6 +657,11 @@ static void reset_test(struct client *c, int i)
  * next test, not counted against --max-reconnects. */
 static enum client_status quit_done(struct client *c)
 {
+	if (c->proxy_wanted) { /* the same test, on a connection that starts with the header */
+		c->planned++;
+		set_state(c, CS_GREETING);
+		return CL_RECONNECT;
+	}
 	if (c->fresh_needed && more_tests(c)) {
 		c->planned++;
 		c->cur++;
@@ -719,6 +760,13 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 	case CS_EHLO:
 		if (r->code == 421)
 			return lost(c, "421 after EHLO");
+		if (c->proxy_conn && !c->proxy_answered && r->code >= 500 && r->code <= 504 && tr &&
+		    tr->via == VIA_PROXY) { /* the header's answer; the EHLO's comes next */
+			c->proxy_answered = 1;
+			keep(&tr->r[ST_PATH], r);
+			path_refused(tr, r);
+			return CL_CONTINUE;
+		}
 		if (r->code == 250) {
 			set_ehlo(c, r);
 			if (want_starttls(c) && c->ann_starttls) {

@@ -115,6 +115,9 @@ struct client {
 	int fresh_needed;    /* a path changed this session: the next test needs a new one */
 	int planned;         /* reconnections made for fresh sessions (not counted as failures) */
 	int smuggle_phase;   /* the smuggling tests are running (client_smuggle) */
+	int proxy_wanted;    /* the next connection starts with the PROXY header */
+	int proxy_conn;      /* this connection started with it */
+	int proxy_answered;  /* the server took the header for a command: it does not speak it */
 	int inner_stage;     /* replies seen to the smuggled message's commands (CS_QUIT) */
 	struct io_tls_info tls; /* the last TLS session's, when has_tls */
 	int has_tls;

@@ -51,6 +51,11 @@ const struct legend flag_legend[] = {
      "address: anyone may use XCLIENT there",
      "allow XCLIENT only from the proxies in front of it (Postfix: "
      "smtpd_authorized_xclient_hosts)"},
+    {"proxy_spoof",
+     "it relayed on a connection whose PROXY protocol header, sent by the prober, named "
+     "127.0.0.1: it trusts the header from anyone who can reach it",
+     "accept PROXY headers only from the load balancer's addresses, or make the server "
+     "unreachable except through it (Postfix: postscreen or smtpd behind haproxy)"},
     {"smuggling",
      "a message smuggled after a lenient end of data (a dot line after a bare LF or CR; the "
      "delivered "

@@ -187,6 +187,8 @@ static const struct opt options[] = {
      "don't look up the PTR name of a server whose banner and EHLO give none", 0, 0, NULL},
     {"no-smuggling", 0, OPT_FLAG, O(no_smuggling), NULL,
      "no SMTP smuggling tests for the hosts that relayed", 0, 0, NULL},
+    {"proxy-spoof", 0, OPT_FLAG, O(proxy_spoof), NULL,
+     "also test a connection opened with a PROXY header that names 127.0.0.1", 0, 0, NULL},
     {"first-hit", 0, OPT_FLAG, O(first_hit), NULL, "stop a host after its first accepted test", 0,
      0, NULL},
     {"transcript", 0, OPT_FLAG, O(transcript), NULL,

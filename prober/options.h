@@ -25,6 +25,7 @@ struct rt_options {
 	long concurrency, per_net, seed;
 	double rate, connect_timeout, timeout, host_timeout, wait;
 	int no_smuggling; /* no smuggling tests for the hosts that relayed */
+	int proxy_spoof;  /* the proxy-localhost test: a PROXY v1 header naming 127.0.0.1 */
 	int no_sink, no_ptr, first_hit, transcript, dry_run, list_tests, selftest, progress, quiet,
 	    verbose, help, version;
 	int tls; /* implicit TLS on every port (465 always) */

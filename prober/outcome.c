@@ -24,6 +24,7 @@ const char *const via_names[] = {
     [VIA_XCLIENT_OWN] = "xclient-own",
     [VIA_SMUGGLE] = "smuggle",
     [VIA_SMUGGLED] = "smuggled",
+    [VIA_PROXY] = "proxy",
 };
 _Static_assert(sizeof(via_names) / sizeof(via_names[0]) == VIA_COUNT, "a name for every path");
 

@@ -20,6 +20,8 @@ enum via {
 	VIA_XCLIENT_OWN, /* XCLIENT ADDR=<the target's own address> */
 	VIA_SMUGGLE,     /* a smuggling test (prober/smuggle.h): only for a host that relayed */
 	VIA_SMUGGLED,    /* the message smuggled inside the test before it: never sent alone */
+	VIA_PROXY,       /* its own connection, opened with a PROXY v1 header naming 127.0.0.1
+	                    (--proxy-spoof) */
 	VIA_COUNT,
 };
 extern const char *const via_names[];

@@ -85,9 +85,9 @@ json_t *verdict_flags(const struct verdict_out *v, const json_t *keep)
 {
 	static const char *const decided[] = {"multi_hop", "tokens_disagree", "bounces",
 	                                      "partial",   "auth_bypass",     "xclient_spoof",
-	                                      "smuggling"};
-	const int on[] = {v->multi_hop,   v->tokens_disagree, v->bounces,  v->partial,
-	                  v->auth_bypass, v->xclient_spoof,   v->smuggling};
+	                                      "smuggling", "proxy_spoof"};
+	const int on[] = {v->multi_hop,   v->tokens_disagree, v->bounces,   v->partial,
+	                  v->auth_bypass, v->xclient_spoof,   v->smuggling, v->proxy_spoof};
 	const size_t n = sizeof(decided) / sizeof(decided[0]);
 	json_t *flags = json_array();
 	size_t i;

@@ -436,6 +436,8 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 		note_prober(h, &local);
 		client_connected(&h->c, &local, now_of(s));
 		io_set_timeout(h->io, s->o->timeout);
+		if (flush_out(h) < 0) /* what goes before the greeting (a PROXY header) */
+			return;
 		if (implicit_tls(h) && io_tls_start(h->io, s->tls, 0, NULL) < 0)
 			handle(h, client_closed(&h->c, "TLS could not start"));
 		return;

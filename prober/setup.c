@@ -121,6 +121,8 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 	if (m->o.starttls && !strcmp(m->o.starttls, "both") &&
 	    catalog_add_starttls_twins(&m->cat, err, errlen) < 0)
 		return -1;
+	if (m->o.proxy_spoof && catalog_add_proxy(&m->cat, err, errlen) < 0)
+		return -1;
 	if (m->o.message) {
 		if (!(m->message_text =
 		          read_text(m->o.message, MESSAGE_TMPL_MAX, "--message", err, errlen)))
@@ -135,6 +137,10 @@ void rt_print_catalog(const struct rt_main *m, FILE *out)
 {
 	for (int i = 0; i < m->cat.n; i++) {
 		const struct rtest *t = &m->cat.t[i];
+		if (t->via == VIA_PROXY) {
+			fprintf(out, "# %-22s built in: --proxy-spoof\n", t->name);
+			continue;
+		}
 		if (t->via == VIA_SMUGGLE ||
 		    t->via == VIA_SMUGGLED) { /* built in, no catalogue line */
 			fprintf(out, "# %-22s built in: SMTP smuggling, for hosts that relayed%s\n",

@@ -82,6 +82,7 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 				out->auth_bypass |= via_is_auth(in->t[i].via);
 				out->xclient_spoof |= via_is_xclient(in->t[i].via);
 				out->smuggling |= in->t[i].via == VIA_SMUGGLED;
+				out->proxy_spoof |= in->t[i].via == VIA_PROXY;
 				break;
 			}
 		if (outcome_path_only(&in->t[i])) /* a refused AUTH says nothing about relaying */

@@ -58,6 +58,7 @@ struct verdict_out {
 	int auth_bypass;   /* flag: a test relayed after AUTH with empty credentials or ANONYMOUS */
 	int xclient_spoof; /* flag: a test relayed after XCLIENT claimed a trusted address */
 	int smuggling;     /* flag: a smuggled message arrived as a message of its own */
+	int proxy_spoof;   /* flag: a test relayed on a connection a PROXY header said was local */
 	char reason[160];  /* the verdict in words when the tests say more than the session; "" */
 };
 

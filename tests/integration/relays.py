@@ -71,7 +71,9 @@ class Relay:
     bloat (an open relay that adds a 20 KB subject, a 2 KB sender and 99 recipients of 900
     bytes) | bounce | bounce-headers (accept, then return a DSN to the sender) | vacation (accept, drop,
     auto-reply to the sender) | first-only (relays the first message it accepts, drops the
-    rest). next_hop: (host, port) mail is handed to; forwards leave from self.addr. Replies to
+    rest) | proxy (wants a PROXY v1 header on every connection, like Postfix with
+    smtpd_upstream_proxy_protocol = haproxy, and relays only for the client it names as
+    127.0.0.1). next_hop: (host, port) mail is handed to; forwards leave from self.addr. Replies to
     the sender (DSNs, auto-replies) go to next_hop only when the sender is at SINK_DOMAIN,
     as a real relay's would reach only the sink."""
 
@@ -90,8 +92,13 @@ class Relay:
         self.errors = []
 
     # aiosmtpd handler hooks
+    async def handle_PROXY(self, server, session, envelope, proxy_data):
+        return True  # any header; handle_RCPT decides by the address it names
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         p = self.posture
+        if p == "proxy" and str(getattr(session.proxy_data, "src_addr", "")) != "127.0.0.1":
+            return "554 5.7.1 <%s>: Relay access denied" % address
         if p == "closed":
             return "554 5.7.1 <%s>: Relay access denied" % address
         if p == "greylist":
@@ -143,7 +150,9 @@ class Relay:
         if isinstance(data, str):
             data = data.encode()
         peer = session.peer[0]
-        if self.posture in ("open", "percent", "forward", "first-only", "bloat"):
+        if self.posture == "proxy":  # as Postfix behind haproxy: the client the header named
+            peer = str(session.proxy_data.src_addr)
+        if self.posture in ("open", "percent", "forward", "first-only", "bloat", "proxy"):
             data = (
                 "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id 4F2A1\r\n"
                 "\tfor <%s>; %s\r\n"
@@ -199,6 +208,8 @@ def start(relays):
             else:
                 kw["tls_context"] = ctx
                 kw["require_starttls"] = kind == "required"
+        if r.posture == "proxy":
+            kw["proxy_protocol_timeout"] = 5
         c = Controller(
             r,
             hostname=r.addr,

@@ -222,6 +222,43 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
         assert "<tr><td><i>%s</i></td>" % f in html
 
 
+def test_proxy_spoof(tmp_path):
+    """--proxy-spoof: the first test goes on a connection that starts with a PROXY v1 header
+    naming 127.0.0.1. A server that wants the header (behind haproxy, but reachable directly)
+    and trusts what it says relays: open-anonymous (its Received line names the client the
+    header named), flag proxy_spoof; the rest of the catalogue, without a header, gets no
+    greeting. A server that does not speak PROXY answers the header as a command (500) and
+    is tested as usual on the same connection."""
+    sp = free_port()
+    net = "127.61.3."
+    port = free_port(net + "2")
+    sink = ("127.0.0.1", sp)
+    rs = [relays.Relay("proxy", net + "2", port, sink), relays.Relay("closed", net + "3", port)]
+    ctl = relays.start(rs)
+    try:
+        p = scan(tmp_path, [net + "2", net + "3"], "-w", "3", "-d", "sink.lab", "-t", "plain",
+                 "--proxy-spoof", "--source", net + "9", port=port, sink_port=sp)
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1, p.stderr + repr(rs[0].errors)
+    assert p.lines[0]["tests"][0]["name"] == "proxy-localhost"
+    h = p.hosts[net + "2"]
+    t = {x["name"]: x for x in h["tests"]}
+    assert (h["verdict"], h["flags"]) == ("open-anonymous", ["proxy_spoof"])
+    assert (t["proxy-localhost"]["via"], t["proxy-localhost"]["outcome"],
+            t["proxy-localhost"]["delivered"]) == ("proxy", "accepted", True)
+    assert list(t) == ["proxy-localhost"] and h["tests_delivered"] == 1  # plain: no greeting
+    assert h["connections"] == 2 and "no greeting reply" in h["reason"]
+    assert h["deliveries"][0]["prober_visible"] is False
+    c = p.hosts[net + "3"]
+    t = {x["name"]: x for x in c["tests"]}
+    assert (c["verdict"], c["flags"], c["connections"]) == ("closed", [], 1)
+    assert t["proxy-localhost"]["outcome"] == "rejected"
+    assert t["proxy-localhost"]["replies"]["path"]["code"] == 500
+    assert "mail" not in t["proxy-localhost"]["replies"]
+    assert t["plain"]["replies"]["rcpt"]["code"] == 554
+
+
 def test_starttls_and_implicit_tls(tmp_path):
     """A relay that demands STARTTLS (530 before it) is tested over TLS and found open, where
     it used to be auth-required; one that only offers it is upgraded too (--starttls auto, the

@@ -1010,6 +1010,72 @@ static void test_smuggling(void **st)
 	client_free(&c);
 }
 
+/* --proxy-spoof: the first test gets a connection of its own that starts with a PROXY v1
+ * header; a server that takes the header for a command answers it before its EHLO reply. */
+static void test_proxy(void **st)
+{
+	(void)st;
+	struct client c;
+	struct client_params p;
+	char log[256], err[256];
+	static const struct ipaddr local = {0};
+	start_with(&c, &p, "plain <{sender}@{sink}> <{user}@{sink}>\n");
+	client_free(&c);
+	assert_int_equal(catalog_add_proxy(&cat, err, sizeof(err)), 0);
+	assert_string_equal(cat.t[0].name, "proxy-localhost");
+	assert_string_equal(cat.t[1].name, "plain");
+	/* a server that speaks PROXY: greeting after the header, the test, then a new session */
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	static const char header[] = "PROXY TCP4 127.0.0.1 192.0.2.25 49152 25\r\n";
+	assert_int_equal(buf_len(&c.out), sizeof(header) - 1);
+	assert_memory_equal(buf_head(&c.out), header, sizeof(header) - 1);
+	buf_consume(&c.out, buf_len(&c.out));
+	const char *const speaks[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "250 ok\r\n",
+	                              "250 ok\r\n",       "354 go\r\n", "250 queued\r\n",
+	                              "221 bye\r\n"};
+	assert_int_equal(drive(&c, speaks, 7, 0, log, sizeof(log), NULL), CL_RECONNECT);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA|MSG|QUIT");
+	assert_int_equal(c.t[0].outcome, OUT_ACCEPTED);
+	assert_int_equal(c.t[0].via, VIA_PROXY);
+	client_connected(&c, &local, 10);
+	assert_int_equal(buf_len(&c.out), 0); /* no header on the next connection */
+	const char *const rest[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "554 no\r\n", "250 ok\r\n",
+	                            "221 bye\r\n"};
+	assert_int_equal(drive(&c, rest, 5, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|QUIT");
+	assert_int_equal(c.t[1].outcome, OUT_REJECTED);
+	assert_int_equal(c.planned, 1);
+	client_free(&c);
+	/* one that does not: its 500 to the header comes with the EHLO reply, no protocol error,
+	 * and the catalogue goes on on the same connection */
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	buf_consume(&c.out, buf_len(&c.out));
+	const char *const not_proxy[] = {"220 mx ESMTP\r\n",
+	                                 "500 5.5.2 Error: command not recognized\r\n250 mx\r\n",
+	                                 "554 no\r\n", "250 ok\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, not_proxy, 5, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|QUIT");
+	assert_int_equal(c.t[0].outcome, OUT_REJECTED);
+	assert_int_equal(c.t[0].r[ST_PATH].code, 500);
+	assert_int_equal(c.t[0].r[ST_MAIL].code, 0);
+	assert_int_equal(c.t[1].outcome, OUT_REJECTED);
+	assert_int_equal(c.connects, 1);
+	client_free(&c);
+	/* with implicit TLS there is no PROXY test */
+	p.implicit_tls = 1;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	assert_int_equal(buf_len(&c.out), 0);
+	const char *const tls[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "554 no\r\n", "250 ok\r\n",
+	                           "221 bye\r\n"};
+	assert_int_equal(drive(&c, tls, 5, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|QUIT");
+	assert_null(c.t[0].mail);
+	client_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1033,6 +1099,7 @@ int main(void)
 	    cmocka_unit_test(test_xclient_paths),
 	    cmocka_unit_test(test_starttls_530_and_both),
 	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_proxy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
