@@ -58,3 +58,6 @@ PY
 read -r s cpu rss < <(measure "$RT" -q --no-ptr -t "$TESTS" -p "$DEADPORT" --sink-listen "127.0.0.1:$SINKPORT" \
     -c 1000 -r 100000 --per-net 256 -w 0 -o "$WORK/big.jsonl" 127.91.0.0/16)
 echo "65536 targets (connection refused): $(printf '%.1f' "$s") s, peak RSS $((rss / 1024)) MB (4,096 targets: $((${rt_rss%.*} / 1024)) MB; target <= 64 MB and flat)"
+# CPU per host with and without STARTTLS: its own farm on port 25, so smtp-sink goes first
+kill $SINKPID; wait $SINKPID 2>/dev/null || true
+echo; bash "$(dirname "$0")/starttls.sh" "$BUILD" "$ROUNDS"
