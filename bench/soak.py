@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Soak: relaytrap-sink under steady load for SOAK_SECONDS (default 600) with good and hostile
-clients on loopback. Prints RSS and open descriptors every 10 s; at the end checks that every
+clients on loopback (hostile TLS clients among them: silent, garbage or stalled after
+STARTTLS, garbage over a finished handshake). Prints RSS and open descriptors every 10 s; at the end checks that every
 message acknowledged with 250 is in receipts.jsonl exactly once, and that RSS and fd count
 stayed flat (last sample within 20% + 2 MB / + 16 fds of the sample at 60 s).
 
@@ -108,6 +109,29 @@ def hostile(port, deadline, kind):
                               b"".join(b"RCPT TO:<x%%y@z%d.example>\r\n" % i for i in range(200)))
                 elif kind == "idle":
                     time.sleep(min(20, max(0, deadline - time.monotonic())))
+                elif kind == "tls-silent":  # STARTTLS, then nothing: the handshake deadline
+                    s.sendall(b"EHLO t\r\nSTARTTLS\r\n")
+                    time.sleep(min(35, max(0, deadline - time.monotonic())))
+                elif kind == "tls-garbage":  # STARTTLS, then bytes that are no ClientHello
+                    s.sendall(b"EHLO t\r\nSTARTTLS\r\n")
+                    time.sleep(0.2)
+                    s.sendall(b"\x16\x03\x01\x00\x40" + bytes(rnd.getrandbits(8) for _ in range(64)))
+                elif kind == "tls-stall":  # the start of a ClientHello, then nothing
+                    s.sendall(b"EHLO t\r\nSTARTTLS\r\n")
+                    time.sleep(0.2)
+                    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+                    time.sleep(min(35, max(0, deadline - time.monotonic())))
+                elif kind == "tls-full":  # a whole handshake, then garbage over TLS
+                    import ssl
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                    s.sendall(b"EHLO t\r\nSTARTTLS\r\n")
+                    f = s.makefile("rb")
+                    while not f.readline().startswith(b"220 2.0.0"):
+                        pass
+                    t = ctx.wrap_socket(s, server_hostname="sink.lab")
+                    t.sendall(bytes(rnd.getrandbits(8) for _ in range(8192)))
+                    s = t
                 elif kind == "smuggle":
                     s.sendall(b"EHLO s\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x@sink.lab>\r\nDATA\r\n"
                               b"Subject: smuggle\r\n\r\nx\n.\nMAIL FROM:<evil@x>\r\n.\r\n")
@@ -136,7 +160,8 @@ def main():
     for g in good:
         g.start()
     bad = [threading.Thread(target=hostile, args=(port, deadline, k), daemon=True)
-           for k in ("garbage", "longline", "drip", "drip", "relay", "idle", "idle", "smuggle")]
+           for k in ("garbage", "longline", "drip", "drip", "relay", "idle", "idle", "smuggle",
+                     "tls-silent", "tls-garbage", "tls-stall", "tls-full")]
     for b in bad:
         b.start()
     series = []

@@ -113,6 +113,7 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 		return;
 	}
 	if (io->tls_handshaking) {
+		io->tls_peer_spoke = 1; /* readable: the ClientHello (or an end) is there */
 		iotls_handshake(io);
 		return;
 	}

@@ -24,13 +24,15 @@ struct io {
 	io_cb cb;
 	void *arg;
 	unsigned connecting : 1, paused : 1, eof : 1;
-	/* TLS (io_tls.c): ssl set once io_tls_start ran */
+	/* TLS (io_tls.c): ssl set once io_tls_start ran (a server's once the client spoke) */
 	struct ssl_st *ssl;
-	unsigned tls_server : 1,   /* we accept the handshake */
-	    tls_waiting : 1,       /* started, but plaintext is still being written first */
-	    tls_handshaking : 1,   /* the handshake runs */
-	    tls_read_blocked : 1,  /* SSL_read wants the socket writable */
-	    tls_write_blocked : 1; /* SSL_write wants the socket readable */
+	struct ssl_ctx_st *tls_ctx; /* a server's context until the client's first byte */
+	unsigned tls_server : 1,    /* we accept the handshake */
+	    tls_peer_spoke : 1,     /* the client's first handshake bytes are there */
+	    tls_waiting : 1,        /* started, but plaintext is still being written first */
+	    tls_handshaking : 1,    /* the handshake runs */
+	    tls_read_blocked : 1,   /* SSL_read wants the socket writable */
+	    tls_write_blocked : 1;  /* SSL_write wants the socket readable */
 	char err[192];
 };
 

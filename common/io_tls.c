@@ -36,8 +36,9 @@ static struct io_tls_ctx *ctx_new(const SSL_METHOD *m, char *err, size_t errlen)
 	}
 	/* a scanner and a sink meet every kind of peer: accept what OpenSSL's default level
 	 * does, partial writes out of a buffer that moves */
-	SSL_CTX_set_mode(t->ctx,
-	                 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                             SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_min_proto_version(t->ctx, TLS1_VERSION);
 	return t;
 }
@@ -118,15 +119,28 @@ void io_tls_ctx_free(struct io_tls_ctx *t)
 	free(t);
 }
 
-int io_tls_start(struct io *io, struct io_tls_ctx *ctx, int server, const char *sni)
+/* A server's SSL object is made when the client's first handshake bytes arrive: a client
+ * that says STARTTLS and then nothing holds no TLS memory (some 40 KiB each otherwise). */
+static int server_ssl(struct io *io)
 {
-	if (io->ssl || buf_len(&io->rbuf) || !(io->ssl = SSL_new(ctx->ctx)))
+	if (!(io->ssl = SSL_new(io->tls_ctx)))
 		return -1;
 	SSL_set_fd(io->ssl, io->fd);
+	SSL_set_accept_state(io->ssl);
+	return 0;
+}
+
+int io_tls_start(struct io *io, struct io_tls_ctx *ctx, int server, const char *sni)
+{
+	if (io->ssl || io->tls_ctx || buf_len(&io->rbuf))
+		return -1;
 	io->tls_server = server;
 	if (server) {
-		SSL_set_accept_state(io->ssl);
+		io->tls_ctx = ctx->ctx;
 	} else {
+		if (!(io->ssl = SSL_new(ctx->ctx)))
+			return -1;
+		SSL_set_fd(io->ssl, io->fd);
 		SSL_set_connect_state(io->ssl);
 		if (sni && *sni)
 			SSL_set_tlsext_host_name(io->ssl, sni);
@@ -154,6 +168,17 @@ static void tls_fail(struct io *io, const char *what)
 
 void iotls_handshake(struct io *io)
 {
+	if (!io->ssl) { /* a server: wait for the ClientHello before making the SSL object */
+		if (!io->tls_peer_spoke) {
+			ev_io_stop(io->loop->ev, &io->ww);
+			ev_io_start(io->loop->ev, &io->rw);
+			return;
+		}
+		if (server_ssl(io) < 0) {
+			tls_fail(io, "TLS session");
+			return;
+		}
+	}
 	ERR_clear_error();
 	int r = SSL_do_handshake(io->ssl);
 	if (r == 1) {

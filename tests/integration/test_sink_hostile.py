@@ -229,3 +229,93 @@ def test_idle_sessions_from_many_addresses_do_not_lock_out(sink_factory):
     log = sink.log.read_text()
     assert log.count("event=stress state=on sessions=150 max=200 timeout=10") == 1, log
     assert log.count("event=stress state=off") == 1, log
+
+
+def _starttls(sink, source=None):
+    """A client at the point where the sink has answered 220 to STARTTLS."""
+    c = Client("127.0.0.1", sink.port, source=source)
+    assert c.reply()[0] == 220
+    assert c.cmd("EHLO tls.example")[0] == 250
+    assert c.cmd("STARTTLS")[0] == 220
+    return c
+
+
+def test_hostile_tls_clients(sink_factory):
+    """Hostile TLS clients: silence after STARTTLS, garbage instead of a ClientHello, a record
+    header that promises 16 KiB and never sends it, cleartext after STARTTLS, a megabyte line
+    over TLS. Each costs bounded memory, gets a clean drop within its deadline, and a good
+    client is served meanwhile."""
+    import ssl
+    sink = sink_factory("--timeout", "3", "--max-per-ip", "400")
+    base_rss, base_fd = rss_kib(sink.proc.pid), fd_count(sink.proc.pid)
+    silent = [_starttls(sink) for _ in range(300)]
+    time.sleep(0.3)
+    grown = rss_kib(sink.proc.pid) - base_rss
+    # no SSL object until the client speaks: was 47 KiB each
+    assert grown < 300 * 8 * MEM_SLACK, f"{grown} KiB for 300 sessions waiting in STARTTLS"
+    served_quickly(sink)
+    # 100 of them send the start of a ClientHello and stall: an SSL object each, bounded
+    before = rss_kib(sink.proc.pid)
+    for s in silent[:100]:
+        s.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    time.sleep(0.3)
+    grown = rss_kib(sink.proc.pid) - before
+    assert grown < 100 * 64 * MEM_SLACK, f"{grown} KiB for 100 stalled handshakes"
+    served_quickly(sink)
+    # garbage where the ClientHello should be: dropped at once
+    g = _starttls(sink)
+    g.send(b"\x16\x03\x01\x00\x10" + b"\xff" * 16 + b"not tls at all\r\n" * 64)
+    t0 = time.monotonic()
+    g.sock.settimeout(5)
+    try:
+        while g.sock.recv(4096):
+            pass
+    except OSError:
+        pass
+    assert time.monotonic() - t0 < 1.0
+    # cleartext SMTP after the 220: not read as a command (and not answered in the clear)
+    p = _starttls(sink)
+    p.send(b"MAIL FROM:<a@b>\r\n")
+    p.sock.settimeout(5)
+    data = b""
+    try:
+        while chunk := p.sock.recv(4096):
+            data += chunk
+    except OSError:
+        pass
+    assert b"250" not in data
+    # a record header that promises 16 KiB, then nothing: the handshake deadline
+    h = _starttls(sink)
+    h.send(b"\x16\x03\x01\x40\x00" + b"\x01" * 100)
+    # every silent and stalled one is closed by the deadline (--timeout 3)
+    time.sleep(4.5)
+    for s in silent + [h]:
+        s.sock.settimeout(2)
+        try:
+            while s.sock.recv(4096):
+                pass
+        except OSError:
+            pass
+        s.close()
+    for c in (g, p):
+        c.close()
+    time.sleep(0.2)
+    assert fd_count(sink.proc.pid) == base_fd
+    # a megabyte line over TLS: the same bound as in the clear
+    c = _starttls(sink)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(c.sock, server_hostname="sink.lab")
+    c.sock, c.buf = t, b""
+    assert c.cmd("EHLO tls.example")[0] == 250
+    before = rss_kib(sink.proc.pid)
+    for _ in range(16):
+        c.send(b"A" * 65536)
+    c.send(b"\r\nNOOP\r\n")
+    code, lines = c.reply()
+    assert code == 500 and "line too long" in lines[0]
+    assert c.reply()[0] == 250
+    assert rss_kib(sink.proc.pid) - before < 2048 * MEM_SLACK
+    served_quickly(sink)
+    c.close()
