@@ -1072,6 +1072,10 @@ enum client_status client_timeout(struct client *c, double seconds)
 	if (c->state == CS_DONE)
 		return CL_DONE;
 	char m[128];
+	if (c->state == CS_TLS) { /* a handshake that never came: as one that failed */
+		snprintf(m, sizeof(m), "no TLS handshake within %g s", seconds);
+		return client_tls_failed(c, m);
+	}
 	snprintf(m, sizeof(m), "no %s reply within %g s", state_cmd[c->state], seconds);
 	enum session_end end = ended_as(c, ENDING_TIMEOUT);
 	if (end == END_ERROR)

@@ -423,6 +423,60 @@ def early_reply(conn):
     time.sleep(5)
 
 
+def tls_then(after):
+    """A server that offers STARTTLS and, on its first connection, answers it 220 and then
+    does after(conn) instead of a handshake; later connections refuse relaying."""
+    state = {"n": 0}
+
+    def script(conn):
+        state["n"] += 1
+        if state["n"] > 1:
+            relays.serve(conn, b"220 tls.example ESMTP\r\n",
+                         {"EHLO": b"250-tls.example\r\n250 STARTTLS\r\n",
+                          "RCPT": b"554 5.7.1 no relaying\r\n"})
+            return
+        conn.sendall(b"220 tls.example ESMTP\r\n")
+        relays.read_cmd(conn)
+        conn.sendall(b"250-tls.example\r\n250 STARTTLS\r\n")
+        relays.read_cmd(conn)
+        conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+        after(conn)
+
+    return script
+
+
+def test_hostile_tls_servers(tmp_path):
+    """A server that answers STARTTLS and then sends no handshake (garbage, or silence until
+    the reply timeout): the host is tested again in the clear on a new connection, STARTTLS
+    not tried twice. A plaintext server scanned with --tls: not-smtp after one try."""
+    net = "127.63.2."
+    port = free_port(net + "2")
+    scripts = [tls_then(lambda c: c.sendall(b"this is not TLS\r\n" * 64)),
+               tls_then(lambda c: time.sleep(8))]
+    servers = [relays.ScriptedServer(net + str(2 + i), port, s) for i, s in enumerate(scripts)]
+    plain = relays.Relay("closed", net + "9", port)
+    ctl = relays.start([plain])
+    try:
+        p = scan(tmp_path, [net + "2", net + "3"], "-w", "1", "--timeout", "2", "-t",
+                 "plain,percent", port=port, sink_port=free_port())
+        q = scan(tmp_path, [net + "9"], "-w", "1", "--timeout", "2", "-t", "plain", "--tls",
+                 port=port, sink_port=free_port(), name="q.jsonl")
+    finally:
+        for s in servers:
+            s.stop()
+        relays.stop(ctl)
+    assert p.returncode == 0, p.stderr
+    for a, why in ((net + "2", "TLS handshake"), (net + "3", "TLS handshake")):
+        h = p.hosts[a]
+        assert (h["verdict"], h["connections"], h["tls"]) == ("closed", 2, None), h
+        assert [(t["outcome"], t["transport"]) for t in h["tests"]] == \
+            [("rejected", "plain")] * 2
+    assert servers[0].connections == servers[1].connections == 2
+    h = q.hosts[net + "9"]
+    assert (h["verdict"], h["connections"]) == ("not-smtp", 1), h
+    assert "TLS" in h["reason"], h["reason"]
+
+
 def test_hostile_servers(tmp_path):
     net = "127.63.0."
     port = free_port(net + "2")

@@ -631,6 +631,8 @@ static void test_ptr_name(void **st)
  * (CL_STARTTLS), the handshake's end (client_tls_up) brings EHLO again, and the tests run
  * with transport "starttls". A refused STARTTLS leaves the tests in the clear; a failed
  * handshake reconnects and does not try again. */
+static int transcript_has(const struct client *c, const char *want);
+
 static void test_starttls(void **st)
 {
 	(void)st;
@@ -685,6 +687,14 @@ static void test_starttls(void **st)
 	assert_int_equal(drive(&c, plain, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
 	assert_string_equal(log, "EHLO|MAIL");
 	assert_string_equal(c.t[0].transport, "plain");
+	client_free(&c);
+	/* no handshake before the reply timeout: the same as a failed one */
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	assert_int_equal(drive(&c, hello, 3, 0, log, sizeof(log), NULL), CL_STARTTLS);
+	assert_int_equal(client_timeout(&c, 2), CL_RECONNECT);
+	assert_int_equal(c.starttls_off, 1);
+	assert_true(transcript_has(&c, "- no TLS handshake within 2 s; again without STARTTLS\n"));
 	client_free(&c);
 	/* --starttls never */
 	p.starttls = 0;
