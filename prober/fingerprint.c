@@ -137,7 +137,7 @@ static int parse_rule(struct cfgline *c, struct fp_rule *r, char *why, size_t wh
 			         FP_OS_MAX - 1);
 			return -1;
 		}
-		snprintf(r->os, sizeof(r->os), "%s", opt + 3);
+		memcpy(r->os, opt + 3, strlen(opt + 3) + 1); /* its length checked above */
 	}
 	if (rc < 0) {
 		snprintf(why, whylen, "option too long or quote not closed");
