@@ -238,12 +238,18 @@ static int path_offered(const struct client *c, enum via v)
 	return 0;
 }
 
-/* A test after the current one that this phase runs (the smuggling tests have their own). */
+/* A test after the current one that this phase runs (the smuggling tests have their own),
+ * judged by what this session offered: a new session for a test whose path the server does
+ * not offer would be spent for nothing. */
 static int more_tests(const struct client *c)
 {
-	for (int j = c->cur + 1; j < c->nt; j++)
-		if (c->t[j].via != VIA_SMUGGLED && (c->t[j].via == VIA_SMUGGLE) == c->smuggle_phase)
+	for (int j = c->cur + 1; j < c->nt; j++) {
+		enum via v = c->t[j].via;
+		if (v == VIA_SMUGGLED || (v == VIA_SMUGGLE) != c->smuggle_phase)
+			continue;
+		if (v == VIA_STARTTLS ? !c->starttls_off : v == VIA_SMUGGLE || path_offered(c, v))
 			return 1;
+	}
 	return 0;
 }
 

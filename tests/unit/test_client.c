@@ -740,7 +740,7 @@ static void test_auth_paths(void **st)
 	start_with(&c, &p, paths_catalogue);
 	const char *const first[] = {
 	    "220 mx ESMTP\r\n",
-	    "250-mx\r\n250 AUTH PLAIN LOGIN\r\n",
+	    "250-mx\r\n250 AUTH PLAIN LOGIN ANONYMOUS\r\n",
 	    "250 ok\r\n",                          /* plain: MAIL */
 	    "554 5.7.1 Relay access denied\r\n",   /* RCPT */
 	    "250 ok\r\n",                          /* RSET */
@@ -781,6 +781,22 @@ static void test_auth_paths(void **st)
 	assert_int_equal(c.t[4].outcome, OUT_NOTRUN);
 	assert_null(c.t[4].mail);
 	assert_int_equal(c.end, END_TESTS);
+	client_free(&c);
+
+	/* no new session for a test whose path this server does not offer */
+	start_with(&c, &p,
+	           "al <{sender}@{sink}> <{user}@{sink}> via=auth-login\n"
+	           "aa <{sender}@{sink}> <{user}@{sink}> via=auth-anonymous\n");
+	const char *const once[] = {"220 mx ESMTP\r\n",     "250-mx\r\n250 AUTH LOGIN\r\n",
+	                            "334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n",
+	                            "235 ok\r\n",           "250 ok\r\n",
+	                            "250 ok\r\n",           "354 go\r\n",
+	                            "250 queued\r\n",       "250 ok\r\n",
+	                            "221 bye\r\n"};
+	assert_int_equal(drive(&c, once, 11, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|AUTH|||MAIL|RCPT|DATA|MSG|RSET|QUIT");
+	assert_int_equal(c.connects, 1);
+	assert_int_equal(c.t[1].outcome, OUT_NOTRUN);
 	client_free(&c);
 
 	/* AUTH that names neither PLAIN nor LOGIN nor ANONYMOUS: no AUTH is tried */
