@@ -60,12 +60,13 @@ def scan():
     port = free_port()
     base = pathlib.Path(tempfile.mkdtemp(prefix="relaytrap-lab-"))
     out = base.parent / (base.name + ".jsonl")
+    html_file = base.parent / (base.name + ".html")
     lab.up(base, ("127.0.0.1", port))
     try:
         p = subprocess.run(
             [str(BUILD / "relaytrap"), "--no-ptr", "-d", lab.SINK_DOMAIN, "--sink-listen",
              "127.0.0.1:%d" % port, "--source", lab.PROBER_SOURCE, "-w", "20", "--timeout", "10",
-             "--per-net", str(lab.PER_NET), "-o", str(out),
+             "--per-net", str(lab.PER_NET), "-o", str(out), "--html", str(html_file),
              *[lab.target(s) for s in lab.servers()]],
             capture_output=True, text=True, timeout=600)
         hosts = {h["addr"]: h for h in map(json.loads, out.read_text().splitlines())
@@ -73,6 +74,7 @@ def scan():
         receipts = [json.loads(line) for line in
                     (out.with_suffix(".sink") / "receipts.jsonl").read_text().splitlines()]
         p.split = split_run(base, port)
+        p.html = html_file
     finally:
         lab.down(base)
         out.unlink(missing_ok=True)
@@ -435,3 +437,55 @@ def test_smuggling(scan):
     for name in ("pf-closed", "pf-discard", "pf-bounce", "pf-debian", "exim-closed"):
         assert not [t for t in by_name(hosts, name)["tests"]
                     if t["via"] in ("smuggle", "smuggled")], name
+
+
+def test_fix_advice_for_each_host_that_needs_it(scan):
+    """The HTML report of the lab scan, as headless Chromium renders it: under every host
+    that is open, open-anonymous or accepted (or bounces), one row of advice for its MTA
+    (Postfix, Exim, OpenSMTPD; the generic one for the scripted relay); none under the
+    others."""
+    import html.parser
+    import shutil
+    p, hosts, _ = scan
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is not installed (make deps installs it)"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with tempfile.TemporaryDirectory() as prof:  # unshare -n: the browser has no network
+        dom = subprocess.run([shutil.which("unshare"), "-n", chromium, *flags,
+                              "--user-data-dir=" + prof, "--dump-dom", p.html.as_uri()],
+                             capture_output=True, text=True, timeout=120)
+    p.html.unlink(missing_ok=True)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+
+    class Fix(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.addr, self.fix, self.in_fix = None, {}, False
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "tbody" and a.get("class") == "h":
+                self.addr = a["data-a"]
+            if tag == "tr" and a.get("class") == "fx":
+                self.in_fix = True
+                self.fix[self.addr] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "tr":
+                self.in_fix = False
+
+        def handle_data(self, data):
+            if self.in_fix:
+                self.fix[self.addr] += data
+
+    page = Fix()
+    page.feed(dom.stdout)
+    # data-a is the address sort key: 4 + 32 hex digits (the IPv4 address first) + the port
+    got = {"%d.%d.%d.%d" % tuple(bytes.fromhex(a[1:9])): t.split(":")[0]
+           for a, t in page.fix.items()}
+    title = {"postfix": "Postfix", "exim": "Exim", "opensmtpd": "OpenSMTPD",
+             "aiosmtpd": "any mail server"}
+    want = {s["addr"]: "How to close relaying (%s)" % title[s["mta"]] for s in lab.servers()
+            if s["verdict"] in ("open", "open-anonymous", "accepted") or "bounces" in s["flags"]}
+    assert got == want
