@@ -65,13 +65,15 @@ enum client_state {
 	CS_BODY,
 	CS_RSET,
 	CS_QUIT,
-	CS_NAME,      /* waiting for the engine's PTR lookup; nothing sent */
-	CS_STARTTLS,  /* STARTTLS sent */
-	CS_TLS,       /* 220 to it: the engine runs the handshake (client_tls_up / _failed) */
-	CS_AUTH,      /* a test's AUTH sent (its path, catalog.h enum via) */
-	CS_AUTH_USER, /* AUTH LOGIN: the empty user name sent */
-	CS_AUTH_PASS, /* AUTH LOGIN: the empty password sent */
-	CS_XCLIENT,   /* a test's XCLIENT sent; 220 means a new session: EHLO again */
+	CS_NAME,       /* waiting for the engine's PTR lookup; nothing sent */
+	CS_STARTTLS,   /* STARTTLS sent */
+	CS_TLS,        /* 220 to it: the engine runs the handshake (client_tls_up / _failed) */
+	CS_AUTH,       /* a test's AUTH sent (its path, catalog.h enum via) */
+	CS_AUTH_USER,  /* AUTH LOGIN: the empty user name sent */
+	CS_AUTH_PASS,  /* AUTH LOGIN: the empty password sent */
+	CS_XCLIENT,    /* a test's XCLIENT sent; 220 means a new session: EHLO again */
+	CS_PROXY_NOOP, /* after a PROXY header: NOOP sent, so that its 250 tells a server that
+	                  took the header for a command (a 5xx first) from one that did not */
 	CS_DONE,
 	CS_COUNT,
 };
@@ -118,6 +120,8 @@ struct client {
 	int proxy_wanted;    /* the next connection starts with the PROXY header */
 	int proxy_conn;      /* this connection started with it */
 	int proxy_answered;  /* the server took the header for a command: it does not speak it */
+	int auth_cancelled;  /* "*" sent to a third AUTH challenge: whatever comes refuses it */
+	int aborted;         /* client_abort ended it (host timeout, interrupt): no more phases */
 	int inner_stage;     /* replies seen to the smuggled message's commands (CS_QUIT) */
 	struct io_tls_info tls; /* the last TLS session's, when has_tls */
 	int has_tls;

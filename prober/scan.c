@@ -30,6 +30,7 @@ struct host {
 	struct io_timer *timer;
 	struct rdns_query *ptr; /* PTR lookup in flight */
 	int connected, session_done, in_net;
+	int smuggle_wanted; /* relayed during --wait: its smuggling session waits for room */
 	double started, ended;
 	struct correl corr; /* what the sink received for this host */
 	struct ipaddr prober[PROBER_ADDRS];
@@ -55,6 +56,7 @@ struct scan {
 	int npending;
 	struct host *hosts, *index[HOST_BUCKETS];
 	long inflight, cap, nhosts;
+	long smuggle_wanted; /* hosts waiting for room for their smuggling session */
 	int exhausted, stopping, ended, launching;
 	double backoff_until;
 	struct io_timer *tick, *progress;
@@ -127,6 +129,10 @@ static void host_free(struct host *h)
 static void finalize(struct host *h, int interrupted)
 {
 	struct scan *s = h->s;
+	if (h->smuggle_wanted) { /* the wait ended first (Ctrl-C) */
+		h->smuggle_wanted = 0;
+		s->smuggle_wanted--;
+	}
 	struct verdict_out vo;
 	correl_verdict(&h->corr, h->c.end == END_RUNNING ? END_ERROR : h->c.end, h->c.t, h->c.nt,
 	               &h->addr, h->prober, h->nprober, &vo);
@@ -209,11 +215,26 @@ static int smuggle_now(struct host *h)
 	return 1;
 }
 
+/* A host that relayed while it waited: it keeps waiting until launch_some has room for its
+ * smuggling session under --concurrency, --per-net and --rate (smuggle_start). */
 static void smuggle_later(struct host *h)
 {
 	struct scan *s = h->s;
 	if (s->stopping || !h->session_done || !h->corr.nd || h->c.smuggle_phase ||
-	    client_smuggle(&h->c) != CL_RECONNECT)
+	    h->smuggle_wanted || h->c.state != CS_DONE || h->c.end != END_TESTS || h->c.aborted ||
+	    h->s->o->first_hit)
+		return;
+	h->smuggle_wanted = 1;
+	s->smuggle_wanted++;
+}
+
+/* Starts a waiting host's smuggling session (room checked by the caller). */
+static void smuggle_start(struct host *h)
+{
+	struct scan *s = h->s;
+	h->smuggle_wanted = 0;
+	s->smuggle_wanted--;
+	if (client_smuggle(&h->c) != CL_RECONNECT)
 		return;
 	h->session_done = 0;
 	s->inflight++;
@@ -223,7 +244,7 @@ static void smuggle_later(struct host *h)
 	io_timer_start(h->timer, s->o->host_timeout, 0);
 	if (host_connect(h) < 0) {
 		client_connect_failed(&h->c, strerror(errno));
-		session_done(h);
+		session_done(h); /* h may be gone */
 	}
 }
 
@@ -260,6 +281,8 @@ static void host_timer_cb(void *arg)
 	struct host *h = arg;
 	struct scan *s = h->s;
 	if (h->session_done) { /* --wait is over */
+		if (h->smuggle_wanted)
+			return; /* its smuggling session comes first (launch_some) */
 		finalize(h, 0);
 		launch_some(s);
 		maybe_end(s);
@@ -622,6 +645,17 @@ static void launch_some(struct scan *s)
 		return;
 	s->launching = 1;
 	double now = now_of(s);
+	/* hosts that relayed while they waited get their smuggling session first */
+	for (struct host *h = s->hosts; h && s->smuggle_wanted && s->inflight < s->cap;) {
+		struct host *next = h->next;
+		if (h->smuggle_wanted && netcap_room(&s->nets, &h->addr)) {
+			if (bucket_wait(&s->bucket, now) > 0)
+				break;
+			bucket_take(&s->bucket, now);
+			smuggle_start(h); /* may free h, never next */
+		}
+		h = next;
+	}
 	while (s->inflight < s->cap && now >= s->backoff_until) {
 		if (bucket_wait(&s->bucket, now) > 0)
 			break;
@@ -690,7 +724,8 @@ void scan_receipt(const json_t *r, void *arg)
 		correl_add(&h->corr, r, &h->c.t[test], s->in.cat->t[test].name, h->prober,
 		           h->nprober);
 		smuggle_later(h);
-		if (h->session_done && correl_settled(&h->corr, h->c.t, h->c.nt)) {
+		if (h->session_done && !h->smuggle_wanted &&
+		    correl_settled(&h->corr, h->c.t, h->c.nt)) {
 			finalize(h, 0);
 			launch_some(s);
 			maybe_end(s);
@@ -698,6 +733,8 @@ void scan_receipt(const json_t *r, void *arg)
 	}
 	if (!matched)
 		s->st.foreign_messages++;
+	if (s->smuggle_wanted)
+		launch_some(s);
 }
 
 /* ---- progress, lifecycle ---- */
@@ -820,6 +857,16 @@ void scan_interrupt(struct scan *s)
 	while (s->hosts) {
 		struct host *h = s->hosts;
 		if (h->session_done) {
+			finalize(h, 1);
+		} else if (h->corr.nd) { /* open already (its smuggling session ran): its line */
+			client_abort(&h->c, "interrupted");
+			drop_ptr(h);
+			io_free(h->io);
+			h->io = NULL;
+			s->inflight--;
+			if (h->in_net)
+				netcap_dec(&s->nets, &h->addr);
+			h->in_net = 0;
 			finalize(h, 1);
 		} else {
 			s->st.unfinished++;

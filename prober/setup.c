@@ -118,6 +118,14 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 		snprintf(err, errlen, "--tests: no tests selected");
 		return -1;
 	}
+	int others = 0;
+	for (int i = 0; i < m->cat.n; i++)
+		others += m->cat.t[i].via != VIA_SMUGGLE && m->cat.t[i].via != VIA_SMUGGLED;
+	if (!others) {
+		snprintf(err, errlen, "--tests: the smuggling tests run only for a host that relayed "
+		                      "one of the others; name one of those too");
+		return -1;
+	}
 	if (m->o.starttls && !strcmp(m->o.starttls, "both") &&
 	    catalog_add_starttls_twins(&m->cat, err, errlen) < 0)
 		return -1;

@@ -222,6 +222,40 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
         assert "<tr><td><i>%s</i></td>" % f in html
 
 
+def test_smuggling_after_a_late_delivery(tmp_path):
+    """A relay whose message arrives only after its session is over: the host, waiting for
+    mail, gets its smuggling session then (within --concurrency), each variant on a
+    connection of its own; a strict relay takes each as one message. A closed neighbour
+    gets none. And -t with only smuggling tests is a usage error."""
+    sp = free_port()
+    net = "127.61.4."
+    port = free_port(net + "2")
+    rs = [relays.Relay("slow", net + "2", port, ("127.0.0.1", sp)),
+          relays.Relay("closed", net + "3", port)]
+    ctl = relays.start(rs)
+    try:
+        p = scan(tmp_path, [net + "2", net + "3"], "-w", "6", "-d", "sink.lab", "-t",
+                 "plain,smuggle-lf-dot-lf,smuggle-cr-dot-cr", "-c", "1", port=port,
+                 sink_port=sp)
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1, p.stderr + repr(rs[0].errors)
+    h = p.hosts[net + "2"]
+    t = {x["name"]: (x["outcome"], x["delivered"]) for x in h["tests"]}
+    assert t == {"plain": ("accepted", True),
+                 "smuggle-lf-dot-lf": ("accepted", True),
+                 "smuggle-lf-dot-lf-inner": ("not-run", False),
+                 "smuggle-cr-dot-cr": ("accepted", True),
+                 "smuggle-cr-dot-cr-inner": ("not-run", False)}
+    assert (h["verdict"], h["flags"], h["connections"]) == ("open", [], 3)
+    assert "smuggl" not in h.get("transcript", "")  # no --transcript: nothing kept
+    assert [x["name"] for x in p.hosts[net + "3"]["tests"]] == ["plain"]
+    q = subprocess.run([str(RELAYTRAP), "--dry-run", "-t", "smuggle-lf-dot-lf", "127.0.0.9"],
+                       capture_output=True, text=True, timeout=30)
+    assert q.returncode == 2 and "--tests: the smuggling tests run only for a host that " \
+        "relayed one of the others" in q.stderr
+
+
 def test_proxy_spoof(tmp_path):
     """--proxy-spoof: the first test goes on a connection that starts with a PROXY v1 header
     naming 127.0.0.1. A server that wants the header (behind haproxy, but reachable directly)

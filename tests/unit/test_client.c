@@ -808,6 +808,16 @@ static void test_auth_paths(void **st)
 	assert_int_equal(c.auth_mechs, 0);
 	client_free(&c);
 
+	/* a server that answers every AUTH line with 334: one "*", then the path is refused */
+	start_with(&c, &p, "ap <{sender}@{sink}> <{user}@{sink}> via=auth-plain\n");
+	const char *const endless[] = {"220 mx ESMTP\r\n", "250-mx\r\n250 AUTH PLAIN\r\n",
+	                               "334 \r\n",         "334 \r\n",
+	                               "334 \r\n",         "221 bye\r\n"};
+	assert_int_equal(drive(&c, endless, 6, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|AUTH|AAA=|*|QUIT");
+	assert_int_equal(c.t[0].outcome, OUT_REJECTED);
+	client_free(&c);
+
 	/* no AUTH announced, but the plain test met a 530: the AUTH paths are tried */
 	start_with(&c, &p, paths_catalogue);
 	const char *const asked[] = {"220 mx ESMTP\r\n", "250 mx\r\n",
@@ -1027,11 +1037,35 @@ static void test_smuggling(void **st)
 	assert_int_equal(c.t[4].r[ST_RCPT].code, 554);
 	assert_int_equal(c.t[4].r[ST_DATA].code, 0);
 	client_free(&c);
+	/* the smuggling phase runs only its own tests, whatever the catalogue holds after them:
+	 * a smuggling test refused at MAIL goes on to the next variant, not to a twin */
+	assert_int_equal(catalog_add_starttls_twins(&cat, err, sizeof(err)), 0);
+	assert_int_equal(cat.n, 6);
+	assert_int_equal(client_init(&c, &p), 0);
+	c.smuggle_phase = 1;
+	c.cur = 1;
+	client_connected(&c, &local, 0);
+	const char *const twins[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "452 no\r\n", "250 ok\r\n",
+	                             "452 no\r\n",       "250 ok\r\n", "221 bye\r\n"};
+	assert_int_equal(drive(&c, twins, 7, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "EHLO|MAIL|RSET|MAIL|RSET|QUIT");
+	assert_int_equal(c.t[5].outcome, OUT_NOTRUN); /* plain-starttls: not this phase's */
+	client_free(&c);
+	cat.n = 5;
 	/* with --first-hit, or after a session that broke, no smuggling */
 	p.first_hit = 1;
 	assert_int_equal(client_init(&c, &p), 0);
 	c.state = CS_DONE;
 	c.end = END_TESTS;
+	assert_int_equal(client_smuggle(&c), CL_DONE);
+	client_free(&c);
+	/* nor after the host timeout or an interrupt ended the tests */
+	p.first_hit = 0;
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	assert_int_equal(drive(&c, main_phase, 6, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	client_abort(&c, "host timeout after 60 s"); /* waiting for the RSET reply */
+	assert_int_equal(c.end, END_TESTS);
 	assert_int_equal(client_smuggle(&c), CL_DONE);
 	client_free(&c);
 }
@@ -1057,11 +1091,12 @@ static void test_proxy(void **st)
 	assert_int_equal(buf_len(&c.out), sizeof(header) - 1);
 	assert_memory_equal(buf_head(&c.out), header, sizeof(header) - 1);
 	buf_consume(&c.out, buf_len(&c.out));
-	const char *const speaks[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "250 ok\r\n",
-	                              "250 ok\r\n",       "354 go\r\n", "250 queued\r\n",
-	                              "221 bye\r\n"};
-	assert_int_equal(drive(&c, speaks, 7, 0, log, sizeof(log), NULL), CL_RECONNECT);
-	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA|MSG|QUIT");
+	const char *const speaks[] = {"220 mx ESMTP\r\n", "250 ok\r\n", "250 mx\r\n",
+	                              "250 ok\r\n",       "250 ok\r\n", "354 go\r\n",
+	                              "250 queued\r\n",   "221 bye\r\n"};
+	assert_int_equal(drive(&c, speaks, 8, 0, log, sizeof(log), NULL), CL_RECONNECT);
+	assert_string_equal(log, "NOOP|EHLO|MAIL|RCPT|DATA|MSG|QUIT");
+	assert_int_equal(c.t[0].r[ST_PATH].code, 0); /* nothing answered the header */
 	assert_int_equal(c.t[0].outcome, OUT_ACCEPTED);
 	assert_int_equal(c.t[0].via, VIA_PROXY);
 	client_connected(&c, &local, 10);
@@ -1078,16 +1113,28 @@ static void test_proxy(void **st)
 	assert_int_equal(client_init(&c, &p), 0);
 	client_connected(&c, &local, 0);
 	buf_consume(&c.out, buf_len(&c.out));
-	const char *const not_proxy[] = {"220 mx ESMTP\r\n",
-	                                 "500 5.5.2 Error: command not recognized\r\n250 mx\r\n",
-	                                 "554 no\r\n", "250 ok\r\n", "221 bye\r\n"};
-	assert_int_equal(drive(&c, not_proxy, 5, 0, log, sizeof(log), NULL), CL_DONE);
-	assert_string_equal(log, "EHLO|MAIL|RSET|QUIT");
+	const char *const not_proxy[] = {
+	    "220 mx ESMTP\r\n", "500 5.5.2 Error: command not recognized\r\n250 ok\r\n",
+	    "250 mx\r\n",       "554 no\r\n",
+	    "250 ok\r\n",       "221 bye\r\n"};
+	assert_int_equal(drive(&c, not_proxy, 6, 0, log, sizeof(log), NULL), CL_DONE);
+	assert_string_equal(log, "NOOP|EHLO|MAIL|RSET|QUIT");
 	assert_int_equal(c.t[0].outcome, OUT_REJECTED);
 	assert_int_equal(c.t[0].r[ST_PATH].code, 500);
 	assert_int_equal(c.t[0].r[ST_MAIL].code, 0);
 	assert_int_equal(c.t[1].outcome, OUT_REJECTED);
 	assert_int_equal(c.connects, 1);
+	client_free(&c);
+	/* one that speaks PROXY but refuses EHLO: HELO, as anywhere else */
+	assert_int_equal(client_init(&c, &p), 0);
+	client_connected(&c, &local, 0);
+	buf_consume(&c.out, buf_len(&c.out));
+	const char *const no_ehlo[] = {"220 mx ESMTP\r\n", "250 ok\r\n", "502 no EHLO\r\n",
+	                               "250 mx\r\n", "554 no\r\n"};
+	assert_int_equal(drive(&c, no_ehlo, 5, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "NOOP|EHLO|HELO|MAIL|QUIT"); /* the PROXY session is spent */
+	assert_int_equal(c.t[0].r[ST_PATH].code, 0);
+	assert_int_equal(c.t[0].outcome, OUT_REJECTED);
 	client_free(&c);
 	/* with implicit TLS there is no PROXY test */
 	p.implicit_tls = 1;
