@@ -74,26 +74,20 @@ static int record_at(int fd, off_t off, off_t size, off_t *end)
 /* The "spool_offset" of the last receipts line that has one, -1 for none, -2 on error. The
  * key is matched as text: in compact JSON '"spool_offset":' cannot occur inside a string, and
  * the lines are appended in spool order, so the last occurrence is the newest. */
-static off_t last_receipted(const char *receipts)
+static off_t last_receipted(int rfd)
 {
 	static const char key[] = "\"spool_offset\":";
-	int fd = open(receipts, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
-	if (fd < 0)
-		return errno == ENOENT ? -1 : -2;
-	if (fstat(fd, &sb) < 0) {
-		close(fd);
+	if (fstat(rfd, &sb) < 0)
 		return -2;
-	}
 	off_t found = -1;
 	for (off_t w = TAIL_WINDOW; found == -1; w *= 2) {
 		off_t from = w < sb.st_size ? sb.st_size - w : 0;
 		size_t n = (size_t)(sb.st_size - from);
 		char *buf = malloc(n + 1);
-		if (!buf || pread(fd, buf, n, from) != (ssize_t)n) {
+		if (!buf || pread(rfd, buf, n, from) != (ssize_t)n) {
 			free(buf);
-			found = -2;
-			break;
+			return -2;
 		}
 		buf[n] = '\0';
 		for (char *p = buf; (p = memmem(p, n - (size_t)(p - buf), key, sizeof(key) - 1));
@@ -104,8 +98,30 @@ static off_t last_receipted(const char *receipts)
 		if (from == 0)
 			break;
 	}
-	close(fd);
 	return found;
+}
+
+/* Appends the receipt line of each whole record in [from, to) to rfd, durably. */
+static int roll_forward(int fd, off_t from, off_t to, int rfd, long *rolled)
+{
+	char h[SPOOL_HEADER_MAX];
+	size_t msglen, rlen;
+	while (from < to) {
+		ssize_t n = pread(fd, h, sizeof(h), from);
+		int hl = n > 0 ? spool_header_parse(h, (size_t)n, &msglen, &rlen) : -1;
+		char *line = hl > 0 ? malloc(rlen) : NULL;
+		off_t at = from + hl + (off_t)msglen;
+		if (!line || pread(fd, line, rlen, at) != (ssize_t)rlen ||
+		    write(rfd, line, rlen) != (ssize_t)rlen) {
+			free(line);
+			errno = errno ? errno : EIO;
+			return -1;
+		}
+		free(line);
+		from = at + (off_t)rlen;
+		(*rolled)++;
+	}
+	return *rolled ? fdatasync(rfd) : 0;
 }
 
 /* Appends [from, size) of fd to path, durably. */
@@ -131,15 +147,15 @@ static int copy_tail(int fd, off_t from, off_t size, const char *path)
 	return close(out) < 0 ? -1 : rc;
 }
 
-off_t spool_recover(int fd, const char *path, const char *receipts, struct spool_recovery *out,
-                    char *err, size_t errlen)
+off_t spool_recover(int fd, const char *path, int rfd, struct spool_recovery *out, char *err,
+                    size_t errlen)
 {
 	struct stat sb;
-	off_t pos = 0, end, last = last_receipted(receipts);
+	off_t pos = 0, end, last = last_receipted(rfd);
 	int anchored = 0, rc;
 	memset(out, 0, sizeof(*out));
 	if (last == -2) {
-		snprintf(err, errlen, "%s: %s", receipts, strerror(errno));
+		snprintf(err, errlen, "receipts: %s", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) < 0)
@@ -151,28 +167,26 @@ off_t spool_recover(int fd, const char *path, const char *receipts, struct spool
 		anchored = 1;
 	}
 	off_t p = pos;
-	long whole = 0;
-	while ((rc = record_at(fd, p, sb.st_size, &end)) == 1) {
+	while ((rc = record_at(fd, p, sb.st_size, &end)) == 1)
 		p = end;
-		whole++;
-	}
 	if (rc < 0)
 		goto fail;
-	off_t cut = anchored ? pos : p;
-	out->unacked = anchored ? whole : 0;
+	if (anchored && roll_forward(fd, pos, p, rfd, &out->rolled) < 0) {
+		snprintf(err, errlen, "receipts: %s", strerror(errno));
+		return -1;
+	}
 	out->torn_bytes = sb.st_size - p;
-	out->moved = sb.st_size - cut;
-	if (cut == sb.st_size)
-		return cut;
+	if (p == sb.st_size)
+		return p;
 	char aside[4096];
 	snprintf(aside, sizeof(aside), "%s" SPOOL_UNACKED_SUFFIX, path);
-	if (copy_tail(fd, cut, sb.st_size, aside) < 0) {
+	if (copy_tail(fd, p, sb.st_size, aside) < 0) {
 		snprintf(err, errlen, "%s: %s", aside, strerror(errno));
 		return -1;
 	}
-	if (ftruncate(fd, cut) < 0 || fdatasync(fd) < 0)
+	if (ftruncate(fd, p) < 0 || fdatasync(fd) < 0)
 		goto fail;
-	return cut;
+	return p;
 fail:
 	snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	return -1;

@@ -22,17 +22,18 @@ size_t spool_header(char *out, size_t msglen, size_t receiptlen);
 int spool_header_parse(const char *buf, size_t len, size_t *msglen, size_t *receiptlen);
 
 struct spool_recovery {
-	long unacked;     /* whole records after the last one a receipts line names */
-	off_t torn_bytes; /* a record cut short at the end */
-	off_t moved;      /* bytes moved to the .unacked file (both of the above) */
+	long rolled;      /* whole records after the last one a receipts line names */
+	off_t torn_bytes; /* a record cut short at the end, moved to the .unacked file */
 };
 
-/* Start-up: finds where the whole, receipted records of the spool open on fd end, moves what
- * follows (never acknowledged: a kill between the spool and receipts.jsonl, or mid-write) to
- * PATH.unacked and cuts the spool there. When no receipts line names a record (a new or
- * rotated receipts file) whole records are kept: keeping one too many is safe. Returns the
- * spool's new length, -1 with err. */
-off_t spool_recover(int fd, const char *path, const char *receipts, struct spool_recovery *out,
-                    char *err, size_t errlen);
+/* Start-up, with the spool open on fd and receipts.jsonl on rfd (whole lines only). A whole
+ * record is durable with its receipt line, and so may have been acknowledged: the lines of
+ * the records after the last one receipts.jsonl names (a kill, or a power loss, before its
+ * lines reached it) are appended to it and flushed. A record cut short at the end was never
+ * acknowledged: it is moved to PATH.unacked and cut off. When no receipts line names a record
+ * (a new or rotated receipts file) nothing is appended. Returns the spool's new length, -1
+ * with err. */
+off_t spool_recover(int fd, const char *path, int rfd, struct spool_recovery *out, char *err,
+                    size_t errlen);
 
 #endif

@@ -148,7 +148,7 @@ static int receipts_cut(struct store *st)
 	return -1;
 }
 
-int store_append_receipts(struct store *st, struct store_job *batch)
+int store_append_receipts(struct store *st, struct store_job *batch, int sync)
 {
 	size_t rlen = 0, rcap = 0;
 	char *lines = NULL;
@@ -169,7 +169,7 @@ int store_append_receipts(struct store *st, struct store_job *batch)
 	struct stat sb; /* whole lines up to its end, even if cut meanwhile (copytruncate) */
 	if (fstat(st->rfd, &sb) == 0)
 		st->rgood = sb.st_size;
-	if (store_write_all(st->rfd, lines, rlen) < 0 || (st->do_fsync && fdatasync(st->rfd) < 0)) {
+	if (store_write_all(st->rfd, lines, rlen) < 0 || (sync && fdatasync(st->rfd) < 0)) {
 		int err = errno;
 		receipts_cut(st);
 		free(lines);
@@ -186,6 +186,8 @@ static void reopen_receipts(struct store *st)
 	off_t good;
 	int fd = open_receipts(st->receipts_path, &good);
 	if (fd >= 0) {
+		if (st->do_fsync) /* the spool layout leaves its lines to the page cache */
+			fdatasync(st->rfd);
 		close(st->rfd);
 		st->rfd = fd;
 		st->rgood = good;
@@ -278,8 +280,8 @@ struct store *store_open(struct io_loop *loop, const struct sink_config *c, char
 		snprintf(err, errlen, "--store %s: not maildir or spool", c->store);
 		goto fail;
 	}
-	/* the layout first: it makes the folders (the embedded sink's receipts are in one), and
-	 * its reconciliation reads only whole receipts lines, as they will be after the cut */
+	/* the layout first: it makes the folders (the embedded sink's receipts are in one); its
+	 * reconciliation once a torn last receipts line is cut */
 	if (l->open(st, c, err, errlen) < 0) {
 		l->close(st);
 		goto fail;
@@ -289,6 +291,8 @@ struct store *store_open(struct io_loop *loop, const struct sink_config *c, char
 		snprintf(err, errlen, "--receipts %s: %s", c->receipts, strerror(errno));
 		goto fail;
 	}
+	if (l->recover(st, c, err, errlen) < 0)
+		goto fail;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	st->wake = io_async_new(loop, store_on_done, st);

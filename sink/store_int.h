@@ -26,11 +26,13 @@ struct store_job {
 
 struct store;
 
-/* A layout: opens (and reconciles) its storage, writes a batch, closes. write_batch leaves
- * ok set on exactly the jobs whose message and receipt line are durable. */
+/* A layout: opens its storage, reconciles it with the receipts (once they hold whole lines
+ * only), writes a batch, closes. write_batch leaves ok set on exactly the jobs whose message
+ * and receipt line are durable. */
 struct store_layout {
 	const char *name;
 	int (*open)(struct store *st, const struct sink_config *c, char *err, size_t errlen);
+	int (*recover)(struct store *st, const struct sink_config *c, char *err, size_t errlen);
 	void (*write_batch)(struct store *st, struct store_job *batch);
 	void (*close)(struct store *st);
 };
@@ -66,8 +68,8 @@ struct store {
 /* Refuses the job (451) and logs why, once: its first failure is the one that counts. */
 void store_job_fail(struct store_job *j, const char *stage, int err);
 void store_batch_fail(struct store_job *batch, const char *stage, int err);
-/* Appends the receipt lines of the batch's jobs still ok, durably, all or none. */
-int store_append_receipts(struct store *st, struct store_job *batch);
+/* Appends the receipt lines of the batch's jobs still ok, all or none; flushed when sync. */
+int store_append_receipts(struct store *st, struct store_job *batch, int sync);
 int store_write_all(int fd, const char *p, size_t n);
 
 #endif

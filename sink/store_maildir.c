@@ -111,7 +111,7 @@ static void maildir_write_batch(struct store *st, struct store_job *batch)
 		snprintf(path, sizeof(path), "new/%s", j->name);
 		json_object_set_new(j->receipt, "maildir_file", json_string(path));
 	}
-	if (store_append_receipts(st, batch) < 0)
+	if (store_append_receipts(st, batch, st->do_fsync) < 0)
 		store_batch_fail(batch, "receipts", errno);
 	for (struct store_job *j = batch; j; j = j->next)
 		if (!j->ok)
@@ -120,8 +120,11 @@ static void maildir_write_batch(struct store *st, struct store_job *batch)
 
 /* What a kill left in new/ or tmp/ without a receipt was never acknowledged. A failure is
  * logged, not fatal: the store works, and the next start retries. */
-static void reconcile(const struct sink_config *c)
+static int maildir_recover(struct store *st, const struct sink_config *c, char *err, size_t errlen)
 {
+	(void)st;
+	(void)err;
+	(void)errlen;
 	struct recover_counts rc;
 	char why[600];
 	if (recover_unacked(c->maildir, c->receipts, &rc, why, sizeof(why)) < 0)
@@ -130,6 +133,7 @@ static void reconcile(const struct sink_config *c)
 		log_msg(LOG_WARN, 0, "event=reconcile unacked=%ld new=%ld tmp=%ld moved_to=%s/%s",
 		        rc.from_new + rc.from_tmp, rc.from_new, rc.from_tmp, c->maildir,
 		        RECOVER_DIR);
+	return 0;
 }
 
 static int maildir_open(struct store *st, const struct sink_config *c, char *err, size_t errlen)
@@ -148,7 +152,6 @@ static int maildir_open(struct store *st, const struct sink_config *c, char *err
 		snprintf(err, errlen, "--maildir %s: %s", c->maildir, strerror(errno));
 		return -1;
 	}
-	reconcile(c);
 	return 0;
 }
 
@@ -161,5 +164,5 @@ static void maildir_close(struct store *st)
 	free(st->maildir);
 }
 
-const struct store_layout store_maildir = {"maildir", maildir_open, maildir_write_batch,
-                                           maildir_close};
+const struct store_layout store_maildir = {"maildir", maildir_open, maildir_recover,
+                                           maildir_write_batch, maildir_close};

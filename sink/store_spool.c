@@ -46,7 +46,8 @@ static int writev_all(int fd, struct iovec *iov, size_t n)
  * appended (a record after a torn one could not be found by the reader). */
 static int spool_cut(struct store *st)
 {
-	if (ftruncate(st->spfd, st->spgood) == 0) {
+	/* flushed: a refused group must not come back as records after a power loss */
+	if (ftruncate(st->spfd, st->spgood) == 0 && (!st->do_fsync || fdatasync(st->spfd) == 0)) {
 		st->sptorn = 0;
 		return 0;
 	}
@@ -99,7 +100,7 @@ static void spool_write_batch(struct store *st, struct store_job *batch)
 	           (st->do_fsync && fdatasync(st->spfd) < 0)) {
 		store_batch_fail(batch, "spool", errno);
 		spool_cut(st);
-	} else if (store_append_receipts(st, batch) < 0) {
+	} else if (store_append_receipts(st, batch, 0) < 0) {
 		store_batch_fail(batch, "receipts", errno);
 		spool_cut(st);
 	} else {
@@ -111,7 +112,6 @@ static void spool_write_batch(struct store *st, struct store_job *batch)
 
 static int spool_open(struct store *st, const struct sink_config *c, char *err, size_t errlen)
 {
-	struct spool_recovery rec;
 	const char *path = c->spool ? c->spool : "messages.spool";
 	if (!(st->spool_path = strdup(path))) {
 		snprintf(err, errlen, "out of memory");
@@ -121,13 +121,22 @@ static int spool_open(struct store *st, const struct sink_config *c, char *err, 
 		snprintf(err, errlen, "--spool %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((st->spgood = spool_recover(st->spfd, path, c->receipts, &rec, err, errlen)) < 0)
+	return 0;
+}
+
+static int spool_recover_at_open(struct store *st, const struct sink_config *c, char *err,
+                                 size_t errlen)
+{
+	struct spool_recovery rec;
+	(void)c;
+	if ((st->spgood = spool_recover(st->spfd, st->spool_path, st->rfd, &rec, err, errlen)) < 0)
 		return -1;
-	if (rec.moved)
+	st->rgood = lseek(st->rfd, 0, SEEK_END);
+	if (rec.rolled || rec.torn_bytes)
 		log_msg(LOG_WARN, 0,
-		        "event=reconcile unacked=%ld torn_bytes=%lld moved_bytes=%lld "
+		        "event=reconcile rolled_forward=%ld torn_bytes=%lld "
 		        "moved_to=%s" SPOOL_UNACKED_SUFFIX,
-		        rec.unacked, (long long)rec.torn_bytes, (long long)rec.moved, path);
+		        rec.rolled, (long long)rec.torn_bytes, st->spool_path);
 	return 0;
 }
 
@@ -138,4 +147,5 @@ static void spool_close(struct store *st)
 	free(st->spool_path);
 }
 
-const struct store_layout store_spool = {"spool", spool_open, spool_write_batch, spool_close};
+const struct store_layout store_spool = {"spool", spool_open, spool_recover_at_open,
+                                         spool_write_batch, spool_close};

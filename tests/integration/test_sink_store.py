@@ -233,12 +233,14 @@ def test_spool_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
         assert len(re.findall(r"error=\"No space left on device\"", log)) == 12, log
 
 
-def test_spool_start_moves_unacknowledged_tail_aside(tmp_path):
-    """What a kill -9 leaves at the spool's end (a whole record that no receipts line names:
-    killed before its receipt line; then a record cut short) was never acknowledged: at
-    start-up it is moved byte for byte to SPOOL.unacked and counted in the log; the next
-    message goes where it was. With a rotated (empty) receipts file nothing names a record:
-    whole records are kept and only a torn tail is moved."""
+def test_spool_start_rolls_receipts_forward_and_moves_torn_tail_aside(tmp_path):
+    """What a kill -9 (or a power loss: receipts.jsonl is not flushed in this layout) leaves at
+    the spool's end: a whole record whose line never reached receipts.jsonl, then a record cut
+    short. The whole record is durable with its receipt line (it may have been acknowledged):
+    at start-up its line is appended to receipts.jsonl, byte for byte. The torn one was never
+    acknowledged: it is moved byte for byte to SPOOL.unacked and cut off, and the next message
+    goes where it was. Both counted in one log line. With a rotated (empty) receipts file
+    nothing names a record: nothing is appended, only a torn tail is moved."""
     base = tmp_path / "s"
     spool = base / "messages.spool"
     args = ("--store", "spool", "--spool", str(spool))
@@ -249,37 +251,40 @@ def test_spool_start_moves_unacknowledged_tail_aside(tmp_path):
     c.close()
     sink.wait_receipts(3)
     sink.stop(signal.SIGKILL)
-    kept = spool.read_bytes()
+    acked = spool.read_bytes()
+    lines = sink.receipts.read_bytes()
     msg = b"Subject: id u1\r\n\r\nunacked\r\n"
-    line = b'{"type":"receipt","subject":"id u1","spool_offset":%d}\n' % len(kept)
-    tail = b"RTS1 %d %d\n" % (len(msg), len(line)) + msg + line + b"RTS1 900 40\nSubject: id u2"
-    spool.write_bytes(kept + tail)
+    line = b'{"type":"receipt","subject":"id u1","spool_offset":%d}\n' % len(acked)
+    whole = b"RTS1 %d %d\n" % (len(msg), len(line)) + msg + line
+    torn = b"RTS1 900 40\nSubject: id u2"
+    spool.write_bytes(acked + whole + torn)
     sink = Sink(base, *args)
-    assert spool.read_bytes() == kept
-    assert (base / "messages.spool.unacked").read_bytes() == tail
+    assert spool.read_bytes() == acked + whole
+    assert sink.receipts.read_bytes() == lines + line
+    assert (base / "messages.spool.unacked").read_bytes() == torn
     c = Client("127.0.0.1", sink.port)
     assert c.reply()[0] == 220 and c.cmd("EHLO kill.example")[0] == 250
     assert deliver(c, "a3") == 250
     c.close()
-    got = sink.wait_receipts(4)
-    assert [r["subject"] for r in got] == ["id a0", "id a1", "id a2", "id a3"]
-    assert got[3]["spool_offset"] == len(kept)
+    got = sink.wait_receipts(5)
+    assert [r["subject"] for r in got] == ["id a0", "id a1", "id a2", "id u1", "id a3"]
+    assert got[4]["spool_offset"] == len(acked + whole)
     assert sink.stop() == 0
     log = sink.log.read_text()
     assert log.count("event=reconcile ") == 1
-    assert (f"event=reconcile unacked=1 torn_bytes=26 moved_bytes={len(tail)} "
-            f"moved_to={spool}.unacked\n") in log, log
-    # rotated receipts: the four records stay, a torn tail goes
+    assert f"event=reconcile rolled_forward=1 torn_bytes=26 moved_to={spool}.unacked\n" in log, log
+    # rotated receipts: the five records stay, nothing is appended, a torn tail goes
     (base / "receipts.jsonl").rename(base / "receipts.jsonl.1")
     kept = spool.read_bytes()
     spool.write_bytes(kept + b"RTS1 7")
     sink = Sink(base, *args)
     assert sink.stop() == 0
-    assert spool.read_bytes() == kept and len(spool_records(spool)) == 4
-    assert (base / "messages.spool.unacked").read_bytes() == tail + b"RTS1 7"
-    assert (f"event=reconcile unacked=0 torn_bytes=6 moved_bytes=6 moved_to={spool}.unacked\n"
+    assert spool.read_bytes() == kept and len(spool_records(spool)) == 5
+    assert sink.receipts.read_bytes() == b""
+    assert (base / "messages.spool.unacked").read_bytes() == torn + b"RTS1 7"
+    assert (f"event=reconcile rolled_forward=0 torn_bytes=6 moved_to={spool}.unacked\n"
             in sink.log.read_text())
-    # nothing left to move: the next start is silent about it
+    # nothing left to do: the next start is silent about it
     sink = Sink(base, *args)
     assert sink.stop() == 0
     assert "event=reconcile" not in sink.log.read_text()
