@@ -1,6 +1,7 @@
 /* The spool layout: every message and its receipt line appended to one file, a whole group
- * in one write and one fdatasync, then the group's receipts.jsonl lines in one more: two
- * flushes per group whatever its size. See spool.h and docs/design.md, "The store". */
+ * in one writev and one fdatasync, then the group's lines appended to receipts.jsonl, not
+ * flushed (start-up restores them from the spool): one flush per group whatever its size.
+ * See spool.h and docs/design.md, "The store". */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -81,9 +82,9 @@ static off_t frame_batch(struct store *st, struct store_job *batch, struct iovec
 	return off;
 }
 
-/* The group commit: the records durable in the spool, then their receipt lines durable in
- * receipts.jsonl, then acknowledged. A failure refuses the whole group and cuts the spool
- * back, so the spool and the receipts hold exactly what got 250. */
+/* The group commit: the records (each message with its receipt line) durable in the spool,
+ * then the lines appended to receipts.jsonl, then acknowledged. A failure refuses the whole
+ * group and cuts the spool back, so the spool and the receipts hold exactly what got 250. */
 static void spool_write_batch(struct store *st, struct store_job *batch)
 {
 	size_t n = 0;
