@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # relaytrap-sink against Postfix's smtp-sink, in the same run, under the same smtp-source load.
-# Prints messages/s for both, the ratio, peak RSS, and memory per idle session.
+# Prints messages/s for both, per store layout (--store maildir, --store spool), the ratio,
+# peak RSS, and memory per idle session. Each round runs smtp-sink and then both layouts
+# back to back; the ratio is the median over rounds of rt-sink / smtp-sink in that round.
 # Usage: bench/sink.sh [BUILD_DIR]   (env: MSGS=50000 SESSIONS=100 RUNS=3 IDLE=5000
-#   STORE_ON=image|root: Maildirs on a fresh ext4 image (default, root only) or on the
-#   filesystem of /tmp as it is, the condition issue 17's target is stated for)
+#   STORE_ON=image|root: stores on a fresh ext4 image (default, root only) or on the
+#   filesystem of /tmp as it is, the condition issue 17's target is stated for;
+#   LAYOUTS="maildir spool")
 # Traffic stays on 127.0.0.1; every loop is bounded by MSGS and by timeout(1).
 set -euo pipefail
 BUILD=${1:-build}
@@ -13,6 +16,7 @@ SESSIONS=${SESSIONS:-100}
 RUNS=${RUNS:-3}
 IDLE=${IDLE:-5000}
 STORE_ON=${STORE_ON:-image}
+LAYOUTS=${LAYOUTS:-maildir spool}
 case $STORE_ON in image|root) ;; *) echo "STORE_ON must be image or root" >&2; exit 2;; esac
 WORK=$(mktemp -d /tmp/rt-bench.XXXXXX)
 FS=""
@@ -22,7 +26,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-# Maildirs go on a fresh, journaled ext4 image when we can make one (root): the host's own
+# Stores go on a fresh, journaled ext4 image when we can make one (root): the host's own
 # filesystem state must not decide the result. (On ext4 without a journal, inodes freed in the
 # last minutes are skipped at allocation, so any earlier mass deletion slows file creation.)
 STORE="$WORK"
@@ -49,32 +53,44 @@ run_smtp_sink() { # $1 = smtp-source flags
   wait_listen $p; r=$(load $p "$1"); kill $pid; wait $pid 2>/dev/null || true; echo $r
 }
 
-run_rt_sink() { # $1 = smtp-source flags, $2 = relaytrap-sink flags
+run_rt_sink() { # $1 = smtp-source flags, $2 = layout, $3 = relaytrap-sink flags
   local p pid r d; p=$(port); d=$(mktemp -d "$STORE/rt.XXXX")
-  $SINK -f -q -l 127.0.0.1:$p -d sink.lab --max-per-ip 100000 --maildir "$d/Maildir" \
-        --receipts "$d/receipts.jsonl" $2 & pid=$!
+  $SINK -f -q -l 127.0.0.1:$p -d sink.lab --max-per-ip 100000 --store "$2" --maildir "$d/Maildir" \
+        --spool "$d/messages.spool" --receipts "$d/receipts.jsonl" $3 & pid=$!
   wait_listen $p; r=$(load $p "$1")
-  echo "$(hwm $pid)" > "$WORK/hwm"
+  echo "$(hwm $pid)" > "$WORK/hwm.$2"
   local n; n=$(wc -l < "$d/receipts.jsonl")
   kill $pid; wait $pid 2>/dev/null || true
-  [ "$n" -ge "$MSGS" ] || { echo "relaytrap-sink stored $n of $MSGS" >&2; exit 1; }
+  [ "$n" -ge "$MSGS" ] || { echo "relaytrap-sink --store $2 stored $n of $MSGS" >&2; exit 1; }
   [ -n "$FS" ] && rm -rf "$d"  # on a journaled fs, freed inodes are reused at no cost
   echo $r
 }
 
-printf '# %s messages of 1 KiB, %s sessions, median of %s runs; Maildirs on %s\n' "$MSGS" \
+printf '# %s messages of 1 KiB, %s sessions, median of %s runs; stores on %s\n' "$MSGS" \
   "$SESSIONS" "$RUNS" "$([ -n "$FS" ] && echo 'a fresh journaled ext4 image' ||
   echo "$WORK ($(df --output=fstype "$WORK" | tail -1), as it is)")"
-printf '%-22s %12s %14s %14s %7s %10s\n' mode smtp-sink rt-sink rt-sink-flags ratio rt-peak-KiB
+printf '%-16s %-9s %-8s %10s %10s %7s %-24s %10s\n' mode fsync store smtp-sink rt-sink ratio \
+  ratios-per-run rt-peak-KiB
 for mode in new-connection reuse; do
   flags=""; [ $mode = reuse ] && flags="-d"
   for fs in fsync no-fsync; do
     rtflags=""; [ $fs = no-fsync ] && rtflags="--no-fsync"
-    a=(); b=()
-    for _ in $(seq "$RUNS"); do a+=("$(run_smtp_sink "$flags")"); b+=("$(run_rt_sink "$flags" "$rtflags")"); done
-    ma=$(echo "${a[@]}" | median); mb=$(echo "${b[@]}" | median)
-    printf '%-22s %12s %14s %14s %7.2f %10s\n' "$mode" "$ma" "$mb" "$fs" \
-      "$(/usr/bin/python3 -c "print($mb/$ma)")" "$(cat "$WORK/hwm")"
+    a=(); declare -A b=() q=()
+    for _ in $(seq "$RUNS"); do
+      ra=$(run_smtp_sink "$flags"); a+=("$ra")
+      for l in $LAYOUTS; do
+        rb=$(run_rt_sink "$flags" "$l" "$rtflags")
+        b[$l]="${b[$l]:-} $rb"
+        q[$l]="${q[$l]:-} $(/usr/bin/python3 -c "print(f'{$rb/$ra:.2f}')")"
+      done
+    done
+    ma=$(echo "${a[@]}" | median)
+    for l in $LAYOUTS; do
+      mb=$(echo ${b[$l]} | median); mq=$(echo ${q[$l]} | median)
+      printf '%-16s %-9s %-8s %10s %10s %7s %-24s %10s\n' "$mode" "$fs" "$l" "$ma" "$mb" "$mq" \
+        "$(echo ${q[$l]} | tr ' ' ',')" "$(cat "$WORK/hwm.$l")"
+    done
+    unset b q
   done
 done
 

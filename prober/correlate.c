@@ -189,9 +189,9 @@ static json_t *evidence_json(const json_t *r, const char *test_name, const struc
 static void add_delivered(struct correl *c, const json_t *r, const struct test_result *t,
                           const char *name, const struct ipaddr *prober, int nprober)
 {
-	static const char *const keys[] = {"peer_addr",      "mail_from", "rcpt",    "received",
-	                                   "received_count", "trace_ips", "subject", "unix_time",
-	                                   "maildir_file",   "flags",     NULL};
+	static const char *const keys[] = {"peer_addr",      "mail_from",    "rcpt",    "received",
+	                                   "received_count", "trace_ips",    "subject", "unix_time",
+	                                   "maildir_file",   "spool_offset", "flags",   NULL};
 	struct delivery *d = &c->d[c->nd++];
 	delivery_from_json(r, t->test, d);
 	if (t->via == VIA_SMUGGLE) /* it carries its inner message's token by design */
@@ -220,9 +220,9 @@ static int returned(const json_t *bounces, int test)
 static void add_returned(struct correl *c, const json_t *r, const struct test_result *t,
                          const char *name, json_t *arr)
 {
-	static const char *const keys[] = {"peer_addr",  "mail_from", "rcpt",         "subject",
-	                                   "unix_time",  "class_why", "maildir_file", "dsn",
-	                                   "auto_reply", NULL};
+	static const char *const keys[] = {
+	    "peer_addr",    "mail_from",    "rcpt", "subject",    "unix_time", "class_why",
+	    "maildir_file", "spool_offset", "dsn",  "auto_reply", NULL};
 	json_t *e = evidence_json(r, name, t, keys);
 	json_array_append_new(arr, e);
 	if (arr != c->bounces)

@@ -213,6 +213,11 @@ static void evidence(FILE *f, const json_t *host, const json_t *ev)
 			esc_html(f, str(e, "maildir_file"));
 			fputs("</small></p>", f);
 		}
+		if (json_is_integer(json_object_get(e, "spool_offset")))
+			fprintf(f,
+			        "<p><small>stored in the spool at offset %" JSON_INTEGER_FORMAT
+			        "</small></p>",
+			        json_integer_value(json_object_get(e, "spool_offset")));
 		fputs("</div>\n", f);
 	}
 }

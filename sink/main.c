@@ -22,6 +22,8 @@
 #include "secret.h"
 #include "sink.h"
 #include "smtp.h"
+#include "spool.h"
+#include "store.h"
 
 #ifndef RT_VERSION
 #define RT_VERSION "0.1.0"
@@ -32,6 +34,15 @@ struct sink_main {
 	char *secret_file, *user, *pidfile, *log_file;
 	int foreground, check_config, quiet, verbose, help, version;
 };
+
+static int check_store(void *cfg, const char *value, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (store_layout_known(value))
+		return 0;
+	snprintf(err, errlen, "'%.100s': not maildir or spool", value);
+	return -1;
+}
 
 #define O(f) offsetof(struct sink_main, f)
 #define S(f) offsetof(struct sink_main, sink.f)
@@ -44,8 +55,13 @@ static const struct opt options[] = {
      0, 0, NULL},
     {"secret-file", 0, OPT_STR, O(secret_file), "FILE", "token key shared with relaytrap", 0, 0,
      NULL},
-    {"maildir", 0, OPT_STR, S(maildir), "DIR", "store messages here (default ./Maildir)", 0, 0,
-     NULL},
+    {"store", 0, OPT_STR, S(store), "maildir|spool",
+     "how messages are kept: a Maildir, or one append-only spool file (default maildir)", 0, 0,
+     check_store},
+    {"maildir", 0, OPT_STR, S(maildir), "DIR", "the maildir store's folder (default ./Maildir)", 0,
+     0, NULL},
+    {"spool", 0, OPT_STR, S(spool), "FILE", "the spool store's file (default ./messages.spool)", 0,
+     0, NULL},
     {"receipts", 0, OPT_STR, S(receipts), "FILE", "append receipts here (default ./receipts.jsonl)",
      0, 0, NULL},
     {"hostname", 0, OPT_STR, S(hostname), "NAME", "name in the banner (default: this host's)", 0, 0,
@@ -152,6 +168,8 @@ static int raise_fd_limit(long want)
 	return (long)rl.rlim_cur >= want ? 0 : (int)rl.rlim_cur;
 }
 
+#define SPOOL_LAYOUT(c) ((c)->store && !strcmp((c)->store, "spool"))
+
 static int drop_root(const char *user, const struct sink_config *c, char *err, size_t errlen)
 {
 	struct passwd *pw = getpwnam(user);
@@ -160,13 +178,17 @@ static int drop_root(const char *user, const struct sink_config *c, char *err, s
 		return -1;
 	}
 	const char *subs[] = {"", "/tmp", "/new", "/cur", "/" RECOVER_DIR};
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+	for (size_t i = 0; !SPOOL_LAYOUT(c) && i < sizeof(subs) / sizeof(subs[0]); i++) {
 		char p[4096];
 		snprintf(p, sizeof(p), "%s%s", c->maildir, subs[i]);
 		if (chown(p, pw->pw_uid, pw->pw_gid) < 0)
 			goto fail;
 	}
-	if (chown(c->receipts, pw->pw_uid, pw->pw_gid) < 0)
+	char unacked[4096];
+	snprintf(unacked, sizeof(unacked), "%s" SPOOL_UNACKED_SUFFIX, c->spool);
+	if (chown(c->receipts, pw->pw_uid, pw->pw_gid) < 0 ||
+	    (SPOOL_LAYOUT(c) && chown(c->spool, pw->pw_uid, pw->pw_gid) < 0) ||
+	    (SPOOL_LAYOUT(c) && chown(unacked, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT))
 		goto fail;
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
 		goto fail;
@@ -249,7 +271,11 @@ static int check_config(const struct sink_main *m, char *err, size_t errlen)
 			         m->sink.literals.v[i]);
 			return -1;
 		}
-	if ((why = writable(m->sink.maildir, 1))) {
+	if (SPOOL_LAYOUT(&m->sink) && (why = writable(m->sink.spool, 0))) {
+		snprintf(err, errlen, "--spool %s: %s", m->sink.spool, why);
+		return -1;
+	}
+	if (!SPOOL_LAYOUT(&m->sink) && (why = writable(m->sink.maildir, 1))) {
 		snprintf(err, errlen, "--maildir %s: %s", m->sink.maildir, why);
 		return -1;
 	}
@@ -380,6 +406,8 @@ int main(int argc, char **argv)
 		m.sink.maildir = strdup("Maildir");
 	if (!m.sink.receipts)
 		m.sink.receipts = strdup("receipts.jsonl");
+	if (!m.sink.spool)
+		m.sink.spool = strdup("messages.spool");
 	if (m.secret_file && secret_load(m.secret_file, key, &keylen, err, sizeof(err)) < 0)
 		return main_exit(&m, 2, "%s", err);
 	if (m.user && !getpwnam(m.user))
@@ -401,6 +429,7 @@ int main(int argc, char **argv)
 	}
 	absolutize(&m.sink.maildir);
 	absolutize(&m.sink.receipts);
+	absolutize(&m.sink.spool);
 	if (!m.foreground && daemonize(&report) < 0)
 		return main_exit(&m, 3, "cannot daemonize: %s", strerror(errno));
 	g.log_file = m.log_file;
@@ -426,8 +455,10 @@ int main(int argc, char **argv)
 		close(devnull);
 		report_status(report, "ok");
 	}
-	log_msg(LOG_INFO, 0, "event=start listen=%s maildir=%s receipts=%s fsync=%s",
-	        m.sink.listen.v[0], m.sink.maildir, m.sink.receipts,
+	log_msg(LOG_INFO, 0, "event=start listen=%s store=%s %s=%s receipts=%s fsync=%s",
+	        m.sink.listen.v[0], SPOOL_LAYOUT(&m.sink) ? "spool" : "maildir",
+	        SPOOL_LAYOUT(&m.sink) ? "spool" : "maildir",
+	        SPOOL_LAYOUT(&m.sink) ? m.sink.spool : m.sink.maildir, m.sink.receipts,
 	        m.sink.no_fsync ? "no" : "yes");
 	io_loop_run(g.loop);
 

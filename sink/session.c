@@ -503,8 +503,10 @@ static void on_stored(void *arg, int ok, const json_t *receipt)
 	char line[200];
 	s->job = NULL;
 	if (ok) {
-		const char *f = json_string_value(json_object_get(receipt, "maildir_file"));
-		snprintf(line, sizeof(line), "250 2.0.0 Ok: queued as %s", f ? f + 4 : "?");
+		char where[160];
+		store_where(receipt, where, sizeof(where));
+		snprintf(line, sizeof(line), "250 2.0.0 Ok: queued as %s",
+		         strncmp(where, "new/", 4) ? where : where + 4);
 		reply(s, line);
 		sink_delivered(s->sk, receipt, (size_t)s->dd.size);
 	} else {

@@ -9,7 +9,6 @@
 #include "io.h"
 #include "log.h"
 #include "msgscan.h"
-#include "recover.h"
 #include "sink_int.h"
 #include "store.h"
 
@@ -44,7 +43,9 @@ void sink_config_free(struct sink_config *c)
 	strlist_free(&c->domains);
 	strlist_free(&c->literals);
 	free(c->hostname);
+	free(c->store);
 	free(c->maildir);
+	free(c->spool);
 	free(c->receipts);
 	free(c->tls_cert);
 	free(c->tls_key);
@@ -180,7 +181,7 @@ static const char *jstr(const json_t *o, const char *key)
 /* "event=stored": who sent what to whom, and which test it is (all escaped). */
 static void log_stored(const json_t *r, size_t size)
 {
-	char from[200], to[200], subj[200], target[80] = "-";
+	char from[200], to[200], subj[200], target[80] = "-", where[160];
 	const json_t *rc = json_object_get(r, "rcpt"),
 	             *tk = json_array_get(json_object_get(r, "tokens"), 0);
 	const char *to0 = json_string_value(json_array_get(rc, 0)) ?: "";
@@ -195,7 +196,7 @@ static void log_stored(const json_t *r, size_t size)
 	        "event=stored peer=%s from=\"%s\" to=\"%s\" rcpts=%zu subject=\"%s\" size=%zu "
 	        "class=%s token=%s test=%s file=%s",
 	        jstr(r, "peer_addr"), from, to, json_array_size(rc), subj, size, jstr(r, "class"),
-	        tk ? jstr(tk, "status") : "none", target, jstr(r, "maildir_file"));
+	        tk ? jstr(tk, "status") : "none", target, store_where(r, where, sizeof(where)));
 }
 
 void sink_delivered(struct sink *sk, const json_t *receipt, size_t size)
@@ -244,10 +245,13 @@ static int config_copy(struct sink_config *dst, const struct sink_config *src)
 	memset(&dst->domains, 0, sizeof(dst->domains));
 	memset(&dst->literals, 0, sizeof(dst->literals));
 	dst->hostname = src->hostname ? strdup(src->hostname) : NULL;
+	dst->store = src->store ? strdup(src->store) : NULL;
 	dst->maildir = src->maildir ? strdup(src->maildir) : NULL;
+	dst->spool = src->spool ? strdup(src->spool) : NULL;
 	dst->receipts = src->receipts ? strdup(src->receipts) : NULL;
 	dst->tls_cert = dst->tls_key = NULL; /* read once, in sink_new */
 	int bad = (src->hostname && !dst->hostname) || (src->maildir && !dst->maildir) ||
+	          (src->store && !dst->store) || (src->spool && !dst->spool) ||
 	          (src->receipts && !dst->receipts);
 	for (int i = 0; i < src->listen.n; i++)
 		bad |= strlist_add(&dst->listen, src->listen.v[i]) < 0;
@@ -256,20 +260,6 @@ static int config_copy(struct sink_config *dst, const struct sink_config *src)
 	for (int i = 0; i < src->literals.n; i++)
 		bad |= strlist_add(&dst->literals, src->literals.v[i]) < 0;
 	return bad ? -1 : 0;
-}
-
-/* Before the first session: what a kill left in new/ or tmp/ without a receipt was never
- * acknowledged. A failure is logged, not fatal: the store works, and the next start retries. */
-static void reconcile(const struct sink_config *c)
-{
-	struct recover_counts rc;
-	char why[600];
-	if (recover_unacked(c->maildir, c->receipts, &rc, why, sizeof(why)) < 0)
-		log_msg(LOG_ERR, 0, "event=reconcile-failed error=\"%s\"", why);
-	if (rc.from_new + rc.from_tmp)
-		log_msg(LOG_WARN, 0, "event=reconcile unacked=%ld new=%ld tmp=%ld moved_to=%s/%s",
-		        rc.from_new + rc.from_tmp, rc.from_new, rc.from_tmp, c->maildir,
-		        RECOVER_DIR);
 }
 
 struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const uint8_t *key,
@@ -302,9 +292,8 @@ struct sink *sink_new(struct io_loop *loop, const struct sink_config *c, const u
 		goto fail;
 	if (sink_bind(sk, err, errlen) < 0)
 		goto fail;
-	if (!(sk->store = store_open(loop, c->maildir, c->receipts, !c->no_fsync, err, errlen)))
+	if (!(sk->store = store_open(loop, &sk->cfg, err, errlen)))
 		goto fail;
-	reconcile(c);
 	return sk;
 fail:
 	sink_free(sk);

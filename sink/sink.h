@@ -17,7 +17,10 @@ struct sink_config {
 	struct strlist domains;  /* accepted recipient domains */
 	struct strlist literals; /* extra accepted address literals (ADDR) */
 	char *hostname;          /* for the banner; default gethostname() */
-	char *maildir, *receipts;
+	char *store;   /* layout: "maildir" (NULL) or "spool" (docs/design.md, "The store") */
+	char *maildir; /* the maildir layout's folder */
+	char *spool;   /* the spool layout's file */
+	char *receipts;
 	char *tls_cert, *tls_key; /* NULL: a self-signed certificate made at start */
 	int no_tls;               /* offer no STARTTLS */
 	int no_fsync;

@@ -1,78 +1,45 @@
+/* The writer thread, its queue and receipts.jsonl; the layouts hold the messages
+ * (store_maildir.c, store_spool.c). See docs/design.md, "The store". */
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "io.h"
 #include "jsonx.h"
 #include "log.h"
-#include "recover.h"
+#include "store_int.h"
 
-#define NAME_MAX_LEN 128
+static const struct store_layout *const layouts[] = {&store_maildir, &store_spool, NULL};
 
-struct store_job {
-	struct store_job *next;
-	char *msg;
-	size_t len;
-	json_t *receipt;
-	store_done_cb cb;
-	void *arg;
-	int ok;
-	enum { IN_NOWHERE, IN_TMP, IN_NEW } where; /* what a refusal has to take back */
-	char name[NAME_MAX_LEN];
-};
-
-struct store {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct store_job *pending, **pending_tail; /* loop -> writer */
-	struct store_job *done, **done_tail;       /* writer -> loop */
-	int stop, reopen;
-	struct io_async *wake;
-	int do_fsync;
-	char *maildir, *receipts_path;
-	int tmpfd, newfd, rfd;
-	int rtorn;   /* a failed append could not be cut back: write nothing until it is */
-	off_t rgood; /* the receipts file's length after its last whole line */
-	unsigned long seq;
-	char host[64];
-};
-
-static int mkdir_p(const char *path)
+static const struct store_layout *layout_find(const char *name)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
+	for (int i = 0; layouts[i]; i++)
+		if (!strcmp(layouts[i]->name, name ? name : "maildir"))
+			return layouts[i];
+	return NULL;
 }
 
-static int make_dir(const char *maildir, const char *sub)
+int store_layout_known(const char *name)
 {
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/%s", maildir, sub);
-	return mkdir_p(p);
+	return layout_find(name) != NULL;
 }
 
-static int open_dir(const char *maildir, const char *sub)
+const char *store_where(const json_t *receipt, char *buf, size_t n)
 {
-	char p[4096];
-	snprintf(p, sizeof(p), "%s/%s", maildir, sub);
-	return make_dir(maildir, sub) < 0 ? -1 : open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const json_t *off = json_object_get(receipt, "spool_offset");
+	if (json_is_integer(off))
+		snprintf(buf, n, "spool:%" JSON_INTEGER_FORMAT, json_integer_value(off));
+	else
+		snprintf(buf, n, "%s",
+		         json_string_value(json_object_get(receipt, "maildir_file")) ?: "?");
+	return buf;
 }
 
 /* The length of fd's content up to and including its last newline. */
@@ -112,7 +79,7 @@ static int open_receipts(const char *path, off_t *good)
 	return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int store_write_all(int fd, const char *p, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, p, n);
@@ -127,32 +94,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Maildir name: time.MusecPpidQseq.host (unique within this host). */
-static void job_name(struct store *st, struct store_job *j)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	snprintf(j->name, sizeof(j->name), "%ld.M%06ldP%dQ%lu.%s", (long)tv.tv_sec,
-	         (long)tv.tv_usec, (int)getpid(), ++st->seq, st->host);
-}
-
-static int write_tmp(struct store *st, struct store_job *j)
-{
-	int fd = openat(st->tmpfd, j->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -1;
-	j->where = IN_TMP;
-	int rc = write_all(fd, j->msg, j->len), err = errno;
-	if (close(fd) < 0 && rc == 0) {
-		rc = -1;
-		err = errno;
-	}
-	errno = err;
-	return rc;
-}
-
-/* Refuses the job (451) and logs why, once: its first failure is the one that counts. */
-static void job_fail(struct store_job *j, const char *stage, int err)
+void store_job_fail(struct store_job *j, const char *stage, int err)
 {
 	if (!j->ok)
 		return;
@@ -161,38 +103,24 @@ static void job_fail(struct store_job *j, const char *stage, int err)
 	        "event=store-failed stage=%s file=%s error=\"%s\"", stage, j->name, strerror(err));
 }
 
-static void batch_fail(struct store_job *batch, const char *stage, int err)
+void store_batch_fail(struct store_job *batch, const char *stage, int err)
 {
 	for (struct store_job *j = batch; j; j = j->next)
-		job_fail(j, stage, err);
+		store_job_fail(j, stage, err);
 }
 
-/* Takes a refused message out of tmp/ or new/: what was not acknowledged is not kept. */
-static void job_rollback(struct store *st, struct store_job *j)
+static int append_line(char **buf, size_t *len, size_t *cap, struct store_job *j)
 {
-	int dirfd = j->where == IN_NEW ? st->newfd : st->tmpfd;
-	if (j->where != IN_NOWHERE && unlinkat(dirfd, j->name, 0) < 0)
-		log_msg(LOG_ERR, 0, "event=rollback-failed file=%s/%s error=\"%s\"",
-		        j->where == IN_NEW ? "new" : "tmp", j->name, strerror(errno));
-	j->where = IN_NOWHERE;
-}
-
-static int flush_fs(struct store *st)
-{
-	return st->do_fsync ? syncfs(st->newfd) : 0;
-}
-
-static int append_line(char **buf, size_t *len, size_t *cap, const json_t *obj)
-{
-	size_t n;
-	char *line = jsonx_line(obj, &n);
+	size_t n = j->linelen;
+	char *line = j->line ? j->line : jsonx_line(j->receipt, &n);
 	if (!line)
 		return -1;
 	if (*len + n > *cap) {
 		size_t ncap = (*len + n) * 2;
 		char *b = realloc(*buf, ncap);
 		if (!b) {
-			free(line);
+			if (line != j->line)
+				free(line);
 			return -1;
 		}
 		*buf = b;
@@ -200,7 +128,8 @@ static int append_line(char **buf, size_t *len, size_t *cap, const json_t *obj)
 	}
 	memcpy(*buf + *len, line, n);
 	*len += n;
-	free(line);
+	if (line != j->line)
+		free(line);
 	return 0;
 }
 
@@ -219,15 +148,14 @@ static int receipts_cut(struct store *st)
 	return -1;
 }
 
-/* Appends the lines of the batch's stored messages, durably, all or none. */
-static int append_receipts(struct store *st, struct store_job *batch)
+int store_append_receipts(struct store *st, struct store_job *batch, int sync)
 {
 	size_t rlen = 0, rcap = 0;
 	char *lines = NULL;
 	int rc = 0;
 	for (struct store_job *j = batch; j && rc == 0; j = j->next)
 		if (j->ok)
-			rc = append_line(&lines, &rlen, &rcap, j->receipt);
+			rc = append_line(&lines, &rlen, &rcap, j);
 	if (rc < 0 || !rlen) {
 		free(lines);
 		errno = ENOMEM;
@@ -241,7 +169,7 @@ static int append_receipts(struct store *st, struct store_job *batch)
 	struct stat sb; /* whole lines up to its end, even if cut meanwhile (copytruncate) */
 	if (fstat(st->rfd, &sb) == 0)
 		st->rgood = sb.st_size;
-	if (write_all(st->rfd, lines, rlen) < 0 || (st->do_fsync && fdatasync(st->rfd) < 0)) {
+	if (store_write_all(st->rfd, lines, rlen) < 0 || (sync && fdatasync(st->rfd) < 0)) {
 		int err = errno;
 		receipts_cut(st);
 		free(lines);
@@ -253,39 +181,18 @@ static int append_receipts(struct store *st, struct store_job *batch)
 	return 0;
 }
 
-/* The group commit. Order: message data durable, then durable in new/, then the receipts
- * durable, then acknowledged: a receipt never names a message that is not there. A message
- * refused anywhere on the way is taken back out, so what is left is exactly what got 250. */
-static void write_batch(struct store *st, struct store_job *batch)
+static void reopen_receipts(struct store *st)
 {
-	for (struct store_job *j = batch; j; j = j->next) {
-		job_name(st, j);
-		j->ok = 1;
-		if (write_tmp(st, j) < 0)
-			job_fail(j, "message", errno);
+	off_t good;
+	int fd = open_receipts(st->receipts_path, &good);
+	if (fd >= 0) {
+		if (st->do_fsync) /* the spool layout leaves its lines to the page cache */
+			fdatasync(st->rfd);
+		close(st->rfd);
+		st->rfd = fd;
+		st->rgood = good;
+		st->rtorn = 0;
 	}
-	if (flush_fs(st) < 0)
-		batch_fail(batch, "flush", errno);
-	for (struct store_job *j = batch; j; j = j->next) {
-		if (!j->ok)
-			continue;
-		if (renameat(st->tmpfd, j->name, st->newfd, j->name) < 0)
-			job_fail(j, "rename", errno);
-		else
-			j->where = IN_NEW;
-	}
-	if (flush_fs(st) < 0)
-		batch_fail(batch, "flush", errno);
-	for (struct store_job *j = batch; j; j = j->next) {
-		char path[NAME_MAX_LEN + 8];
-		snprintf(path, sizeof(path), "new/%s", j->name);
-		json_object_set_new(j->receipt, "maildir_file", json_string(path));
-	}
-	if (append_receipts(st, batch) < 0)
-		batch_fail(batch, "receipts", errno);
-	for (struct store_job *j = batch; j; j = j->next)
-		if (!j->ok)
-			job_rollback(st, j);
 }
 
 static void *store_thread(void *arg)
@@ -304,20 +211,13 @@ static void *store_thread(void *arg)
 		st->reopen = 0;
 		pthread_mutex_unlock(&st->mu);
 
-		if (reopen) {
-			off_t good;
-			int fd = open_receipts(st->receipts_path, &good);
-			if (fd >= 0) {
-				close(st->rfd);
-				st->rfd = fd;
-				st->rgood = good;
-				st->rtorn = 0;
-			}
-		}
-		write_batch(st, batch);
+		if (reopen)
+			reopen_receipts(st);
+		st->layout->write_batch(st, batch);
 		for (struct store_job *j = batch; j; j = j->next) {
 			free(j->msg);
-			j->msg = NULL;
+			free(j->line);
+			j->msg = j->line = NULL;
 		}
 
 		pthread_mutex_lock(&st->mu);
@@ -351,34 +251,48 @@ static void store_on_done(void *arg)
 	}
 }
 
-struct store *store_open(struct io_loop *loop, const char *maildir, const char *receipts,
-                         int do_fsync, char *err, size_t errlen)
+static void store_free(struct store *st)
+{
+	if (st->layout)
+		st->layout->close(st);
+	if (st->rfd >= 0)
+		close(st->rfd);
+	io_async_free(st->wake);
+	free(st->receipts_path);
+	free(st);
+}
+
+struct store *store_open(struct io_loop *loop, const struct sink_config *c, char *err,
+                         size_t errlen)
 {
 	struct store *st = calloc(1, sizeof(*st));
-	if (!st) {
+	if (!st || !(st->receipts_path = strdup(c->receipts))) {
+		free(st);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	st->tmpfd = st->newfd = st->rfd = -1;
-	st->do_fsync = do_fsync;
-	st->maildir = strdup(maildir);
-	st->receipts_path = strdup(receipts);
+	st->tmpfd = st->newfd = st->rfd = st->spfd = -1;
+	st->do_fsync = !c->no_fsync;
 	st->pending_tail = &st->pending;
 	st->done_tail = &st->done;
-	gethostname(st->host, sizeof(st->host) - 1);
-	for (char *p = st->host; *p; p++)
-		if (*p == '/' || *p == ':')
-			*p = '_'; /* Maildir reserves these */
-	if ((st->tmpfd = open_dir(maildir, "tmp")) < 0 ||
-	    (st->newfd = open_dir(maildir, "new")) < 0 || make_dir(maildir, "cur") < 0 ||
-	    make_dir(maildir, RECOVER_DIR) < 0) {
-		snprintf(err, errlen, "--maildir %s: %s", maildir, strerror(errno));
+	const struct store_layout *l = layout_find(c->store);
+	if (!l) {
+		snprintf(err, errlen, "--store %s: not maildir or spool", c->store);
 		goto fail;
 	}
-	if ((st->rfd = open_receipts(receipts, &st->rgood)) < 0) {
-		snprintf(err, errlen, "--receipts %s: %s", receipts, strerror(errno));
+	/* the layout first: it makes the folders (the embedded sink's receipts are in one); its
+	 * reconciliation once a torn last receipts line is cut */
+	if (l->open(st, c, err, errlen) < 0) {
+		l->close(st);
 		goto fail;
 	}
+	st->layout = l;
+	if ((st->rfd = open_receipts(c->receipts, &st->rgood)) < 0) {
+		snprintf(err, errlen, "--receipts %s: %s", c->receipts, strerror(errno));
+		goto fail;
+	}
+	if (l->recover(st, c, err, errlen) < 0)
+		goto fail;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	st->wake = io_async_new(loop, store_on_done, st);
@@ -388,16 +302,7 @@ struct store *store_open(struct io_loop *loop, const char *maildir, const char *
 	}
 	return st;
 fail:
-	if (st->tmpfd >= 0)
-		close(st->tmpfd);
-	if (st->newfd >= 0)
-		close(st->newfd);
-	if (st->rfd >= 0)
-		close(st->rfd);
-	io_async_free(st->wake);
-	free(st->maildir);
-	free(st->receipts_path);
-	free(st);
+	store_free(st);
 	return NULL;
 }
 
@@ -445,13 +350,7 @@ void store_close(struct store *st)
 	pthread_mutex_unlock(&st->mu);
 	pthread_join(st->thread, NULL);
 	store_on_done(st);
-	io_async_free(st->wake);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);
-	close(st->tmpfd);
-	close(st->newfd);
-	close(st->rfd);
-	free(st->maildir);
-	free(st->receipts_path);
-	free(st);
+	store_free(st);
 }

@@ -146,6 +146,10 @@ def seeds():
         b"\x05line\n.\nstill data\r\n.\r\n", b"\x01a\r.\rb\r\n.\r\n", b"\x07\r\n.\r\n",
         b"\x02" + b"x" * 1200 + b"\r\n.\r\n", b"\x04\x00nul\r\n.\r\n",
     ]
+    s["fuzz_spool"] = [
+        b"RTS1 1523 987\nSubject: x\r\n", b"RTS1 900 4", b"RTS1 0 1\n\n", b"RTS1 01 2\n",
+        b"RTS1 1234567890123456789 1\n",
+    ]
     s["fuzz_received"] = [
         b"Received: " + r + b"\r\nSubject: relaytrap relay test rt-abc\r\n\r\nbody\r\n"
         for r in RECEIVED

@@ -90,6 +90,20 @@ class Sink:
         return self.receipts_list()
 
 
+def spool_records(path):
+    """The records of a --store spool file: (offset, message bytes, receipt line bytes)."""
+    data, recs, o = path.read_bytes(), [], 0
+    while o < len(data):
+        nl = data.index(b"\n", o)
+        magic, mlen, rlen = data[o:nl].split(b" ")
+        assert magic == b"RTS1", data[o:nl]
+        m0, r0 = nl + 1, nl + 1 + int(mlen)
+        recs.append((o, data[m0:r0], data[r0:r0 + int(rlen)]))
+        assert recs[-1][2].endswith(b"\n") and len(recs[-1][2]) == int(rlen)
+        o = r0 + int(rlen)
+    return recs
+
+
 @pytest.fixture
 def sink_factory(tmp_path):
     started = []

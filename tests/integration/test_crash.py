@@ -15,7 +15,7 @@ import time
 import pytest
 
 import rttoken
-from conftest import BUILD, Client, Sink, free_port, wait_port
+from conftest import BUILD, Client, Sink, free_port, spool_records, wait_port
 
 RELAYTRAP = BUILD / "relaytrap"
 
@@ -56,26 +56,42 @@ def sender(host, port, tag, acked, lock, stop, limit=400):
                 return
 
 
-def test_sink_sigkill_keeps_every_acknowledged_message(tmp_path):
+@pytest.mark.parametrize("layout", ["maildir", "spool"])
+def test_sink_sigkill_keeps_every_acknowledged_message(tmp_path, layout):
+    """Five SIGKILLs at random moments under eight concurrent senders, then a clean start and
+    stop. Every message that got 250 has exactly one receipt line and is stored exactly once
+    (a file in new/, or a record in the spool); whatever is stored has exactly one receipt
+    line; what each start reconciled was counted (maildir: files without a receipt moved
+    aside; spool: receipt lines rolled forward from whole records, a torn record moved)."""
     rnd = random.Random(20261121)
     acked, lock = set(), threading.Lock()
     base = tmp_path / "sink"
-    moved = 0  # files without a receipt that each start moved to Maildir/unacked/
+    spool = base / "messages.spool"
+    args = ("--store", layout, "--spool", str(spool))
+    moved = [0, 0]  # maildir: files moved to Maildir/unacked/; spool: lines rolled forward,
+    # torn bytes moved to SPOOL.unacked
 
     def start():
-        nonlocal moved
-        s = Sink(base)
-        m = re.search(r"event=reconcile unacked=(\d+) new=(\d+) tmp=(\d+) ", s.log.read_text())
-        if m:
-            assert int(m[1]) == int(m[2]) + int(m[3])
-            moved += int(m[1])
+        s = Sink(base, *args)
+        log = s.log.read_text()
+        if layout == "maildir":
+            m = re.search(r"event=reconcile unacked=(\d+) new=(\d+) tmp=(\d+) ", log)
+            if m:
+                assert int(m[1]) == int(m[2]) + int(m[3])
+                moved[0] += int(m[1])
+        else:
+            m = re.search(r"event=reconcile rolled_forward=(\d+) torn_bytes=(\d+) ", log)
+            if m:
+                moved[0] += int(m[1])
+                moved[1] += int(m[2])
         return s
 
     for r in range(5):
         sink = start()
         stop = threading.Event()
+        # the limit is a bound only: the kill must land while every sender is still sending
         threads = [threading.Thread(target=sender, args=("127.0.0.1", sink.port, "r%dc%d" % (r, c),
-                                                         acked, lock, stop))
+                                                         acked, lock, stop, 20000))
                    for c in range(8)]
         for t in threads:
             t.start()
@@ -88,27 +104,36 @@ def test_sink_sigkill_keeps_every_acknowledged_message(tmp_path):
     assert len(acked) > 100
     # restart: what has no receipt moved aside, a torn receipt line cut; then stop cleanly
     sink = start()
-    assert list((base / "Maildir" / "tmp").iterdir()) == []
     assert sink.stop() == 0
-    by_receipt, files = {}, set()
-    lines = (base / "receipts.jsonl").read_text().split("\n")
-    assert lines[-1] == ""
-    for line in lines[:-1]:
+    by_receipt, where = {}, set()
+    raw = (base / "receipts.jsonl").read_bytes().split(b"\n")
+    assert raw[-1] == b""
+    for line in raw[:-1]:
         rc = json.loads(line)  # every line whole
         mid = rc["subject"].split()[-1]
         by_receipt[mid] = by_receipt.get(mid, 0) + 1
-        files.add(rc["maildir_file"])
-    # new/ holds exactly the files that have a receipt; the rest was counted as it moved
-    assert {"new/" + f.name for f in (base / "Maildir" / "new").iterdir()} == files
-    assert len(list((base / "Maildir" / "unacked").iterdir())) == moved
-    by_file = {}
-    for f in (base / "Maildir" / "new").iterdir():
-        mid = f.read_bytes().split(b"\r\n", 1)[0].decode().split()[-1]
-        by_file[mid] = by_file.get(mid, 0) + 1
+        where.add(rc["maildir_file"] if layout == "maildir" else (rc["spool_offset"], line))
+    by_store = {}
+    if layout == "maildir":
+        assert list((base / "Maildir" / "tmp").iterdir()) == []
+        # new/ holds exactly the files that have a receipt; the rest was counted as it moved
+        assert {"new/" + f.name for f in (base / "Maildir" / "new").iterdir()} == where
+        assert len(list((base / "Maildir" / "unacked").iterdir())) == moved[0]
+        stored = [f.read_bytes() for f in (base / "Maildir" / "new").iterdir()]
+    else:
+        # the spool holds exactly the records that have a receipt line, the same line, once
+        recs = spool_records(spool)
+        assert {(o, r[:-1]) for o, _, r in recs} == where and len(recs) == len(where)
+        aside = base / "messages.spool.unacked"
+        assert (aside.stat().st_size if aside.exists() else 0) == moved[1]
+        stored = [m for _, m, _ in recs]
+    for data in stored:
+        mid = data.split(b"\r\n", 1)[0].decode().split()[-1]
+        by_store[mid] = by_store.get(mid, 0) + 1
     for mid in acked:
         assert by_receipt.get(mid) == 1, mid
-        assert by_file.get(mid) == 1, mid
-    assert max(by_receipt.values()) == 1 and max(by_file.values()) == 1
+        assert by_store.get(mid) == 1, mid
+    assert max(by_receipt.values()) == 1 and max(by_store.values()) == 1
 
 
 def test_prober_sigkill_then_resume(tmp_path):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, Client, Sink
 
 ROOT = pathlib.Path(__file__).parents[2]
 DOCS = ROOT / "docs"
@@ -145,9 +145,40 @@ def test_results_format_names_every_key(tmp_path):
             for v in o:
                 walk(v)
 
-    for f in (out, merged, tmp_path / "s.sink" / "receipts.jsonl"):
+    # the spool layout's receipts: a real one from relaytrap-sink --store spool, and the
+    # selftest's receipts as the spool layout writes them, merged by --report
+    sink = Sink(tmp_path / "spool", "--store", "spool", "--spool", str(tmp_path / "sp"))
+    c = Client("127.0.0.1", sink.port)
+    c.begin()
+    assert c.cmd("Subject: s\r\n\r\nbody\r\n.")[0] == 250
+    c.close()
+    assert len(sink.wait_receipts(1)) == 1 and sink.stop() == 0
+    spooled = tmp_path / "spooled.jsonl"
+    with spooled.open("w") as f:
+        for i, line in enumerate((tmp_path / "s.sink" / "receipts.jsonl").read_text().splitlines()):
+            r = json.loads(line)
+            del r["maildir_file"]
+            r["spool_offset"] = 1000 * i
+            f.write(json.dumps(r, separators=(",", ":")) + "\n")
+    undelivered = tmp_path / "undelivered.jsonl"  # as a --no-sink scan writes it
+    with undelivered.open("w") as f:
+        for line in out.read_text().splitlines():
+            o = json.loads(line)
+            for k in ("deliveries", "bounces", "auto_replies"):
+                o.pop(k, None)
+            f.write(json.dumps(o) + "\n")
+    merged2 = tmp_path / "m2.jsonl"
+    p = subprocess.run([str(BUILD / "relaytrap"), "--report", str(undelivered), "--receipts",
+                        str(spooled), "-o", str(merged2)], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1, p.stderr
+    offsets = [d["spool_offset"] for l in merged2.read_text().splitlines()
+               for d in json.loads(l).get("deliveries", [])]
+    assert offsets and all(o % 1000 == 0 for o in offsets)
+    for f in (out, merged, tmp_path / "s.sink" / "receipts.jsonl", sink.receipts, merged2):
         for line in f.read_text().splitlines():
             walk(json.loads(line))
+    assert {"maildir_file", "spool_offset"} <= keys
     doc = (DOCS / "results-format.md").read_text()
     missing = sorted(k for k in keys if "`%s`" % k not in doc)
     assert missing == [], missing

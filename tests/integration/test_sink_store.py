@@ -1,6 +1,7 @@
-"""The sink's store at its edges: a disk that fills up and empties again, and a sink killed
-with messages in flight. What was acknowledged (250) has exactly one readable receipt and one
-file in new/; what was not has neither. Loopback only; every sending loop is bounded."""
+"""The sink's store at its edges, in both layouts: a disk that fills up and empties again, and
+a sink killed with messages in flight. What was acknowledged (250) has exactly one readable
+receipt and one file in new/ (--store maildir) or one record in the spool (--store spool); what
+was not has neither. Loopback only; every sending loop is bounded."""
 import contextlib
 import json
 import os
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import Client, Sink
+from conftest import Client, Sink, spool_records
 
 BODY = "x" * 1500  # one page of tmpfs per message file
 
@@ -162,3 +163,129 @@ def test_start_moves_unacknowledged_files_aside(tmp_path):
     assert sink.stop() == 0
     assert "event=reconcile" not in sink.log.read_text()
     assert len(os.listdir(maildir / "new")) == 4 and len(os.listdir(maildir / "unacked")) == 4
+
+
+def spool_facts(spool, receipts):
+    """(ids in the spool, ids with a readable receipt, lines that do not parse). Each receipt
+    names its record by spool_offset, and the record carries the very same line."""
+    recs = spool_records(spool)
+    by_offset = {o: (m, r) for o, m, r in recs}
+    in_spool = [m.split(b"\r\n", 1)[0].decode().split()[-1] for _, m, _ in recs]
+    by_receipt, bad = [], []
+    for line in receipts.read_bytes().split(b"\n")[:-1]:
+        try:
+            r = json.loads(line)
+        except ValueError:
+            bad.append(line[:80])
+            continue
+        by_receipt.append(r["subject"].split()[-1])
+        m, rline = by_offset[r["spool_offset"]]
+        assert rline == line + b"\n" and len(m) == r["size"]
+    assert sum(len(b"RTS1 %d %d\n" % (len(m), len(r))) + len(m) + len(r)
+               for _, m, r in recs) == spool.stat().st_size
+    return in_spool, by_receipt, bad
+
+
+def test_spool_disk_full_rolls_back_and_recovers(tmp_path, sink_factory):
+    """--store spool with the spool and the receipts on two 1 MiB tmpfs. Three messages get
+    250. The receipts' filesystem is filled: six messages with 5 KiB receipt lines are written
+    and flushed to the spool, then their receipt line is torn by ENOSPC; each is refused (451),
+    the receipts file cut back and the spool cut back to its length before. Then the spool's
+    filesystem is filled instead: six 12 KiB messages are torn in the spool and refused, the
+    spool cut back. Both fillers are deleted and ten more all get 250. Spool and receipts
+    then hold exactly the thirteen acknowledged messages, byte for byte the same lines."""
+    with small_tmpfs(tmp_path / "a", "1m") as sp, small_tmpfs(tmp_path / "b", "1m") as rc:
+        spool, receipts = sp / "messages.spool", rc / "receipts.jsonl"
+        sink = sink_factory("--store", "spool", "--spool", str(spool), "--receipts",
+                            str(receipts))
+        c = Client("127.0.0.1", sink.port)
+        assert c.reply()[0] == 220 and c.cmd("EHLO full.example")[0] == 250
+        codes = {}
+        for i in range(3):
+            codes[f"a{i}"] = deliver(c, f"a{i}")
+        sizes = spool.stat().st_size, receipts.stat().st_size
+        fill(rc / "filler")
+        for i in range(6):
+            codes[f"r{i}"] = deliver(c, f"r{i}", rcpts=60)
+        assert (spool.stat().st_size, receipts.stat().st_size) == sizes
+        (rc / "filler").unlink()
+        fill(sp / "filler")
+        for i in range(6):
+            codes[f"s{i}"] = deliver(c, f"s{i}", body="z" * 12000)
+        assert (spool.stat().st_size, receipts.stat().st_size) == sizes
+        (sp / "filler").unlink()
+        for i in range(10):
+            codes[f"d{i}"] = deliver(c, f"d{i}", rcpts=60 if i % 2 else 1)
+        c.cmd("QUIT")
+        c.close()
+        acked = [m for m, code in codes.items() if code == 250]
+        refused = [m for m, code in codes.items() if code == 451]
+        assert acked == ["a0", "a1", "a2"] + [f"d{i}" for i in range(10)], codes
+        assert refused == [f"r{i}" for i in range(6)] + [f"s{i}" for i in range(6)], codes
+        in_spool, by_receipt, bad = spool_facts(spool, receipts)
+        assert bad == [] and in_spool == acked and by_receipt == acked
+        # the premise: a 60-recipient line is longer than the page the receipts could end in
+        assert len(receipts.read_bytes().split(b"\n")[4]) > 4096
+        assert not (sp / "messages.spool.unacked").exists()
+        assert sink.stop() == 0
+        log = sink.log.read_text()
+        failed = re.findall(r"event=store-failed stage=(\w+) file=spool:(\d+)", log)
+        assert failed == [("receipts", str(sizes[0]))] * 6 + [("spool", str(sizes[0]))] * 6, log
+        assert len(re.findall(r"error=\"No space left on device\"", log)) == 12, log
+
+
+def test_spool_start_rolls_receipts_forward_and_moves_torn_tail_aside(tmp_path):
+    """What a kill -9 (or a power loss: receipts.jsonl is not flushed in this layout) leaves at
+    the spool's end: a whole record whose line never reached receipts.jsonl, then a record cut
+    short. The whole record is durable with its receipt line (it may have been acknowledged):
+    at start-up its line is appended to receipts.jsonl, byte for byte. The torn one was never
+    acknowledged: it is moved byte for byte to SPOOL.unacked and cut off, and the next message
+    goes where it was. Both counted in one log line. With a rotated (empty) receipts file
+    nothing names a record: nothing is appended, only a torn tail is moved."""
+    base = tmp_path / "s"
+    spool = base / "messages.spool"
+    args = ("--store", "spool", "--spool", str(spool))
+    sink = Sink(base, *args)
+    c = Client("127.0.0.1", sink.port)
+    assert c.reply()[0] == 220 and c.cmd("EHLO kill.example")[0] == 250
+    assert [deliver(c, f"a{i}") for i in range(3)] == [250] * 3
+    c.close()
+    sink.wait_receipts(3)
+    sink.stop(signal.SIGKILL)
+    acked = spool.read_bytes()
+    lines = sink.receipts.read_bytes()
+    msg = b"Subject: id u1\r\n\r\nunacked\r\n"
+    line = b'{"type":"receipt","subject":"id u1","spool_offset":%d}\n' % len(acked)
+    whole = b"RTS1 %d %d\n" % (len(msg), len(line)) + msg + line
+    torn = b"RTS1 900 40\nSubject: id u2"
+    spool.write_bytes(acked + whole + torn)
+    sink = Sink(base, *args)
+    assert spool.read_bytes() == acked + whole
+    assert sink.receipts.read_bytes() == lines + line
+    assert (base / "messages.spool.unacked").read_bytes() == torn
+    c = Client("127.0.0.1", sink.port)
+    assert c.reply()[0] == 220 and c.cmd("EHLO kill.example")[0] == 250
+    assert deliver(c, "a3") == 250
+    c.close()
+    got = sink.wait_receipts(5)
+    assert [r["subject"] for r in got] == ["id a0", "id a1", "id a2", "id u1", "id a3"]
+    assert got[4]["spool_offset"] == len(acked + whole)
+    assert sink.stop() == 0
+    log = sink.log.read_text()
+    assert log.count("event=reconcile ") == 1
+    assert f"event=reconcile rolled_forward=1 torn_bytes=26 moved_to={spool}.unacked\n" in log, log
+    # rotated receipts: the five records stay, nothing is appended, a torn tail goes
+    (base / "receipts.jsonl").rename(base / "receipts.jsonl.1")
+    kept = spool.read_bytes()
+    spool.write_bytes(kept + b"RTS1 7")
+    sink = Sink(base, *args)
+    assert sink.stop() == 0
+    assert spool.read_bytes() == kept and len(spool_records(spool)) == 5
+    assert sink.receipts.read_bytes() == b""
+    assert (base / "messages.spool.unacked").read_bytes() == torn + b"RTS1 7"
+    assert (f"event=reconcile rolled_forward=0 torn_bytes=6 moved_to={spool}.unacked\n"
+            in sink.log.read_text())
+    # nothing left to do: the next start is silent about it
+    sink = Sink(base, *args)
+    assert sink.stop() == 0
+    assert "event=reconcile" not in sink.log.read_text()
