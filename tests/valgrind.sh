@@ -44,4 +44,30 @@ wait $SINK
 n=$(wc -l < "$OUT/receipts.jsonl")
 [ "$n" = 2 ] || { echo "sink: $n receipts, want 2"; exit 1; }
 grep -q '"tls":{"version":"TLSv1' "$OUT/receipts.jsonl" || { echo "sink: no TLS receipt"; exit 1; }
+echo "== valgrind: relaytrap-sink --store spool, a message, a restart"
+$VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
+  --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl" &
+SINK=$!
+for i in $(seq 1 100); do
+  swaks -s 127.0.0.1 -p "$PORT" -t x@sink.lab -f a@b.example --h-Subject "vg spool" \
+    --timeout 20 >/dev/null 2>&1 && break
+  sleep 0.2
+done
+kill -TERM $SINK
+wait $SINK
+# a rotated (emptied) receipts file: start-up reads the spool (the recovery code under
+# valgrind too), appends nothing for the old record, and the next message goes after it
+: > "$OUT/spool-receipts.jsonl"
+$VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
+  --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl" &
+SINK=$!
+for i in $(seq 1 100); do
+  swaks -s 127.0.0.1 -p "$PORT" -t x@sink.lab -f a@b.example --h-Subject "vg spool 2" \
+    --timeout 20 >/dev/null 2>&1 && break
+  sleep 0.2
+done
+kill -TERM $SINK
+wait $SINK
+n=$(wc -l < "$OUT/spool-receipts.jsonl")
+[ "$n" = 1 ] || { echo "spool sink: $n receipts after a rotated receipts file, want 1"; exit 1; }
 echo "valgrind: no errors, no leaks"
