@@ -22,7 +22,8 @@
 
 /* A target in flight. Until it answers, a host is its address, port, connection and
  * deadline: the session state (client, test table, correlation) comes when it connects, or
- * when its connect fails and a host line must be written (docs/design.md "Memory"). */
+ * when its connect fails and a host line must be written (docs/design.md "Scan engine: memory
+ * and pace"). */
 struct host {
 	struct scan *s;
 	struct host *prev, *next, *hnext;
