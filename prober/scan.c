@@ -867,7 +867,8 @@ static void progress_cb(void *arg)
 	snprintf(left, sizeof(left), "%ldh%02ldm%02lds", sec / 3600, sec / 60 % 60, sec % 60);
 	/* on a terminal one line redrawn in place; elsewhere (a log file) plain lines */
 	fprintf(stderr,
-	        "%s%llu/%llu done (%.1f%%) %.0f/s, %ld active | anon %llu open %llu accepted %llu "
+	        "%s%llu/%llu done (%.1f%%) %.0f connects/s, %ld active | anon %llu open %llu "
+	        "accepted %llu "
 	        "deferred %llu closed %llu unreach %llu | ETA %s%s",
 	        s->tty ? "\r" : "", (unsigned long long)done, (unsigned long long)s->st.total,
 	        s->st.total ? 100.0 * (double)done / (double)s->st.total : 100.0, rate, s->nhosts,

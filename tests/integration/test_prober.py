@@ -544,6 +544,7 @@ def test_progress_line(tmp_path):
     assert "\x1b[K" in tty.stdout
     assert "\x1b" not in plain.stderr and "\r" not in plain.stderr
     assert plain.stderr.splitlines()[0].startswith("1/1 done (100.0%)")
+    assert " connects/s, " in plain.stderr.splitlines()[0], plain.stderr
 
 
 def test_outputs_checked_before_any_is_touched(tmp_path):
