@@ -994,6 +994,7 @@ json_t *scan_summary_json(const struct scan_stats *st)
 	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)st->late_deliveries));
 	json_object_set_new(o, "foreign_messages", json_integer((json_int_t)st->foreign_messages));
 	json_object_set_new(o, "seconds", json_real(st->seconds));
+	json_object_set_new(o, "parked_connects", json_integer((json_int_t)st->parked));
 	json_object_set_new(o, "connections_per_second",
 	                    json_real(st->seconds > 0 ? (double)st->launched / st->seconds : 0));
 	json_object_set_new(o, "interrupted", json_boolean(st->interrupted));

@@ -952,6 +952,7 @@ def test_per_net_holds_back_sessions_not_pending_connects(tmp_path):
     # one moment when every connect was in flight: the last began before the first gave up
     assert max(starts) < min(ends), (max(starts) - min(starts), min(ends) - min(starts))
     assert r.elapsed < 20
+    assert r.lines[-1]["parked_connects"] == 0
 
 
 def test_per_net_bounds_sessions_with_servers_that_answered(tmp_path):
@@ -1003,3 +1004,5 @@ def test_per_net_bounds_sessions_with_servers_that_answered(tmp_path):
         now += d
         most = max(most, now)
     assert most == 1, spans
+    # launched together, they connected while the first session held the /24 (0.2 s at least)
+    assert r.lines[-1]["parked_connects"] >= 1, r.lines[-1]
