@@ -150,15 +150,14 @@ static void finish(struct client *c, enum session_end end, const char *why)
 		/* An error after some test was decided still leaves a verdict from the tests. */
 		c->end = decided && end == END_ERROR ? END_TESTS : end;
 	}
-	if (why && !c->reason[0])
-		snprintf(c->reason, sizeof(c->reason), "%s", why);
+	if (why && !c->reason)
+		c->reason = strdup(why);
 	int sent = 0;
 	for (int i = 0; i < c->nt && !sent; i++)
 		sent = c->t[i].mail != NULL;
-	if (c->end == END_TESTS && !sent && !c->reason[0])
-		snprintf(c->reason, sizeof(c->reason),
-		         "none of the selected tests applies to this server (their paths are not "
-		         "offered)");
+	if (c->end == END_TESTS && !sent && !c->reason)
+		c->reason = strdup("none of the selected tests applies to this server (their paths "
+		                   "are not offered)");
 	set_state(c, CS_DONE);
 }
 
@@ -198,6 +197,19 @@ static int prepare_test(struct client *c, int i)
 	tr->rcpt = strdup(rcpt);
 	tr->helo = helo[0] ? strdup(helo) : NULL;
 	return tr->mail && tr->rcpt ? 0 : -1;
+}
+
+/* The name announced on this connection ("" before any). Held by size, not in a field sized
+ * for the longest: it is one of the few strings every session keeps. */
+static const char *helo_sent(const struct client *c)
+{
+	return c->cur_helo ? c->cur_helo : "";
+}
+
+static void set_helo(struct client *c, const char *name)
+{
+	free(c->cur_helo);
+	c->cur_helo = name ? strdup(name) : NULL;
 }
 
 static const char *test_helo(const struct client *c, int i)
@@ -361,9 +373,9 @@ static void start_test(struct client *c)
 static void run_test(struct client *c)
 {
 	const char *want = test_helo(c, c->cur);
-	if (strcmp(want, c->cur_helo) != 0) {
-		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", want);
-		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", c->cur_helo);
+	if (strcmp(want, helo_sent(c)) != 0) {
+		set_helo(c, want);
+		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
 		set_state(c, CS_TESTHELO);
 		return;
 	}
@@ -382,7 +394,7 @@ static void end_test(struct client *c)
 	c->next_queued = 0;
 	int j = c->cur + 1;
 	if (!pipelined(c) || c->tls_530 || j >= c->nt || c->t[j].via != VIA_NONE ||
-	    prepare_test(c, j) < 0 || strcmp(test_helo(c, j), c->cur_helo) != 0)
+	    prepare_test(c, j) < 0 || strcmp(test_helo(c, j), helo_sent(c)) != 0)
 		return;
 	c->t[j].transport = c->transport;
 	send_cmd(c, "MAIL FROM:%s", c->t[j].mail);
@@ -453,6 +465,9 @@ void client_free(struct client *c)
 	}
 	free(c->t);
 	free(c->banner);
+	free(c->tls);
+	free(c->reason);
+	free(c->cur_helo);
 	for (int i = 0; i < c->n_ext; i++)
 		free(c->ehlo_ext[i]);
 	buf_free(&c->out);
@@ -482,7 +497,7 @@ void client_connected(struct client *c, const struct ipaddr *local, double now)
 	c->local = *local;
 	c->now = now;
 	c->got_bytes = 0;
-	c->cur_helo[0] = '\0';
+	set_helo(c, NULL);
 	c->transport = c->p.implicit_tls ? "tls" : "plain";
 	set_state(c, CS_GREETING);
 	c->pending = 1; /* the greeting */
@@ -787,13 +802,13 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		c->greeted = 1;
 		set_greeting(c, r);
-		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", c->p.helo);
+		set_helo(c, c->p.helo);
 		if (c->proxy_conn) {
 			send_cmd(c, "NOOP", NULL);
 			set_state(c, CS_PROXY_NOOP);
 			return CL_CONTINUE;
 		}
-		send_cmd(c, "EHLO %s", c->cur_helo);
+		send_cmd(c, "EHLO %s", helo_sent(c));
 		set_state(c, CS_EHLO);
 		return CL_CONTINUE;
 	case CS_PROXY_NOOP:
@@ -807,7 +822,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		if (!c->proxy_answered && c->pending > 0)
 			c->pending--; /* the header's answer that a PROXY server never gives */
-		send_cmd(c, "EHLO %s", c->cur_helo);
+		send_cmd(c, "EHLO %s", helo_sent(c));
 		set_state(c, CS_EHLO);
 		return CL_CONTINUE;
 	case CS_EHLO:
@@ -822,7 +837,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			}
 			return begin_tests(c);
 		} else {
-			send_cmd(c, "HELO %s", c->cur_helo);
+			send_cmd(c, "HELO %s", helo_sent(c));
 			set_state(c, CS_HELO);
 		}
 		return CL_CONTINUE;
@@ -978,8 +993,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		/* a new session as the address given: EHLO again, then the test */
 		c->path_done = c->fresh_needed = 1;
-		snprintf(c->cur_helo, sizeof(c->cur_helo), "%s", test_helo(c, c->cur));
-		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", c->cur_helo);
+		set_helo(c, test_helo(c, c->cur));
+		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
 		set_state(c, CS_TESTHELO);
 		return CL_CONTINUE;
 	case CS_TLS:  /* the engine takes no reply while the handshake runs */
@@ -1148,8 +1163,10 @@ enum client_status client_named(struct client *c, const char *name, double now)
 enum client_status client_tls_up(struct client *c, const struct io_tls_info *ti, double now)
 {
 	c->now = now;
-	c->tls = *ti;
-	c->has_tls = 1;
+	/* kept apart: few sessions reach TLS, and the certificate's fields are large */
+	if (!c->tls && !(c->tls = malloc(sizeof(*c->tls))))
+		return client_tls_failed(c, "out of memory");
+	*c->tls = *ti;
 	char m[128];
 	int n = snprintf(m, sizeof(m), "(TLS: %s %s)", ti->version, ti->cipher);
 	note(c, "- ", m, (size_t)n);
@@ -1158,7 +1175,7 @@ enum client_status client_tls_up(struct client *c, const struct io_tls_info *ti,
 	/* RFC 3207 4.2: everything learnt before is forgotten; EHLO again */
 	c->transport = "starttls";
 	c->pipelining = 0;
-	send_cmd(c, "EHLO %s", c->cur_helo);
+	send_cmd(c, "EHLO %s", helo_sent(c));
 	set_state(c, CS_EHLO);
 	return CL_CONTINUE;
 }

@@ -90,7 +90,7 @@ struct client {
 	struct test_result *t;
 	int nt;
 	enum session_end end;
-	char reason[256];
+	char *reason; /* why it ended, when not by the tests; NULL: none */
 	char *banner;
 	char *ehlo_ext[EHLO_EXT_MAX];
 	int n_ext;
@@ -106,10 +106,10 @@ struct client {
 	int name_asked;        /* CL_NAME was returned once; never again for this host */
 	struct ipaddr local;   /* our address on the (last) connection */
 	struct ipaddr ehlo_reported; /* address the target said we came from; family 0 if none */
-	char cur_helo[CATALOG_FIELD * 2];
-	const char *transport; /* "plain", "starttls", "tls": this connection's */
-	int starttls_off;      /* refused or failed once: not tried again on this host */
-	int tls_530;           /* a 530 asked for STARTTLS that was not announced: upgrade next */
+	char *cur_helo;              /* announced on this connection; NULL: nothing yet */
+	const char *transport;       /* "plain", "starttls", "tls": this connection's */
+	int starttls_off;            /* refused or failed once: not tried again on this host */
+	int tls_530; /* a 530 asked for STARTTLS that was not announced: upgrade next */
 	int ann_starttls, ann_auth, ann_xclient; /* what the last EHLO reply announced */
 	unsigned auth_mechs; /* the AUTH mechanisms it named: 1 << VIA_AUTH_PLAIN etc. */
 	int saw_530;         /* some test was answered 530: the AUTH paths are worth a try */
@@ -123,8 +123,7 @@ struct client {
 	int auth_cancelled;  /* "*" sent to a third AUTH challenge: whatever comes refuses it */
 	int aborted;         /* client_abort ended it (host timeout, interrupt): no more phases */
 	int inner_stage;     /* replies seen to the smuggled message's commands (CS_QUIT) */
-	struct io_tls_info tls; /* the last TLS session's, when has_tls */
-	int has_tls;
+	struct io_tls_info *tls; /* the last TLS session's; NULL before any */
 	struct buf transcript;
 	int transcript_truncated;
 	double now;

@@ -63,11 +63,10 @@ int correl_init(struct correl *c, int ntests)
 {
 	memset(c, 0, sizeof(*c));
 	c->cap = ntests > 0 ? ntests : 1;
-	c->d = calloc((size_t)c->cap, sizeof(*c->d));
 	c->deliveries = json_array();
 	c->bounces = json_array();
 	c->auto_replies = json_array();
-	if (!c->d || !c->deliveries || !c->bounces || !c->auto_replies) {
+	if (!c->deliveries || !c->bounces || !c->auto_replies) {
 		correl_free(c);
 		return -1;
 	}
@@ -186,6 +185,25 @@ static json_t *evidence_json(const json_t *r, const char *test_name, const struc
 	return e;
 }
 
+/* Room for one more delivery: the array grows with what arrives (most hosts get none, and
+ * an entry is large), never past one per test. 0: none (full, or out of memory). */
+static int delivery_room(struct correl *c)
+{
+	if (c->nd >= c->cap)
+		return 0;
+	if (c->nd < c->nalloc)
+		return 1;
+	int n = c->nalloc ? c->nalloc * 2 : 2;
+	if (n > c->cap)
+		n = c->cap;
+	struct delivery *d = realloc(c->d, (size_t)n * sizeof(*d));
+	if (!d)
+		return 0;
+	c->d = d;
+	c->nalloc = n;
+	return 1;
+}
+
 static void add_delivered(struct correl *c, const json_t *r, const struct test_result *t,
                           const char *name, const struct ipaddr *prober, int nprober)
 {
@@ -270,7 +288,7 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 	/* relayed (or a receipt from before the classifier that correl_refs let through) */
 	if (t->via == VIA_SMUGGLED && !in_envelope(r, t->test))
 		return ARRIVAL_IGNORED; /* the text inside its smuggling test's message */
-	if (has_test(c->deliveries, t->test) || c->nd >= c->cap)
+	if (has_test(c->deliveries, t->test) || !delivery_room(c))
 		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts
 		                         */
 	add_delivered(c, r, t, test_name, prober, nprober);
@@ -291,7 +309,7 @@ void correl_load(struct correl *c, const json_t *host, struct test_result *t, in
 			                       (!json_is_true(json_object_get(e, "returned")) &&
 			                        has_test(mine[a], tn))
 			                 : has_test(mine[a], tn);
-			if (dup || (a == 0 && c->nd >= c->cap))
+			if (dup || (a == 0 && !delivery_room(c)))
 				continue;
 			json_array_append(mine[a], e);
 			if (a == 0)

@@ -34,8 +34,8 @@ int correl_refs(const json_t *receipt, struct receipt_ref *out, int max);
 
 /* One host's arrivals. */
 struct correl {
-	struct delivery *d; /* relayed deliveries, the first per test */
-	int nd, cap;
+	struct delivery *d;     /* relayed deliveries, the first per test; grown as they arrive */
+	int nd, nalloc, cap;    /* cap: one per test */
 	json_t *deliveries;     /* evidence for the host line, one per delivered test */
 	json_t *bounces;        /* one per bounced test: who returned it, the DSN's fields */
 	json_t *auto_replies;   /* recorded, never counted */

@@ -20,22 +20,32 @@
 #define PROBER_ADDRS 4
 #define PTR_WAIT_MAX 10.0 /* seconds a connected host waits for its PTR name */
 
+/* A target in flight. Until it answers, a host is its address, port, connection and
+ * deadline: the session state (client, test table, correlation) comes when it connects, or
+ * when its connect fails and a host line must be written (docs/design.md "Scan engine: memory
+ * and pace"). */
 struct host {
 	struct scan *s;
 	struct host *prev, *next, *hnext;
+	struct host *pnext; /* parked: connected once while its network was full */
 	struct ipaddr addr;
 	uint16_t port;
-	struct client c;
+	unsigned connected : 1, session_done : 1, in_net : 1, parked : 1;
+	unsigned
+	    smuggle_wanted : 1; /* relayed during --wait: its smuggling session waits for room */
 	struct io *io;
 	struct io_timer *timer;
-	struct rdns_query *ptr; /* PTR lookup in flight */
-	int connected, session_done, in_net;
-	int smuggle_wanted; /* relayed during --wait: its smuggling session waits for room */
 	double started, ended;
-	struct correl corr; /* what the sink received for this host */
+	struct session *ss; /* NULL until needed (session_of) */
+};
+
+struct session {
+	struct client c;
+	struct correl corr;     /* what the sink received for this host */
+	struct rdns_query *ptr; /* PTR lookup in flight */
 	struct ipaddr prober[PROBER_ADDRS];
 	int nprober;
-	char date[64];
+	char date[40];
 };
 
 struct target {
@@ -55,6 +65,8 @@ struct scan {
 	struct target pending[PENDING_MAX + 1];
 	int npending;
 	struct host *hosts, *index[HOST_BUCKETS];
+	struct host
+	    *parked; /* connected while their network was full; reconnect when it has room */
 	long inflight, cap, nhosts;
 	long smuggle_wanted; /* hosts waiting for room for their smuggling session */
 	int exhausted, stopping, ended, launching;
@@ -82,6 +94,18 @@ static double wait_of(const struct scan *s)
 	return s->o->no_sink ? 0 : s->o->wait;
 }
 
+/* Takes h off the parked list (a short list: see admit()). */
+static void unpark(struct host *h)
+{
+	struct host **pp = &h->s->parked;
+	while (*pp && *pp != h)
+		pp = &(*pp)->pnext;
+	if (*pp)
+		*pp = h->pnext;
+	h->pnext = NULL;
+	h->parked = 0;
+}
+
 static size_t host_slot(const struct ipaddr *ip, uint16_t port)
 {
 	return (size_t)(ipaddr_hash(ip, 16, port) % HOST_BUCKETS);
@@ -103,6 +127,8 @@ static void host_unlink(struct host *h)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = h->hnext;
+	if (h->parked)
+		unpark(h);
 	if (h->prev)
 		h->prev->next = h->next;
 	else
@@ -112,16 +138,64 @@ static void host_unlink(struct host *h)
 	s->nhosts--;
 }
 
+static void session_free(struct session *ss)
+{
+	if (!ss)
+		return;
+	rdns_cancel(ss->ptr);
+	client_free(&ss->c);
+	correl_free(&ss->corr);
+	free(ss);
+}
+
 static void host_free(struct host *h)
 {
-	rdns_cancel(h->ptr);
 	if (h->io)
 		io_free(h->io);
 	if (h->timer)
 		io_timer_free(h->timer);
-	client_free(&h->c);
-	correl_free(&h->corr);
+	session_free(h->ss);
 	free(h);
+}
+
+static void rfc5322_date(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/* The host's session state, made on first need: when it connects, or when its connect failed
+ * and its line needs a client to say so. NULL: out of memory. */
+static struct session *session_of(struct host *h)
+{
+	if (h->ss)
+		return h->ss;
+	struct scan *s = h->s;
+	struct session *ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return NULL;
+	rfc5322_date(ss->date, sizeof(ss->date));
+	struct client_params p;
+	scan_client_params(s->o, &s->in, &h->addr, h->port, ss->date, &p);
+	if (correl_init(&ss->corr, s->in.cat->n) < 0) {
+		free(ss);
+		return NULL;
+	}
+	if (client_init(&ss->c, &p) < 0) {
+		correl_free(&ss->corr);
+		free(ss);
+		return NULL;
+	}
+	h->ss = ss;
+	return ss;
+}
+
+/* Connecting failed (the first time: unreachable). */
+static enum client_status connect_failed(struct host *h, const char *why)
+{
+	return session_of(h) ? client_connect_failed(&h->ss->c, why) : CL_DONE;
 }
 
 /* ---- final ---- */
@@ -133,23 +207,34 @@ static void finalize(struct host *h, int interrupted)
 		h->smuggle_wanted = 0;
 		s->smuggle_wanted--;
 	}
+	if (!session_of(h)) {
+		char a[ADDR_TEXT_MAX];
+		log_msg(LOG_ERR, 0, "host=%s port=%u not written: out of memory",
+		        ipaddr_str(&h->addr, a, sizeof(a)), h->port);
+		s->st.unfinished++;
+		host_unlink(h);
+		host_free(h);
+		if (s->cap < s->o->concurrency)
+			s->cap++;
+		return;
+	}
 	struct verdict_out vo;
-	correl_verdict(&h->corr, h->c.end == END_RUNNING ? END_ERROR : h->c.end, h->c.t, h->c.nt,
-	               &h->addr, h->prober, h->nprober, &vo);
+	correl_verdict(&h->ss->corr, h->ss->c.end == END_RUNNING ? END_ERROR : h->ss->c.end,
+	               h->ss->c.t, h->ss->c.nt, &h->addr, h->ss->prober, h->ss->nprober, &vo);
 	char sid[16];
 	snprintf(sid, sizeof(sid), "%08x", s->in.scan_id);
 	struct host_facts f = {
 	    .addr = h->addr,
 	    .port = h->port,
 	    .scan_id = sid,
-	    .c = &h->c,
+	    .c = &h->ss->c,
 	    .cat = s->in.cat,
 	    .v = &vo,
-	    .prober = h->prober,
-	    .nprober = h->nprober,
-	    .deliveries = h->corr.deliveries,
-	    .bounces = h->corr.bounces,
-	    .auto_replies = h->corr.auto_replies,
+	    .prober = h->ss->prober,
+	    .nprober = h->ss->nprober,
+	    .deliveries = h->ss->corr.deliveries,
+	    .bounces = h->ss->corr.bounces,
+	    .auto_replies = h->ss->corr.auto_replies,
 	    .started = h->started,
 	    .ended = h->ended ? h->ended : now_of(s),
 	    .interrupted = interrupted,
@@ -191,8 +276,10 @@ static void host_timer_cb(void *arg);
 /* A PTR answer no longer wanted (the session ended, or the connection went). */
 static void drop_ptr(struct host *h)
 {
-	rdns_cancel(h->ptr);
-	h->ptr = NULL;
+	if (!h->ss)
+		return;
+	rdns_cancel(h->ss->ptr);
+	h->ss->ptr = NULL;
 }
 
 static int host_connect(struct host *h);
@@ -202,12 +289,12 @@ static void session_done(struct host *h);
  * now (from session_done), or, when its first delivery arrives later, on a new session. */
 static int smuggle_now(struct host *h)
 {
-	if (!h->corr.nd || client_smuggle(&h->c) != CL_RECONNECT)
+	if (!h->ss || !h->ss->corr.nd || client_smuggle(&h->ss->c) != CL_RECONNECT)
 		return 0;
 	io_free(h->io);
 	h->io = NULL;
 	if (host_connect(h) < 0) {
-		client_connect_failed(&h->c, strerror(errno));
+		client_connect_failed(&h->ss->c, strerror(errno));
 		return 0;
 	}
 	io_timer_stop(h->timer);
@@ -220,9 +307,9 @@ static int smuggle_now(struct host *h)
 static void smuggle_later(struct host *h)
 {
 	struct scan *s = h->s;
-	if (s->stopping || !h->session_done || !h->corr.nd || h->c.smuggle_phase ||
-	    h->smuggle_wanted || h->c.state != CS_DONE || h->c.end != END_TESTS || h->c.aborted ||
-	    h->s->o->first_hit)
+	if (s->stopping || !h->session_done || !h->ss || !h->ss->corr.nd ||
+	    h->ss->c.smuggle_phase || h->smuggle_wanted || h->ss->c.state != CS_DONE ||
+	    h->ss->c.end != END_TESTS || h->ss->c.aborted || h->s->o->first_hit)
 		return;
 	h->smuggle_wanted = 1;
 	s->smuggle_wanted++;
@@ -234,7 +321,7 @@ static void smuggle_start(struct host *h)
 	struct scan *s = h->s;
 	h->smuggle_wanted = 0;
 	s->smuggle_wanted--;
-	if (client_smuggle(&h->c) != CL_RECONNECT)
+	if (client_smuggle(&h->ss->c) != CL_RECONNECT)
 		return;
 	h->session_done = 0;
 	s->inflight++;
@@ -243,7 +330,7 @@ static void smuggle_start(struct host *h)
 	io_timer_stop(h->timer);
 	io_timer_start(h->timer, s->o->host_timeout, 0);
 	if (host_connect(h) < 0) {
-		client_connect_failed(&h->c, strerror(errno));
+		client_connect_failed(&h->ss->c, strerror(errno));
 		session_done(h); /* h may be gone */
 	}
 }
@@ -266,8 +353,9 @@ static void session_done(struct host *h)
 		h->in_net = 0;
 	}
 	io_timer_stop(h->timer);
-	double left = correl_deadline(h->c.t, h->c.nt, now_of(s), wait_of(s)) - now_of(s);
-	if (!correl_settled(&h->corr, h->c.t, h->c.nt) && left > 0) {
+	double left =
+	    h->ss ? correl_deadline(h->ss->c.t, h->ss->c.nt, now_of(s), wait_of(s)) - now_of(s) : 0;
+	if (left > 0 && !correl_settled(&h->ss->corr, h->ss->c.t, h->ss->c.nt)) {
 		io_timer_start(h->timer, left, 0);
 	} else {
 		finalize(h, 0);
@@ -290,7 +378,10 @@ static void host_timer_cb(void *arg)
 	}
 	char m[80];
 	snprintf(m, sizeof(m), "host timeout after %g s", s->o->host_timeout);
-	client_abort(&h->c, m);
+	if (h->parked)
+		unpark(h);
+	if (session_of(h))
+		client_abort(&h->ss->c, m);
 	session_done(h);
 }
 
@@ -341,7 +432,7 @@ static void handle(struct host *h, enum client_status st)
 		io_free(h->io);
 		h->io = NULL;
 		if (host_connect(h) < 0) {
-			client_connect_failed(&h->c, strerror(errno));
+			connect_failed(h, strerror(errno));
 			session_done(h);
 		}
 		return;
@@ -352,11 +443,11 @@ static void handle(struct host *h, enum client_status st)
 /* Sends what the client queued. -1 when that ended the host (h is gone). */
 static int flush_out(struct host *h)
 {
-	struct buf *out = &h->c.out;
+	struct buf *out = &h->ss->c.out;
 	if (!buf_len(out))
 		return 0;
 	if (io_write(h->io, buf_head(out), buf_len(out)) < 0) {
-		client_abort(&h->c, "output buffer full");
+		client_abort(&h->ss->c, "output buffer full");
 		buf_consume(out, buf_len(out));
 		session_done(h);
 		return -1;
@@ -370,7 +461,7 @@ static int flush_out(struct host *h)
 
 static void named(struct host *h, const char *name)
 {
-	enum client_status st = client_named(&h->c, name, now_of(h->s));
+	enum client_status st = client_named(&h->ss->c, name, now_of(h->s));
 	if (st != CL_CONTINUE) {
 		handle(h, st);
 		return;
@@ -382,15 +473,15 @@ static void named(struct host *h, const char *name)
 static void ptr_cb(const char *name, void *arg)
 {
 	struct host *h = arg;
-	h->ptr = NULL;
+	h->ss->ptr = NULL;
 	named(h, name);
 }
 
 static void ask_name(struct host *h)
 {
 	struct scan *s = h->s;
-	h->ptr = s->rdns ? rdns_lookup(s->rdns, &h->addr, ptr_cb, h) : NULL;
-	if (!h->ptr) {
+	h->ss->ptr = s->rdns ? rdns_lookup(s->rdns, &h->addr, ptr_cb, h) : NULL;
+	if (!h->ss->ptr) {
 		named(h, NULL);
 		return;
 	}
@@ -408,8 +499,8 @@ static void start_tls(struct host *h)
 {
 	struct buf *rb = io_rbuf(h->io);
 	buf_consume(rb, buf_len(rb)); /* plaintext behind the 220 is never read as TLS */
-	if (io_tls_start(h->io, h->s->tls, 0, h->c.target_host) < 0) {
-		handle(h, client_tls_failed(&h->c, "TLS could not start"));
+	if (io_tls_start(h->io, h->s->tls, 0, h->ss->c.target_host) < 0) {
+		handle(h, client_tls_failed(&h->ss->c, "TLS could not start"));
 		return;
 	}
 	io_set_timeout(h->io, h->s->o->timeout);
@@ -419,8 +510,8 @@ static void tls_up(struct host *h)
 {
 	struct io_tls_info ti;
 	io_tls_info(h->io, &ti);
-	enum client_status st = client_tls_up(&h->c, &ti, now_of(h->s));
-	if (h->c.state == CS_GREETING || st != CL_CONTINUE) { /* implicit: the greeting */
+	enum client_status st = client_tls_up(&h->ss->c, &ti, now_of(h->s));
+	if (h->ss->c.state == CS_GREETING || st != CL_CONTINUE) { /* implicit: the greeting */
 		io_set_timeout(h->io, h->s->o->timeout);
 		if (st != CL_CONTINUE)
 			handle(h, st);
@@ -434,11 +525,62 @@ static void note_prober(struct host *h, const struct ipaddr *ip)
 {
 	if (!ip->family)
 		return;
-	for (int i = 0; i < h->nprober; i++)
-		if (ipaddr_eq(&h->prober[i], ip))
+	for (int i = 0; i < h->ss->nprober; i++)
+		if (ipaddr_eq(&h->ss->prober[i], ip))
 			return;
-	if (h->nprober < PROBER_ADDRS)
-		h->prober[h->nprober++] = *ip;
+	if (h->ss->nprober < PROBER_ADDRS)
+		h->ss->prober[h->ss->nprober++] = *ip;
+}
+
+/* --per-net counts sessions with servers that answered: a connect nobody answers costs the
+ * target network nothing, and --rate paces those. So a host joins its network's count when it
+ * connects. Connects already in flight when the network filled up (at most about --rate x
+ * round-trip time of them) are closed and parked; a parked host reconnects when a session
+ * there ends, counted from the start since it is known to answer. 1: admitted. */
+static int admit(struct host *h)
+{
+	struct scan *s = h->s;
+	if (!netcap_room(&s->nets, &h->addr)) {
+		io_free(h->io);
+		h->io = NULL;
+		h->parked = 1;
+		h->pnext = s->parked;
+		s->parked = h;
+		s->st.parked++;
+		return 0;
+	}
+	if (netcap_inc(&s->nets, &h->addr) == 0)
+		h->in_net = 1;
+	return 1;
+}
+
+/* Reconnects the parked hosts whose network has room, at --rate. */
+static void unpark_some(struct scan *s, double now)
+{
+	struct host *h = s->parked, *nx;
+	for (; h && bucket_wait(&s->bucket, now) <= 0; h = nx) {
+		nx = h->pnext;
+		if (!netcap_room(&s->nets, &h->addr))
+			continue;
+		unpark(h);
+		if (host_connect(h) < 0) {
+			int e = errno;
+			if (is_resource_error(e)) { /* out of sockets: stay parked */
+				h->parked = 1;
+				h->pnext = s->parked;
+				s->parked = h;
+				return;
+			}
+			bucket_take(&s->bucket, now);
+			connect_failed(h, strerror(e));
+			session_done(h); /* frees h alone: launch_some and unparking are held */
+			continue;
+		}
+		bucket_take(&s->bucket, now);
+		if (netcap_inc(&s->nets, &h->addr) == 0)
+			h->in_net = 1;
+		io_timer_start(h->timer, s->o->host_timeout, 0);
+	}
 }
 
 static void host_io_cb(struct io *io, enum io_event ev, void *arg)
@@ -455,24 +597,30 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 		uint16_t lport;
 		if (io_local_addr(h->io, &ss, &sl) == 0)
 			ipaddr_from_sa((struct sockaddr *)&ss, &local, &lport);
+		if (!h->in_net && !admit(h))
+			return;
+		if (!session_of(h)) {
+			session_done(h);
+			return;
+		}
 		h->connected = 1;
 		note_prober(h, &local);
-		client_connected(&h->c, &local, now_of(s));
+		client_connected(&h->ss->c, &local, now_of(s));
 		io_set_timeout(h->io, s->o->timeout);
 		if (flush_out(h) < 0) /* what goes before the greeting (a PROXY header) */
 			return;
 		if (implicit_tls(h) && io_tls_start(h->io, s->tls, 0, NULL) < 0)
-			handle(h, client_closed(&h->c, "TLS could not start"));
+			handle(h, client_closed(&h->ss->c, "TLS could not start"));
 		return;
 	}
 	case IO_TLS_UP:
 		tls_up(h);
 		return;
 	case IO_DATAIN: {
-		int before = h->c.ehlo_reported.family;
-		st = client_input(&h->c, io_rbuf(h->io), now_of(s));
-		if (!before && h->c.ehlo_reported.family)
-			note_prober(h, &h->c.ehlo_reported);
+		int before = h->ss->c.ehlo_reported.family;
+		st = client_input(&h->ss->c, io_rbuf(h->io), now_of(s));
+		if (!before && h->ss->c.ehlo_reported.family)
+			note_prober(h, &h->ss->c.ehlo_reported);
 		if (st == CL_CONTINUE) {
 			if (flush_out(h) == 0)
 				io_read_more(h->io);
@@ -483,22 +631,22 @@ static void host_io_cb(struct io *io, enum io_event ev, void *arg)
 	case IO_LOWAT:
 		return;
 	case IO_TIMEOUT:
-		if (h->ptr) { /* no name in time: the literal it is */
+		if (h->ss && h->ss->ptr) { /* no name in time: the literal it is */
 			drop_ptr(h);
 			named(h, NULL);
 			return;
 		}
-		st = h->connected ? client_timeout(&h->c, s->o->timeout)
-		                  : client_connect_failed(&h->c, "connect timeout");
+		st = h->connected ? client_timeout(&h->ss->c, s->o->timeout)
+		                  : connect_failed(h, "connect timeout");
 		break;
 	case IO_DISCONNECTED:
 	case IO_ERROR:
 		drop_ptr(h);
-		if (h->c.state == CS_TLS) /* the STARTTLS handshake failed */
-			st = client_tls_failed(&h->c, io_strerror(h->io));
+		if (h->connected && h->ss->c.state == CS_TLS) /* the STARTTLS handshake failed */
+			st = client_tls_failed(&h->ss->c, io_strerror(h->io));
 		else
-			st = h->connected ? client_closed(&h->c, io_strerror(h->io))
-			                  : client_connect_failed(&h->c, io_strerror(h->io));
+			st = h->connected ? client_closed(&h->ss->c, io_strerror(h->io))
+			                  : connect_failed(h, io_strerror(h->io));
 		break;
 	}
 	handle(h, st);
@@ -583,14 +731,6 @@ void scan_client_params(const struct rt_options *o, const struct scan_input *in,
 	};
 }
 
-static void rfc5322_date(char *buf, size_t len)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-}
-
 static int launch(struct scan *s, const struct target *t)
 {
 	struct host *h = calloc(1, sizeof(*h));
@@ -599,24 +739,20 @@ static int launch(struct scan *s, const struct target *t)
 	h->s = s;
 	h->addr = t->ip;
 	h->port = t->port;
-	rfc5322_date(h->date, sizeof(h->date));
-	struct client_params p;
-	scan_client_params(s->o, &s->in, &t->ip, t->port, h->date, &p);
 	h->timer = io_timer_new(s->loop, host_timer_cb, h);
-	if (correl_init(&h->corr, s->in.cat->n) < 0 || !h->timer || client_init(&h->c, &p) < 0) {
+	if (!h->timer) {
 		host_free(h);
 		errno = ENOMEM;
 		return -1;
 	}
+	int failed = 0;
 	if (host_connect(h) < 0) {
-		int e = errno;
-		if (is_resource_error(e)) {
+		failed = errno;
+		if (is_resource_error(failed)) {
 			host_free(h);
-			errno = e;
+			errno = failed;
 			return -1;
 		}
-		/* refused or unreachable at once: the host is final */
-		client_connect_failed(&h->c, strerror(e));
 	}
 	h->started = now_of(s);
 	size_t k = host_slot(&h->addr, h->port);
@@ -629,9 +765,8 @@ static int launch(struct scan *s, const struct target *t)
 	s->nhosts++;
 	s->inflight++;
 	s->st.launched++;
-	if (netcap_inc(&s->nets, &h->addr) == 0)
-		h->in_net = 1;
-	if (!h->io) {
+	if (failed) { /* refused or unreachable at once: the host is final */
+		connect_failed(h, strerror(failed));
 		session_done(h);
 		return 0;
 	}
@@ -656,6 +791,8 @@ static void launch_some(struct scan *s)
 		}
 		h = next;
 	}
+	if (s->parked && now >= s->backoff_until)
+		unpark_some(s, now);
 	while (s->inflight < s->cap && now >= s->backoff_until) {
 		if (bucket_wait(&s->bucket, now) > 0)
 			break;
@@ -703,6 +840,8 @@ void scan_receipt(const json_t *r, void *arg)
 		if (strcmp(refs[i].scan_id, sid) != 0)
 			continue;
 		struct host *h = host_find(s, &refs[i].target, refs[i].port);
+		if (h && !h->ss) /* not connected: no test of it was sent */
+			continue;
 		int test = refs[i].test;
 		matched = 1;
 		int same =
@@ -719,13 +858,13 @@ void scan_receipt(const json_t *r, void *arg)
 			        ipaddr_str(&refs[i].target, a, sizeof(a)), refs[i].port, test);
 			continue;
 		}
-		if (test >= h->c.nt)
+		if (test >= h->ss->c.nt)
 			continue;
-		correl_add(&h->corr, r, &h->c.t[test], s->in.cat->t[test].name, h->prober,
-		           h->nprober);
+		correl_add(&h->ss->corr, r, &h->ss->c.t[test], s->in.cat->t[test].name,
+		           h->ss->prober, h->ss->nprober);
 		smuggle_later(h);
 		if (h->session_done && !h->smuggle_wanted &&
-		    correl_settled(&h->corr, h->c.t, h->c.nt)) {
+		    correl_settled(&h->ss->corr, h->ss->c.t, h->ss->c.nt)) {
 			finalize(h, 0);
 			launch_some(s);
 			maybe_end(s);
@@ -749,8 +888,8 @@ static double eta(struct scan *s, double rate)
 	double waiting = 0;
 	for (struct host *h = s->hosts; h; h = h->next)
 		if (h->session_done) {
-			double d =
-			    correl_deadline(h->c.t, h->c.nt, h->ended, wait_of(s)) - now_of(s);
+			double d = correl_deadline(h->ss->c.t, h->ss->c.nt, h->ended, wait_of(s)) -
+			           now_of(s);
 			if (d > waiting)
 				waiting = d;
 		}
@@ -768,7 +907,8 @@ static void progress_cb(void *arg)
 	snprintf(left, sizeof(left), "%ldh%02ldm%02lds", sec / 3600, sec / 60 % 60, sec % 60);
 	/* on a terminal one line redrawn in place; elsewhere (a log file) plain lines */
 	fprintf(stderr,
-	        "%s%llu/%llu done (%.1f%%) %.0f/s, %ld active | anon %llu open %llu accepted %llu "
+	        "%s%llu/%llu done (%.1f%%) %.0f connects/s, %ld active | anon %llu open %llu "
+	        "accepted %llu "
 	        "deferred %llu closed %llu unreach %llu | ETA %s%s",
 	        s->tty ? "\r" : "", (unsigned long long)done, (unsigned long long)s->st.total,
 	        s->st.total ? 100.0 * (double)done / (double)s->st.total : 100.0, rate, s->nhosts,
@@ -858,8 +998,9 @@ void scan_interrupt(struct scan *s)
 		struct host *h = s->hosts;
 		if (h->session_done) {
 			finalize(h, 1);
-		} else if (h->corr.nd) { /* open already (its smuggling session ran): its line */
-			client_abort(&h->c, "interrupted");
+		} else if (h->ss &&
+		           h->ss->corr.nd) { /* open already (smuggling session): its line */
+			client_abort(&h->ss->c, "interrupted");
 			drop_ptr(h);
 			io_free(h->io);
 			h->io = NULL;
@@ -904,6 +1045,7 @@ json_t *scan_summary_json(const struct scan_stats *st)
 	json_object_set_new(o, "late_deliveries", json_integer((json_int_t)st->late_deliveries));
 	json_object_set_new(o, "foreign_messages", json_integer((json_int_t)st->foreign_messages));
 	json_object_set_new(o, "seconds", json_real(st->seconds));
+	json_object_set_new(o, "parked_connects", json_integer((json_int_t)st->parked));
 	json_object_set_new(o, "connections_per_second",
 	                    json_real(st->seconds > 0 ? (double)st->launched / st->seconds : 0));
 	json_object_set_new(o, "interrupted", json_boolean(st->interrupted));

@@ -38,6 +38,7 @@ struct scan_stats {
 	uint64_t unresolved; /* target names without an address (counted in final, as errors) */
 	uint64_t counts[V_COUNT];
 	uint64_t late_deliveries, foreign_messages, backoffs;
+	uint64_t parked; /* connects closed because their network was full (--per-net) */
 	double started, seconds;
 	int interrupted;
 };

@@ -669,6 +669,7 @@ def test_progress_line(tmp_path):
     assert "\x1b[K" in tty.stdout
     assert "\x1b" not in plain.stderr and "\r" not in plain.stderr
     assert plain.stderr.splitlines()[0].startswith("1/1 done (100.0%)")
+    assert " connects/s, " in plain.stderr.splitlines()[0], plain.stderr
 
 
 def test_outputs_checked_before_any_is_touched(tmp_path):
@@ -1043,3 +1044,90 @@ def test_ptr_answered_from_hosts_file(tmp_path):
     h = p.hosts["127.0.0.1"]
     assert h["verdict"] == "closed" and h["target_host"] is None
     assert "- (PTR: no usable name)\n> MAIL FROM:<relaytest@[127.0.0.1]>" in h["transcript"]
+
+
+def test_per_net_holds_back_sessions_not_pending_connects(tmp_path):
+    """--per-net counts sessions with servers that answered: connects nobody answers are all
+    in flight at once, even with --per-net 1. Each target's listener has a full accept queue
+    (backlog 0, one connection waiting), and Linux drops the SYNs a full queue cannot take:
+    every connect stays pending until --connect-timeout (2 s). Had pending connects counted,
+    each host of the /24 would have started only after the previous one gave up."""
+    import socket
+    net = "127.65.0."
+    addrs = [net + str(i) for i in range(1, 31)]
+    port = free_port(addrs[0])
+    socks = []
+    try:
+        for a in addrs:
+            ls = socket.socket()
+            ls.bind((a, port))
+            ls.listen(0)
+            filler = socket.create_connection((a, port), timeout=5)
+            socks += [ls, filler]
+        r = scan(tmp_path, [addrs[0] + "-" + addrs[-1]], "--per-net", "1", "-c", "100", "-r",
+                 "1000", "-t", "plain", "-w", "0", port=port, sink_port=free_port())
+    finally:
+        for s in socks:
+            s.close()
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.hosts) == sorted(addrs)
+    assert {h["verdict"] for h in r.hosts.values()} == {"unreachable"}, r.hosts
+    starts = [h["started"] for h in r.hosts.values()]
+    ends = [h["started"] + h["seconds"] for h in r.hosts.values()]
+    # one moment when every connect was in flight: the last began before the first gave up
+    assert max(starts) < min(ends), (max(starts) - min(starts), min(ends) - min(starts))
+    assert r.elapsed < 20
+    assert r.lines[-1]["parked_connects"] == 0
+
+
+def test_per_net_bounds_sessions_with_servers_that_answered(tmp_path):
+    """The other half: servers that answer get at most --per-net sessions at once. The
+    connects that complete while their /24 is full are closed unused and made again later,
+    so every host still gets its session."""
+    net = "127.65.1."
+    addrs = [net + str(i) for i in range(1, 13)]
+    lock = threading.Lock()
+    spans = []
+
+    def hold(conn):
+        conn.sendall(b"220 hold.example.org ESMTP\r\n")
+        began = c = None
+        try:
+            while True:
+                c = relays.read_cmd(conn)
+                if not c:
+                    return
+                if began is None:  # a session: it said something
+                    began = time.monotonic()
+                    time.sleep(0.2)
+                verb = c.split()[0].upper()
+                if verb == "QUIT":
+                    return
+                conn.sendall(b"550 5.7.1 relaying denied\r\n" if verb == "RCPT" else
+                             b"250 ok\r\n")
+        finally:
+            if began is not None:  # ends before our reply, so before the next session
+                with lock:
+                    spans.append((began, time.monotonic()))
+            if c and c.split()[0].upper() == "QUIT":
+                conn.sendall(b"221 bye\r\n")
+
+    port = free_port(addrs[0])
+    servers = [relays.ScriptedServer(a, port, hold) for a in addrs]
+    try:
+        r = scan(tmp_path, [addrs[0] + "-" + addrs[-1]], "--per-net", "1", "-c", "100", "-r",
+                 "1000", "-t", "plain", "-w", "0", port=port, sink_port=free_port())
+    finally:
+        for s in servers:
+            s.stop()
+    assert r.returncode == 0, r.stderr
+    assert {h["verdict"] for h in r.hosts.values()} == {"closed"}, r.hosts
+    assert len(r.hosts) == len(addrs) and len(spans) == len(addrs)
+    events = sorted([(b, 1) for b, _ in spans] + [(e, -1) for _, e in spans])
+    most = now = 0
+    for _, d in events:
+        now += d
+        most = max(most, now)
+    assert most == 1, spans
+    # launched together, they connected while the first session held the /24 (0.2 s at least)
+    assert r.lines[-1]["parked_connects"] >= 1, r.lines[-1]

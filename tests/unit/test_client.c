@@ -661,7 +661,7 @@ static void test_starttls(void **st)
 	assert_int_equal(drive(&c, again, 2, 0, log, sizeof(log), NULL), CL_CONTINUE);
 	assert_string_equal(log, "MAIL+RCPT|DATA"); /* no second STARTTLS */
 	assert_string_equal(c.t[0].transport, "starttls");
-	assert_string_equal(c.tls.version, "TLSv1.3");
+	assert_string_equal(c.tls->version, "TLSv1.3");
 	static const char want[] = "# starttls -> tls\n- (TLS: TLSv1.3 TLS_AES_128_GCM_SHA256)\n"
 	                           "> EHLO prober.test\n# tls -> ehlo\n";
 	assert_non_null(
