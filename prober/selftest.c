@@ -690,10 +690,12 @@ int rt_selftest(struct rt_main *m)
 	m->o.ports = strdup(port);
 	if (!m->o.output)
 		m->o.output = strdup("relaytrap-selftest.jsonl");
-	m->o.wait = m->o.wait < 120 ? m->o.wait : 3;
-	m->o.timeout = m->o.timeout < 30 ? m->o.timeout : 5;
-	m->o.connect_timeout = 2;
-	m->o.host_timeout = 60;
+	/* generous for a loaded machine (valgrind, a CI run beside other work): the servers are
+	 * in this process, so only a failure waits this long */
+	m->o.wait = m->o.wait < 120 ? m->o.wait : 6;
+	m->o.timeout = m->o.timeout < 30 ? m->o.timeout : 15;
+	m->o.connect_timeout = 5;
+	m->o.host_timeout = 120;
 	m->o.no_sink = 0;
 	m->o.no_ptr = 1; /* its servers are known; no DNS traffic */
 	char *specs[] = {target};
