@@ -572,7 +572,6 @@ static void set_greeting(struct client *c, const struct smtp_reply *r)
 	}
 }
 
-/* An EHLO reply with a PIPELINING line (RFC 2920). */
 /* An EHLO reply with an extension line starting with word (PIPELINING, STARTTLS). */
 static int announces(const struct smtp_reply *r, const char *word)
 {
