@@ -11,7 +11,7 @@ LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 LIBS    := -lev -lpcre2-8 -ljansson -lssl -lcrypto -lcares -lpthread
 
 DEB_BUILD := build-essential pkg-config libev-dev libpcre2-dev libjansson-dev libssl-dev libc-ares-dev
-DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc nmap clang valgrind openssl libidn12 util-linux
+DEB_TEST  := libcmocka-dev python3-pytest python3-aiosmtpd swaks postfix iproute2 procps chromium mandoc nmap clang valgrind openssl libidn12 util-linux parallel
 STAMP     := $(BUILD)/.deps-ok
 
 COMMON_SRC := $(wildcard common/*.c)

@@ -16,6 +16,7 @@ void rt_options_defaults(struct rt_options *o)
 	o->host_timeout = 300;
 	o->wait = 120;
 	o->seed = 1;
+	o->shard_index = o->shards = -1;
 	o->max_reconnects = 2;
 	o->max_reply_line = 2048;
 	o->max_reply_lines = 128;

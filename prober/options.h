@@ -23,6 +23,7 @@ struct rt_options {
 	char *notices, *notice_template; /* --notices DIR and its template */
 	struct strlist sink_listen, exclude, receipts;
 	long concurrency, per_net, seed;
+	long shard_index, shards; /* --shard-index I --shards N: part I of N from 0; -1 unset */
 	double rate, connect_timeout, timeout, host_timeout, wait;
 	int no_smuggling; /* no smuggling tests for the hosts that relayed */
 	int proxy_spoof;  /* the proxy-localhost test: a PROXY v1 header naming 127.0.0.1 */

@@ -122,8 +122,9 @@ int rt_setup_catalog(struct rt_main *m, char *err, size_t errlen)
 	for (int i = 0; i < m->cat.n; i++)
 		others += m->cat.t[i].via != VIA_SMUGGLE && m->cat.t[i].via != VIA_SMUGGLED;
 	if (!others) {
-		snprintf(err, errlen, "--tests: the smuggling tests run only for a host that relayed "
-		                      "one of the others; name one of those too");
+		snprintf(err, errlen,
+		         "--tests: the smuggling tests run only for a host that relayed "
+		         "one of the others; name one of those too");
 		return -1;
 	}
 	if (m->o.starttls && !strcmp(m->o.starttls, "both") &&
@@ -174,8 +175,30 @@ static int parse_ports(struct rt_main *m, char *err, size_t errlen)
 static int parse_shard(struct rt_main *m, char *err, size_t errlen)
 {
 	m->o.shard_k = m->o.shard_n = 1;
-	return m->o.shard ? rt_shard_parse(m->o.shard, &m->o.shard_k, &m->o.shard_n, err, errlen)
-	                  : 0;
+	if (m->o.shard && rt_shard_parse(m->o.shard, &m->o.shard_k, &m->o.shard_n, err, errlen) < 0)
+		return -1;
+	if (m->o.shard_index < 0 && m->o.shards < 0)
+		return 0;
+	/* --shard-index I --shards N: the form Kubernetes and Slurm give, I from 0 */
+	if (m->o.shard_index < 0 || m->o.shards < 0) {
+		snprintf(err, errlen, "--shard-index and --shards go together");
+		return -1;
+	}
+	if (m->o.shard_index >= m->o.shards) {
+		snprintf(err, errlen, "--shard-index %ld --shards %ld: expected 0 <= I < N",
+		         m->o.shard_index, m->o.shards);
+		return -1;
+	}
+	uint64_t k = (uint64_t)m->o.shard_index + 1, n = (uint64_t)m->o.shards;
+	if (m->o.shard && (k != m->o.shard_k || n != m->o.shard_n)) {
+		snprintf(err, errlen,
+		         "--shard %s and --shard-index %ld --shards %ld name different parts",
+		         m->o.shard, m->o.shard_index, m->o.shards);
+		return -1;
+	}
+	m->o.shard_k = k;
+	m->o.shard_n = n;
+	return 0;
 }
 
 int rt_scan_opts(struct rt_main *m, char *err, size_t errlen)

@@ -771,6 +771,13 @@ def test_usage_errors(tmp_path):
     assert p.returncode == 2 and "--port 0" in p.stderr
     p = run("--shard", "3/2", "127.0.0.9")
     assert p.returncode == 2 and "--shard 3/2" in p.stderr
+    p = run("--shard-index", "2", "--shards", "2", "127.0.0.9")
+    assert p.returncode == 2 and "--shard-index 2 --shards 2: expected 0 <= I < N" in p.stderr
+    p = run("--shard-index", "0", "127.0.0.9")
+    assert p.returncode == 2 and "--shard-index and --shards go together" in p.stderr
+    p = run("--shard", "1/2", "--shard-index", "1", "--shards", "2", "127.0.0.9")
+    assert p.returncode == 2 and "--shard 1/2 and --shard-index 1 --shards 2 name different " \
+        "parts" in p.stderr
     bad = tmp_path / "t.txt"
     bad.write_text("192.0.2.1\n\n300.1.2.3/8\n")
     p = run("@" + str(bad))

@@ -222,6 +222,58 @@ def verdicts(lines):
             for h in lines if h["type"] == "host"}
 
 
+def test_gnu_parallel_shards_merge_to_a_single_run(tmp_path, sink_factory):
+    """issue 18: GNU parallel runs four shards side by side (--shard-index {} --shards 4, the
+    index counted from 0 as job engines give it), all delivering to one standalone sink; the
+    merged --report decides every host exactly as a single run over the same targets does."""
+    import shutil
+    assert shutil.which("parallel"), "GNU parallel is not installed (make deps installs it)"
+    key = tmp_path / "key"
+    key.write_bytes(os.urandom(32))
+    sink = sink_factory("--secret-file", str(key))
+    tests = "plain,null-sender,percent,bang,quoted"
+    net = "127.68.2."
+    port = free_port(net + "2")
+    targets = net + "2-" + net + "15"  # the ten postures and four addresses where nobody listens
+    common = [str(RELAYTRAP), "--no-ptr", "--no-sink", "--secret-file", str(key), "-d",
+              "sink.lab", "-p", str(port), "-t", tests, "--timeout", "5", "--connect-timeout",
+              "1", "-q"]
+    single = tmp_path / "single.jsonl"
+    ctl = relays.start(relay_set(net, port, ("127.0.0.1", sink.port)))
+    try:
+        p = subprocess.run(common + ["-o", str(single), targets], capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert len(sink.wait_receipts(24)) == 24  # 21 relayed, a DSN, an auto-reply
+    finally:
+        relays.stop(ctl)
+    ctl = relays.start(relay_set(net, port, ("127.0.0.1", sink.port)))  # fresh: first-only
+    try:
+        p = subprocess.run(["parallel", "--will-cite", "-j", "4", *common, "--shard-index", "{}",
+                            "--shards", "4", "-o", str(tmp_path / "s{}.jsonl"), targets,
+                            ":::", "0", "1", "2", "3"], capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert len(sink.wait_receipts(48)) == 48  # as many again
+    finally:
+        relays.stop(ctl)
+    shards = [tmp_path / ("s%d.jsonl" % i) for i in range(4)]
+    parts = [verdicts(json.loads(l) for l in f.read_text().splitlines()) for f in shards]
+    assert sorted(a for part in parts for a in part) == sorted(str(i) for i in range(2, 16))
+    assert all(part for part in parts)  # each shard had some of the 14
+    one, merged = tmp_path / "one.jsonl", tmp_path / "merged.jsonl"
+    r = run("--report", single, "--receipts", sink.receipts, "-o", one, "-q")
+    assert r.returncode == 1, r.stderr
+    r = run("--report", *shards, "--receipts", sink.receipts, "-o", merged, "-q")
+    assert r.returncode == 1, r.stderr
+    want = verdicts(json.loads(l) for l in one.read_text().splitlines())
+    got = verdicts(json.loads(l) for l in merged.read_text().splitlines())
+    assert got == want and len(got) == 14
+    assert want["2"] == ("open", [], 5) and want["12"][0] == "unreachable"
+    shard_runs = [json.loads(f.read_text().splitlines()[0]) for f in shards]
+    assert sorted(r["shard"] for r in shard_runs) == ["1/4", "2/4", "3/4", "4/4"]
+
+
 def test_split_deployment_equals_embedded(tmp_path, sink_factory):
     key = tmp_path / "key"
     key.write_bytes(os.urandom(32))
