@@ -1200,15 +1200,28 @@ void client_abort(struct client *c, const char *why)
 	finish(c, ended_as(c, ENDING_ABORT), why);
 }
 
-enum client_status client_smuggle(struct client *c)
+/* The first smuggling test, or -1 when the phase may not start (not after a session that
+ * broke, the host timeout or an interrupt, nor with --first-hit, nor twice). */
+static int first_smuggle(const struct client *c)
 {
 	if (c->state != CS_DONE || c->smuggle_phase || c->end != END_TESTS || c->p.first_hit ||
 	    c->aborted)
-		return CL_DONE;
-	int j = 0;
-	while (j < c->nt && c->t[j].via != VIA_SMUGGLE)
-		j++;
-	if (j >= c->nt)
+		return -1;
+	for (int j = 0; j < c->nt; j++)
+		if (c->t[j].via == VIA_SMUGGLE)
+			return j;
+	return -1;
+}
+
+int client_can_smuggle(const struct client *c)
+{
+	return first_smuggle(c) >= 0;
+}
+
+enum client_status client_smuggle(struct client *c)
+{
+	int j = first_smuggle(c);
+	if (j < 0)
 		return CL_DONE;
 	c->smuggle_phase = 1;
 	c->cur = j;

@@ -153,6 +153,8 @@ enum client_status client_tls_failed(struct client *c, const char *why);
  * connections. CL_RECONNECT to do so; CL_DONE when there are none or the session did not
  * end well. */
 enum client_status client_smuggle(struct client *c);
+/* Whether client_smuggle would start the phase: the one rule, for the engine to ask first. */
+int client_can_smuggle(const struct client *c);
 /* Ends the host now (host timeout, interrupt). */
 void client_abort(struct client *c, const char *why);
 

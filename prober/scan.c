@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +32,8 @@ struct host {
 	struct ipaddr addr;
 	uint16_t port;
 	unsigned connected : 1, session_done : 1, in_net : 1, parked : 1;
-	unsigned
-	    smuggle_wanted : 1; /* relayed during --wait: its smuggling session waits for room */
+	unsigned smuggle_wanted : 1; /* in the scan's smuggle queue */
+	TAILQ_ENTRY(host) sq;        /* relayed during --wait: its smuggling session waits */
 	struct io *io;
 	struct io_timer *timer;
 	double started, ended;
@@ -68,7 +69,7 @@ struct scan {
 	struct host
 	    *parked; /* connected while their network was full; reconnect when it has room */
 	long inflight, cap, nhosts;
-	long smuggle_wanted; /* hosts waiting for room for their smuggling session */
+	TAILQ_HEAD(, host) smuggle_q; /* hosts waiting for room for their smuggling session */
 	int exhausted, stopping, ended, launching;
 	double backoff_until;
 	struct io_timer *tick, *progress;
@@ -205,7 +206,7 @@ static void finalize(struct host *h, int interrupted)
 	struct scan *s = h->s;
 	if (h->smuggle_wanted) { /* the wait ended first (Ctrl-C) */
 		h->smuggle_wanted = 0;
-		s->smuggle_wanted--;
+		TAILQ_REMOVE(&s->smuggle_q, h, sq);
 	}
 	if (!session_of(h)) {
 		char a[ADDR_TEXT_MAX];
@@ -307,12 +308,11 @@ static int smuggle_now(struct host *h)
 static void smuggle_later(struct host *h)
 {
 	struct scan *s = h->s;
-	if (s->stopping || !h->session_done || !h->ss || !h->ss->corr.nd ||
-	    h->ss->c.smuggle_phase || h->smuggle_wanted || h->ss->c.state != CS_DONE ||
-	    h->ss->c.end != END_TESTS || h->ss->c.aborted || h->s->o->first_hit)
+	if (s->stopping || !h->session_done || !h->ss || !h->ss->corr.nd || h->smuggle_wanted ||
+	    !client_can_smuggle(&h->ss->c))
 		return;
 	h->smuggle_wanted = 1;
-	s->smuggle_wanted++;
+	TAILQ_INSERT_TAIL(&s->smuggle_q, h, sq);
 }
 
 /* Starts a waiting host's smuggling session (room checked by the caller). */
@@ -320,9 +320,11 @@ static void smuggle_start(struct host *h)
 {
 	struct scan *s = h->s;
 	h->smuggle_wanted = 0;
-	s->smuggle_wanted--;
-	if (client_smuggle(&h->ss->c) != CL_RECONNECT)
+	TAILQ_REMOVE(&s->smuggle_q, h, sq);
+	if (client_smuggle(&h->ss->c) != CL_RECONNECT) { /* cannot be: queued by the same rule */
+		finalize(h, 0);
 		return;
+	}
 	h->session_done = 0;
 	s->inflight++;
 	if (netcap_inc(&s->nets, &h->addr) == 0)
@@ -781,9 +783,9 @@ static void launch_some(struct scan *s)
 	s->launching = 1;
 	double now = now_of(s);
 	/* hosts that relayed while they waited get their smuggling session first */
-	for (struct host *h = s->hosts; h && s->smuggle_wanted && s->inflight < s->cap;) {
-		struct host *next = h->next;
-		if (h->smuggle_wanted && netcap_room(&s->nets, &h->addr)) {
+	for (struct host *h = TAILQ_FIRST(&s->smuggle_q); h && s->inflight < s->cap;) {
+		struct host *next = TAILQ_NEXT(h, sq);
+		if (netcap_room(&s->nets, &h->addr)) {
 			if (bucket_wait(&s->bucket, now) > 0)
 				break;
 			bucket_take(&s->bucket, now);
@@ -872,7 +874,7 @@ void scan_receipt(const json_t *r, void *arg)
 	}
 	if (!matched)
 		s->st.foreign_messages++;
-	if (s->smuggle_wanted)
+	if (!TAILQ_EMPTY(&s->smuggle_q))
 		launch_some(s);
 }
 
@@ -947,6 +949,7 @@ struct scan *scan_new(struct io_loop *loop, const struct rt_options *o, const st
 		free(s);
 		return NULL;
 	}
+	TAILQ_INIT(&s->smuggle_q);
 	s->loop = loop;
 	s->o = o;
 	s->in = *in;

@@ -250,6 +250,15 @@ def test_smuggling_after_a_late_delivery(tmp_path):
     assert (h["verdict"], h["flags"], h["connections"]) == ("open", [], 3)
     assert "smuggl" not in h.get("transcript", "")  # no --transcript: nothing kept
     assert [x["name"] for x in p.hosts[net + "3"]["tests"]] == ["plain"]
+    # without smuggling tests, a late delivery ends the wait at once (it was held to -w)
+    ctl = relays.start([relays.Relay("slow", net + "2", port, ("127.0.0.1", sp))])
+    try:
+        p = scan(tmp_path, [net + "2"], "-w", "30", "-d", "sink.lab", "-t", "plain",
+                 "--no-smuggling", port=port, sink_port=sp, name="n.jsonl")
+    finally:
+        relays.stop(ctl)
+    assert p.returncode == 1 and p.hosts[net + "2"]["tests_delivered"] == 1, p.stderr
+    assert p.elapsed < 15, p.elapsed
     q = subprocess.run([str(RELAYTRAP), "--dry-run", "-t", "smuggle-lf-dot-lf", "127.0.0.9"],
                        capture_output=True, text=True, timeout=30)
     assert q.returncode == 2 and "--tests: the smuggling tests run only for a host that " \

@@ -965,7 +965,9 @@ static void test_smuggling(void **st)
 	assert_int_equal(drive(&c, main_phase, 8, 0, log, sizeof(log), NULL), CL_DONE);
 	assert_string_equal(log, "EHLO|MAIL|RCPT|DATA|MSG|RSET|QUIT"); /* not in this phase */
 	assert_int_equal(c.t[1].outcome, OUT_NOTRUN);
+	assert_int_equal(client_can_smuggle(&c), 1);
 	assert_int_equal(client_smuggle(&c), CL_RECONNECT);
+	assert_int_equal(client_can_smuggle(&c), 0);
 	assert_int_equal(client_smuggle(&c), CL_DONE); /* once */
 	client_connected(&c, &local, 10);
 	const char *const strict[] = {"220 mx ESMTP\r\n", "250 mx\r\n", "250 ok\r\n", "250 ok\r\n"};
