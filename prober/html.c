@@ -133,8 +133,9 @@ static void tests_table(FILE *f, const json_t *tests)
 			const json_t *r = json_object_get(rep, stage_names[s]);
 			if (!r)
 				continue;
-			fprintf(f, "<div><b>%s</b> %lld <span class=\"rt\">",
-			        s == ST_PATH ? str(t, "via") : stage_names[s],
+			fputs("<div><b>", f); /* a results file's "via" is untrusted text too */
+			esc_html(f, s == ST_PATH ? str(t, "via") : stage_names[s]);
+			fprintf(f, "</b> %lld <span class=\"rt\">",
 			        (long long)json_integer_value(json_object_get(r, "code")));
 			esc_html(f, str(r, "text"));
 			fputs("</span></div>", f);

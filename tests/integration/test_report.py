@@ -105,6 +105,22 @@ def test_html_escapes_hostile_text(hostile_run):
         assert needle not in page.replace("src=x", "")
 
 
+def test_html_escapes_a_hostile_results_file(hostile_run, tmp_path):
+    """--report reads results files that may come from anywhere: a test's path name ("via")
+    is escaped in the HTML like every other text."""
+    tmp, _ = hostile_run
+    lines = [json.loads(l) for l in (tmp / "r.jsonl").read_text().splitlines()]
+    h = [l for l in lines if l["type"] == "host" and l["tests"]][0]
+    h["tests"][0]["via"] = "<img src=x onerror=alert(5)>"
+    h["tests"][0]["replies"]["path"] = {"code": 535, "text": "no"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps(l) + "\n" for l in lines))
+    r = run("--report", bad, "--html", tmp_path / "bad.html", "-q")
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "bad.html").read_text()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(5)&gt;" in page
+
+
 def test_csv_rows_and_text_summary(hostile_run):
     tmp, p = hostile_run
     raw = (tmp / "r.csv").read_bytes()
