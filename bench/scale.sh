@@ -15,7 +15,7 @@ BUILD=$(realpath "${1:-build}")
 ROUNDS=${2:-3}
 RT="$BUILD/relaytrap"
 HERE=$(dirname "$(realpath "$0")")
-PY=/usr/bin/python3
+. "$HERE/common.sh" # PY, median; measure is replaced below (inside the namespace, rss.py)
 command -v nmap >/dev/null || { echo "nmap is needed" >&2; exit 1; }
 . "$HERE/netns.sh"
 WORK=$(mktemp -d /tmp/relaytrap-bench-scale.XXXXXX)
@@ -26,7 +26,6 @@ netns_up
 inns() { ip netns exec "$NS" nice -n 5 "$@"; }
 # prints: seconds peak_rss_kib returncode
 measure() { inns env RSS_STDERR="$WORK/stderr" $PY "$HERE/rss.py" "$@"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v c="$1" '{print $c}' "$2" | median; }
 RTA=(-q --no-ptr --sink-listen 127.0.0.1:2525 -w 0 -o "$WORK/r.jsonl")
 FDS=$(inns bash -c 'ulimit -Hn')

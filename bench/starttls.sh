@@ -12,17 +12,14 @@ ROUNDS=${2:-3}
 RT="$BUILD/relaytrap"
 SINK="$BUILD/relaytrap-sink"
 command -v nmap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nmap >/dev/null
-PY=/usr/bin/python3
+. "$(dirname "$0")/common.sh"
 WORK=$(mktemp -d /tmp/relaytrap-bench-tls.XXXXXX)
-free_port() { $PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-# nmap runs smtp-open-relay only on SMTP ports (25, 465, 587) without -sV: the farm is on 25
 PORT=25
-if $PY -c 'import socket;socket.create_connection(("127.92.0.1",25),1)' 2>/dev/null; then
-  echo "something already listens on port 25; stop it first" >&2; exit 1; fi
+port25_free 127.92.0.1
 SINKPORT=$(free_port)
 N=1024
 NET=127.92.0.0/22
-TESTS=plain,null-sender,sender-target-literal,sender-target-host,quoted,quoted-percent,percent-at-literal,percent-at-host,double-at-literal,double-at-host,quoted-at-literal,source-route-literal,source-route-host,bang,bang-at-literal,bang-at-host
+TESTS=$NMAP_TESTS
 FARM=
 trap '[ -n "$FARM" ] && kill $FARM 2>/dev/null; rm -rf "$WORK"' EXIT
 farm() { # $@: extra options; the farm stores nothing (every RCPT is refused)
@@ -36,14 +33,6 @@ farm() { # $@: extra options; the farm stores nothing (every RCPT is refused)
   echo "the farm did not start: $(cat "$WORK/farm.log")" >&2; exit 1
 }
 stop_farm() { kill "$FARM"; wait "$FARM" 2>/dev/null || true; FARM=; }
-# prints: seconds cpu_seconds peak_rss_kib
-measure() { $PY -c '
-import resource, subprocess, sys, time
-t = time.monotonic()
-subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print("%.3f %.3f %d" % (time.monotonic() - t, r.ru_utime + r.ru_stime, r.ru_maxrss))' "$@"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # hosts of the results file with verdict closed, and of those how many went over TLS
 check() { $PY - "$1" <<'PY'
 import json, sys

@@ -21,14 +21,18 @@ $VG "$BUILD/relaytrap" --report "$OUT/st.jsonl" --receipts "$OUT/st.sink/receipt
 [ "$rc" = 1 ] || { echo "report: exit $rc (want 1: open relays)"; exit 1; }
 echo "== valgrind: relaytrap-sink with two messages"
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# one message with subject $1, sent as soon as the sink (slow under valgrind) takes it: 20 s
+send_when_up() {
+  for _ in $(seq 1 100); do
+    swaks -s 127.0.0.1 -p "$PORT" -t x@sink.lab -f a@b.example --h-Subject "$1" \
+      --timeout 20 >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+}
 $VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --maildir "$OUT/Maildir" \
   --receipts "$OUT/receipts.jsonl" &
 SINK=$!
-for i in $(seq 1 100); do
-  swaks -s 127.0.0.1 -p "$PORT" -t x@sink.lab -f a@b.example --h-Subject "vg $i" \
-    --timeout 20 >/dev/null 2>&1 && break
-  sleep 0.2
-done
+send_when_up "vg 1"
 swaks -s 127.0.0.1 -p "$PORT" -t "bad%relay@sink.lab" -f a@b.example --timeout 20 >/dev/null 2>&1 || true
 # the second message over STARTTLS (the sink's TLS code under valgrind too)
 /usr/bin/python3 - "$PORT" <<'PY'
@@ -48,11 +52,7 @@ echo "== valgrind: relaytrap-sink --store spool, a message, a restart"
 $VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
   --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl" &
 SINK=$!
-for i in $(seq 1 100); do
-  swaks -s 127.0.0.1 -p "$PORT" -t x@sink.lab -f a@b.example --h-Subject "vg spool" \
-    --timeout 20 >/dev/null 2>&1 && break
-  sleep 0.2
-done
+send_when_up "vg spool"
 kill -TERM $SINK
 wait $SINK
 # a rotated (emptied) receipts file: start-up reads the spool (the recovery code under
@@ -61,11 +61,7 @@ wait $SINK
 $VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
   --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl" &
 SINK=$!
-for i in $(seq 1 100); do
-  swaks -s 127.0.0.1 -p "$PORT" -t x@sink.lab -f a@b.example --h-Subject "vg spool 2" \
-    --timeout 20 >/dev/null 2>&1 && break
-  sleep 0.2
-done
+send_when_up "vg spool 2"
 kill -TERM $SINK
 wait $SINK
 n=$(wc -l < "$OUT/spool-receipts.jsonl")
