@@ -339,6 +339,15 @@ void io_free(struct io *io)
 	free(io);
 }
 
+void io_close(struct io *io)
+{
+	if (!io)
+		return;
+	if (!io->connecting && !io->tls_handshaking && !io->tls_waiting)
+		(void)io_send(io);
+	io_free(io);
+}
+
 struct buf *io_rbuf(struct io *io)
 {
 	return &io->rbuf;

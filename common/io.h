@@ -44,6 +44,9 @@ struct io *io_connect(struct io_loop *l, const struct sockaddr *sa, socklen_t sa
                       const struct sockaddr *src, socklen_t srclen, size_t rmax, size_t wmax,
                       io_cb cb, void *arg);
 void io_free(struct io *io);
+/* Sends what is queued as far as the socket takes it at once (never waits), then frees: for
+ * a parting command whose answer nobody reads (the prober's QUIT). */
+void io_close(struct io *io);
 struct buf *io_rbuf(struct io *io);
 /* Queues bytes. Everything queued during one loop iteration leaves in one send() right after
  * it; the write watcher is armed only when the socket is full. */

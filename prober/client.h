@@ -44,6 +44,8 @@ struct client_params {
 	int implicit_tls; /* each connection is TLS from the start (port 465, --tls) */
 };
 
+/* On CL_RECONNECT and CL_DONE, out holds nothing or a parting QUIT: the engine sends it and
+ * closes the connection without waiting for the 221. */
 enum client_status {
 	CL_CONTINUE,  /* send what is in out, wait for more input */
 	CL_RECONNECT, /* close this connection and open a new one, then client_connected() */
@@ -84,6 +86,7 @@ struct client {
 	enum client_state state; /* changed only by set_state(), which notes it */
 	int cur;                 /* test in progress or next to run */
 	int connects;            /* connections made so far */
+	int round_trips;         /* waits for replies, the greetings' included (issue 18) */
 	int got_bytes;           /* any byte on this connection */
 	int greeted;             /* saw a 220 on some connection */
 	struct buf out;          /* commands to send */

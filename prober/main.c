@@ -137,7 +137,7 @@ static const struct opt options[] = {
     {"rate", 'r', OPT_DOUBLE, O(rate), "N", "new connections per second (default 500)", 0.01, 1e6,
      NULL},
     {"per-net", 0, OPT_INT, O(per_net), "N",
-     "sessions at once per /24 (IPv6: /64) with servers that answered (default 4)", 1, 1e6, NULL},
+     "sessions at once per /24 (IPv6: /64) with servers that answered (default 16)", 1, 1e6, NULL},
     {"connect-timeout", 0, OPT_DOUBLE, O(connect_timeout), "S", "TCP connect timeout (default 10)",
      0.05, 3600, NULL},
     {"timeout", 0, OPT_DOUBLE, O(timeout), "S", "wait for each reply (default 30)", 0.05, 3600,

@@ -10,7 +10,7 @@ void rt_options_defaults(struct rt_options *o)
 	memset(o, 0, sizeof(*o));
 	o->concurrency = 1000;
 	o->rate = 500;
-	o->per_net = 4;
+	o->per_net = 16; /* docs/design.md: why 16 */
 	o->connect_timeout = 10;
 	o->timeout = 30;
 	o->host_timeout = 300;

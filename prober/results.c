@@ -149,6 +149,7 @@ json_t *host_json(const struct host_facts *h)
 	    o, "ehlo_reported",
 	    or_null(c->ehlo_reported.family ? ipaddr_str(&c->ehlo_reported, a, sizeof(a)) : NULL));
 	json_object_set_new(o, "connections", json_integer(c->connects));
+	json_object_set_new(o, "round_trips", json_integer(c->round_trips));
 	json_object_set_new(o, "tls", c->tls ? tls_json(c->tls) : json_null());
 	json_object_set_new(o, "tests_accepted", json_integer(h->v->accepted));
 	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));

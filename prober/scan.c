@@ -418,10 +418,25 @@ static int host_connect(struct host *h)
 static void ask_name(struct host *h);
 static void start_tls(struct host *h);
 
+/* CL_DONE or CL_RECONNECT: the parting QUIT, if the client queued one, goes out now and the
+ * connection closes without waiting for its 221 (client.h). */
+static void part(struct host *h)
+{
+	struct buf *out = &h->ss->c.out;
+	if (h->io && h->connected && buf_len(out) &&
+	    io_write(h->io, buf_head(out), buf_len(out)) == 0) {
+		io_close(h->io);
+		h->io = NULL;
+	}
+	buf_consume(out, buf_len(out));
+}
+
 static void handle(struct host *h, enum client_status st)
 {
 	if (st == CL_CONTINUE)
 		return;
+	if ((st == CL_DONE || st == CL_RECONNECT) && h->ss)
+		part(h);
 	if (st == CL_NAME) {
 		ask_name(h);
 		return;

@@ -432,6 +432,50 @@ def test_odd_servers(tmp_path):
     assert outcomes.count("rejected") == 23  # carried on with the next test
 
 
+def mute_after_quit(pipelining, seen):
+    """Refuses relaying at RCPT and never answers QUIT: it waits for the prober to close."""
+    def script(conn):
+        ehlo = b"250-mute.example\r\n250 PIPELINING\r\n" if pipelining else b"250 mute.example\r\n"
+        conn.sendall(b"220 mute.example ESMTP\r\n")
+        while True:
+            c = relays.read_cmd(conn)
+            seen.append(c.split(" ")[0].upper() if c else "EOF")
+            if not c:
+                return
+            verb = c.split()[0].upper()
+            if verb == "QUIT":
+                continue  # no 221: the next read sees the prober's close
+            conn.sendall({"EHLO": ehlo, "RCPT": b"554 5.7.1 relay access denied\r\n"}
+                         .get(verb, b"250 ok\r\n"))
+    return script
+
+
+def test_quit_not_waited_for_and_round_trips_counted(tmp_path):
+    """Issue 18: after the last test the prober sends QUIT (no RSET before it) and closes
+    without waiting for the 221; each host line counts the round trips its session took."""
+    net = "127.62.1."
+    seen_lock, seen_pipe = [], []
+    a, pa = script_server(net + "2", mute_after_quit(False, seen_lock))
+    b, pb = script_server(net + "3", mute_after_quit(True, seen_pipe))
+    try:
+        p1 = scan(tmp_path, [net + "2"], "-t", "plain,percent", "-w", "0", "--timeout", "20",
+                  port=pa, sink_port=free_port(), name="a.jsonl")
+        p2 = scan(tmp_path, [net + "3"], "-t", "plain,percent", "-w", "0", "--timeout", "20",
+                  port=pb, sink_port=free_port(), name="b.jsonl")
+    finally:
+        a.stop()
+        b.stop()
+    for p, seen, trips in ((p1, seen_lock, 7), (p2, seen_pipe, 4)):
+        assert p.returncode == 0, p.stderr
+        h = p.hosts[net + ("2" if seen is seen_lock else "3")]
+        assert (h["verdict"], h["session_end"], h["reason"]) == ("closed", "tests", None)
+        # lockstep: greeting, EHLO, MAIL, RCPT, RSET, MAIL, RCPT; pipelined: greeting, EHLO,
+        # MAIL+RCPT, RSET+MAIL+RCPT
+        assert h["round_trips"] == trips
+        assert seen == ["EHLO", "MAIL", "RCPT", "RSET", "MAIL", "RCPT", "QUIT", "EOF"]
+        assert h["seconds"] < 10  # not the 20 s --timeout a 221 that never comes would cost
+
+
 def endless(conn):
     conn.sendall(b"220 x ESMTP\r\n")
     relays.read_cmd(conn)
