@@ -209,8 +209,8 @@ def test_report_applies_its_own_files(scanned, tmp_path):
     p = run("--check-config", "--advisories", bad)
     assert p.returncode == 2 and ":2: '4.1'" in p.stderr
     p = run("--check-config")
-    assert (p.returncode, p.stdout) == (0, "relaytrap: configuration OK: 47 relay tests, 58 "
-                                           "fingerprint rules for 46 products, 11 "
+    assert (p.returncode, p.stdout) == (0, "relaytrap: configuration OK: 47 relay tests, 61 "
+                                           "fingerprint rules for 48 products, 11 "
                                            "advisories, 9 fix paragraphs\n")
 
 
