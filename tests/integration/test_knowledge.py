@@ -30,7 +30,7 @@ def mdaemon(conn):
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory):
     """An open Exim 4.91, a Sendmail 8.9.1 that takes relay tests and drops them, a closed
-    Postfix 3.7.9, a closed scripted MDaemon, a server that names nothing, an open relay
+    Postfix 3.7.8, a closed scripted MDaemon, a server that names nothing, an open relay
     whose banner names nothing but whose refusals do not exist either."""
     tmp = tmp_path_factory.mktemp("know")
     sp = free_port()
@@ -42,7 +42,7 @@ def scanned(tmp_path_factory):
         relays.Relay("drop", NET + "3", port, banner_name="mx3.lab",
                      ident="ESMTP Sendmail 8.9.1/8.9.1; Sat, 28 Nov 2026 16:00:00 GMT"),
         relays.Relay("closed", NET + "4", port, banner_name="mx4.lab",
-                     ident="ESMTP Postfix (3.7.9) (Debian)"),
+                     ident="ESMTP Postfix (3.7.8) (Debian)"),
         relays.Relay("closed", NET + "6", port, banner_name="mx6.lab", ident="ESMTP"),
     ]
     ctl = relays.start(rs)
@@ -68,7 +68,7 @@ def test_fingerprints_and_advisories_in_host_lines(scanned):
     assert fp == {
         "2": {"product": "exim", "version": "4.91", "os": None, "source": "banner"},
         "3": {"product": "sendmail", "version": "8.9.1", "os": None, "source": "banner"},
-        "4": {"product": "postfix", "version": "3.7.9", "os": "Debian", "source": "banner"},
+        "4": {"product": "postfix", "version": "3.7.8", "os": "Debian", "source": "banner"},
         "5": {"product": "mdaemon", "version": "9.6.6", "os": "Windows", "source": "banner"},
         # names nothing; its refusal is Postfix's default text, so the error decides
         "6": {"product": "postfix", "version": None, "os": None, "source": "error"},
@@ -108,7 +108,7 @@ def test_csv_and_text_summary(scanned):
 
 def test_fix_advice_in_text_summary(scanned):
     """One paragraph per MTA, for the hosts that relayed, accepted or bounced; not for
-    closed ones (Postfix 3.7.9, MDaemon)."""
+    closed ones (Postfix 3.7.8, MDaemon)."""
     tmp, p, _ = scanned
     out = p.stdout.splitlines()
     i = out.index("how to close relaying (hosts that relayed, accepted or bounced tests):")
@@ -178,7 +178,7 @@ def test_html_software_section(scanned):
         (NET + "2", "open", "exim 4.91", "medium", "CVE-2023-51766", "banner"),
         (NET + "3", "accepted", "sendmail 8.9.1", "high", "classic-sendmail-colon", "banner"),
         (NET + "3", "accepted", "sendmail 8.9.1", "medium", "CVE-2023-51765", "banner"),
-        (NET + "4", "closed", "postfix 3.7.9 (Debian)", "medium", "CVE-2023-51764", "banner"),
+        (NET + "4", "closed", "postfix 3.7.8 (Debian)", "medium", "CVE-2023-51764", "banner"),
     ]
 
 
@@ -209,8 +209,8 @@ def test_report_applies_its_own_files(scanned, tmp_path):
     p = run("--check-config", "--advisories", bad)
     assert p.returncode == 2 and ":2: '4.1'" in p.stderr
     p = run("--check-config")
-    assert (p.returncode, p.stdout) == (0, "relaytrap: configuration OK: 47 relay tests, 58 "
-                                           "fingerprint rules for 46 products, 11 "
+    assert (p.returncode, p.stdout) == (0, "relaytrap: configuration OK: 47 relay tests, 61 "
+                                           "fingerprint rules for 48 products, 11 "
                                            "advisories, 9 fix paragraphs\n")
 
 

@@ -154,15 +154,18 @@ static void shipped_entries(void **st)
 	assert_string_equal(ids(t, "opensmtpd", "6.6.1p1"), "CVE-2020-7247");
 	assert_string_equal(ids(t, "opensmtpd", "6.6.2"), "");
 	assert_string_equal(ids(t, "opensmtpd", "6.6.2p1"), "");
-	assert_string_equal(ids(t, "postfix", "3.5.23"), "CVE-2023-51764");
-	assert_string_equal(ids(t, "postfix", "3.5.24"), "");
-	assert_string_equal(ids(t, "postfix", "3.6.13"), "CVE-2023-51764");
-	assert_string_equal(ids(t, "postfix", "3.6.14"), "");
-	assert_string_equal(ids(t, "postfix", "3.7.9"), "CVE-2023-51764");
-	assert_string_equal(ids(t, "postfix", "3.7.10"), "");
+	/* the releases that brought smtpd_forbid_bare_newline are the first not listed */
+	assert_string_equal(ids(t, "postfix", "2.11.3"), "CVE-2023-51764");
+	assert_string_equal(ids(t, "postfix", "3.5.22"), "CVE-2023-51764");
+	assert_string_equal(ids(t, "postfix", "3.5.23"), "");
+	assert_string_equal(ids(t, "postfix", "3.6.0"), "CVE-2023-51764");
+	assert_string_equal(ids(t, "postfix", "3.6.12"), "CVE-2023-51764");
+	assert_string_equal(ids(t, "postfix", "3.6.13"), "");
+	assert_string_equal(ids(t, "postfix", "3.7.8"), "CVE-2023-51764");
+	assert_string_equal(ids(t, "postfix", "3.7.9"), "");
 	assert_string_equal(ids(t, "postfix", "3.7.11"), "");
-	assert_string_equal(ids(t, "postfix", "3.8.4"), "CVE-2023-51764");
-	assert_string_equal(ids(t, "postfix", "3.8.5"), "");
+	assert_string_equal(ids(t, "postfix", "3.8.3"), "CVE-2023-51764");
+	assert_string_equal(ids(t, "postfix", "3.8.4"), "");
 	assert_string_equal(ids(t, "postfix", "3.9.0"), "");
 	assert_string_equal(ids(t, "postfix", ""), "");
 	advis_free(t);
