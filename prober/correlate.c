@@ -368,6 +368,7 @@ void correl_verdict(const struct correl *c, enum session_end end, struct test_re
 	    .prober = prober,
 	    .nprober = nprober,
 	    .bounce_status = c->bounce_status,
+	    .auto_replies = (int)json_array_size(c->auto_replies),
 	};
 	verdict_decide(&vi, vo);
 }

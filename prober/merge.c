@@ -452,8 +452,8 @@ int rt_report(struct rt_main *m, char **files, int nfiles)
 		if (m->o.receipts.n)
 			fprintf(
 			    stderr,
-			    "relaytrap: %llu receipts, %llu deliveries matched, %llu after their "
-			    "host's --wait window (not counted)\n",
+			    "relaytrap: %llu receipts, %llu matched to a test (relayed, bounced or "
+			    "auto-replied), %llu after their host's --wait window (not counted)\n",
 			    (unsigned long long)mg->receipts, (unsigned long long)mg->used,
 			    (unsigned long long)mg->late);
 		if (mg->receipts_skipped)

@@ -123,6 +123,13 @@ void verdict_decide(const struct verdict_in *in, struct verdict_out *out)
 		out->v = V_ACCEPTED;
 		if (out->bounced)
 			bounce_reason(in, out);
+		else if (in->auto_replies)
+			snprintf(out->reason, sizeof(out->reason),
+			         "accepted %d relay test%s; nothing relayed arrived, only %d "
+			         "auto-repl%s "
+			         "to the sender (not counted)",
+			         out->accepted, out->accepted == 1 ? "" : "s", in->auto_replies,
+			         in->auto_replies == 1 ? "y" : "ies");
 	} else if (deferred && !policy && !auth) /* only 4xx answers (and syntax errors) */
 		out->v = V_DEFERRED;
 	else if (auth)

@@ -43,6 +43,7 @@ struct verdict_in {
 	const struct ipaddr *prober; /* our local address(es) and what the target reported */
 	int nprober;
 	const char *bounce_status; /* the DSN status of the first bounce; NULL or "" if none */
+	int auto_replies;          /* auto-replies to the tests' sender (never counted) */
 };
 
 struct verdict_out {

@@ -191,6 +191,9 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
     assert [a["test"] for a in vac["auto_replies"]] == ["plain", "rcpt-unbracketed"]
     assert vac["auto_replies"][0]["auto_reply"] == "Auto-Submitted"
     assert vac["bounces"] == [] and vac["deliveries"] == []
+    assert (vac["verdict"], vac["reason"]) == ("accepted", "accepted 21 relay tests; nothing "
+                                               "relayed arrived, only 2 auto-replies to the "
+                                               "sender (not counted)")
     first = p.hosts[net + "5"]
     assert first["reason"] == "relayed 1 of the 21 relay tests it accepted"
     assert [t["name"] for t in first["tests"] if t["delivered"]] == ["plain"]

@@ -366,6 +366,6 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
             f.write(json.dumps(rc) + "\n")
     r = run("--report", split, "--receipts", late, "-o", tmp_path / "late.jsonl")
     assert r.returncode == 0, r.stderr
-    assert "24 receipts, 0 deliveries matched, 24 after" in r.stderr
+    assert "24 receipts, 0 matched to a test (relayed, bounced or auto-replied), 24 after" in r.stderr
     assert verdicts(json.loads(l) for l in (tmp_path / "late.jsonl").read_text().splitlines()) \
         == raw
