@@ -71,7 +71,7 @@ class Relay:
     bloat (an open relay that adds a 20 KB subject, a 2 KB sender and 99 recipients of 900
     bytes) | bounce | bounce-headers (accept, then return a DSN to the sender) | vacation (accept, drop,
     auto-reply to the sender) | first-only (relays the first message it accepts, drops the
-    rest) | slow (relays each message 1.5 s after it took it) | proxy (wants a PROXY v1 header on every connection, like Postfix with
+    rest) | null-only (relays only the message with a null envelope sender) | slow (relays each message 1.5 s after it took it) | proxy (wants a PROXY v1 header on every connection, like Postfix with
     smtpd_upstream_proxy_protocol = haproxy, and relays only for the client it names as
     127.0.0.1). next_hop: (host, port) mail is handed to; forwards leave from self.addr. Replies to
     the sender (DSNs, auto-replies) go to next_hop only when the sender is at SINK_DOMAIN,
@@ -119,6 +119,9 @@ class Relay:
             self.accepted = getattr(self, "accepted", 0) + 1
             if self.accepted == 1:
                 await loop.run_in_executor(None, self._forward, session, envelope)
+        elif p == "null-only":
+            if envelope.mail_from in ("", "<>"):
+                await loop.run_in_executor(None, self._forward, session, envelope)
         elif p == "slow":  # relays, but only after the session is over
             threading.Timer(1.5, self._forward, (session, envelope)).start()
         elif p != "drop":
@@ -154,7 +157,8 @@ class Relay:
         peer = session.peer[0]
         if self.posture == "proxy":  # as Postfix behind haproxy: the client the header named
             peer = str(session.proxy_data.src_addr)
-        if self.posture in ("open", "percent", "forward", "first-only", "bloat", "proxy", "slow"):
+        if self.posture in ("open", "percent", "forward", "first-only", "null-only", "bloat",
+                            "proxy", "slow"):
             data = (
                 "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id 4F2A1\r\n"
                 "\tfor <%s>; %s\r\n"

@@ -150,10 +150,11 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
         relays.Relay("vacation", net + "4", port, sink),
         relays.Relay("first-only", net + "5", port, sink),
         relays.Relay("open", net + "6", port, sink),
+        relays.Relay("null-only", net + "7", port, sink),
     ]
     ctl = relays.start(rs)
     try:
-        p = scan(tmp_path, [net + "2-" + net + "6"], "-w", "3", "-d", "sink.lab", "--html",
+        p = scan(tmp_path, [net + "2-" + net + "7"], "-w", "3", "-d", "sink.lab", "--html",
                  str(tmp_path / "b.html"), "--no-smuggling", port=port, sink_port=sp)
     finally:
         relays.stop(ctl)
@@ -169,6 +170,7 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
         net + "4": ("accepted", [], 21, 0, 0),
         net + "5": ("open", ["partial"], 21, 1, 0),
         net + "6": ("open", [], 21, 21, 0),
+        net + "7": ("open", ["partial"], 21, 1, 0),
     }
     b = p.hosts[net + "2"]
     assert b["reason"] == "accepted 21 relay tests, then returned 2 of them as undeliverable (5.7.1)"
@@ -199,14 +201,18 @@ def test_bounces_and_replies_are_not_relays(tmp_path):
     assert [t["name"] for t in first["tests"] if t["delivered"]] == ["plain"]
     ns = [t for t in p.hosts[net + "6"]["tests"] if t["name"] == "null-sender"][0]
     assert ns["delivered"] is True and ns["mail_from"] == "<>"
+    # a relay that passes on only the null-sender test: its token in the recipient decides
+    nul = p.hosts[net + "7"]
+    assert (nul["verdict"], nul["flags"]) == ("open", ["partial"])
+    assert [t["name"] for t in nul["tests"] if t["delivered"]] == ["null-sender"]
     receipts = [json.loads(l) for l in
                 (tmp_path / "r.sink" / "receipts.jsonl").read_text().splitlines()]
     classes = sorted((r["peer_addr"], r["class"]) for r in receipts)
     assert classes == sorted([(net + "2", "bounce")] * 2 + [(net + "3", "bounce")] * 2 +
                              [(net + "4", "auto-reply")] * 2 + [(net + "5", "relayed")] +
-                             [(net + "6", "relayed")] * 21)
+                             [(net + "6", "relayed")] * 21 + [(net + "7", "relayed")])
     s = p.lines[-1]
-    assert s["counts"]["open"] == 2 and s["counts"]["accepted"] == 3
+    assert s["counts"]["open"] == 3 and s["counts"]["accepted"] == 3
     assert s["counts"]["open-anonymous"] == 0
     # where people read it: the text summary, and the HTML report's evidence and legend
     assert ("(0 delivered of 21 accepted); accepted 21 relay tests, then returned 2 of them "
