@@ -77,11 +77,14 @@ void io_loop_free(struct io_loop *l)
 
 void io_loop_run(struct io_loop *l)
 {
-	ev_run(l->ev, 0);
+	if (!l->broken) /* ev_run forgets a break asked for before it started */
+		ev_run(l->ev, 0);
+	l->broken = 0;
 }
 
 void io_loop_break(struct io_loop *l)
 {
+	l->broken = 1;
 	ev_break(l->ev, EVBREAK_ALL);
 }
 

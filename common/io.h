@@ -32,6 +32,8 @@ typedef void (*io_fn)(void *arg);
 
 struct io_loop *io_loop_new(void);
 void io_loop_free(struct io_loop *l);
+/* Runs until io_loop_break; a break asked for before the run (work that ended while it was
+ * being set up) makes the next run return at once. */
 void io_loop_run(struct io_loop *l);
 void io_loop_break(struct io_loop *l);
 double io_now(struct io_loop *l);

@@ -10,6 +10,7 @@
 
 struct io_loop {
 	struct ev_loop *ev;
+	int broken; /* io_loop_break before io_loop_run: the run returns at once */
 };
 
 struct ssl_st;

@@ -772,6 +772,33 @@ def test_outputs_checked_before_any_is_touched(tmp_path):
     assert "results on standard output" in p.stderr
 
 
+def test_nothing_left_to_scan_ends_at_once(tmp_path):
+    """A scan whose every target is reserved, excluded or already final ends by itself (it
+    used to stop its event loop before the loop ran, and wait for ever)."""
+    (tmp_path / "x").write_text("127.62.2.2\n")
+    key = tmp_path / "key"
+    key.write_bytes(b"k" * 32)
+    sp = str(free_port())
+    runs = [
+        ["224.0.0.1"],
+        ["-x", str(tmp_path / "x"), "127.62.2.2"],
+        ["--no-sink", "-d", "sink.example", "--secret-file", str(key), "-x",
+         str(tmp_path / "x"), "127.62.2.2"],
+    ]
+    for i, args in enumerate(runs):
+        p = scan(tmp_path, args, "-w", "0", sink_port=int(sp), name="n%d.jsonl" % i, timeout=15)
+        assert p.returncode == 0, (args, p.returncode, p.stderr)
+        assert p.hosts == {} and p.lines[-1]["hosts"] == 0, args
+    # a resume whose every host is final
+    dead = "127.62.2.3"
+    p = scan(tmp_path, [dead], "-p", "9", "-w", "0", sink_port=int(sp), name="res.jsonl")
+    assert p.hosts[dead]["verdict"] == "unreachable"
+    r = run_measured([str(RELAYTRAP), "--resume", str(tmp_path / "res.jsonl"), "--no-ptr",
+                      "--sink-listen", "127.0.0.1:" + sp, "-p", "9", "-w", "0", dead], 30,
+                     tmp_path / "res.out", tmp_path / "res.err")
+    assert r.returncode == 0, r.stderr
+
+
 def dry(*args):
     return subprocess.run([str(RELAYTRAP), "--dry-run"] + list(args), capture_output=True,
                           text=True, timeout=30)
