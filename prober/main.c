@@ -157,6 +157,10 @@ static const struct opt options[] = {
      "with --report: a standalone sink's receipts.jsonl to correlate (repeatable)", 0, 0, NULL},
     {"exclude", 'x', OPT_LIST, O(exclude), "FILE", "addresses/networks never to touch (repeatable)",
      0, 0, NULL},
+    {"input-list", 0, OPT_LIST, O(input_list), "FILE",
+     "targets from FILE, as @FILE (- for standard input); nmap's -iL FILE is the same "
+     "(repeatable)",
+     0, 0, NULL},
     {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)", 0,
      0, check_shard},
     {"shard-index", 0, OPT_INT, O(shard_index), "I",
@@ -280,7 +284,7 @@ static const char *conflict(const struct rt_main *m, int nargs)
 		return "--dry-run, --selftest, --list-tests, --report and --check-config exclude "
 		       "each "
 		       "other";
-	if ((m->o.list_tests || m->o.selftest || m->o.check_config) && nargs)
+	if ((m->o.list_tests || m->o.selftest || m->o.check_config) && (nargs || m->o.input_list.n))
 		return m->o.list_tests     ? "--list-tests takes no targets"
 		       : m->o.check_config ? "--check-config takes no targets"
 		                           : "--selftest takes no targets";
@@ -308,6 +312,9 @@ int main(int argc, char **argv)
 		return rt_fail(&m, RT_EXIT_FAILURE, "out of memory");
 	memcpy(given, argv, (size_t)argc * sizeof(*given));
 	m.argv_given = given;
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-iL")) /* nmap's spelling; the run line keeps it as given */
+			argv[i] = "--input-list";
 	log_init(stderr, LOG_WARN, "relaytrap");
 	if (opt_parse_argv(options, &m.o, argc, argv, &nargs, err, sizeof(err)) < 0)
 		return rt_fail(&m, RT_EXIT_USAGE, "%s", err);
@@ -356,7 +363,7 @@ int main(int argc, char **argv)
 		int rc = rt_selftest(&m);
 		return rt_fail(&m, rc, NULL);
 	}
-	if (!nargs)
+	if (!nargs && !m.o.input_list.n)
 		return rt_fail(&m, RT_EXIT_USAGE, "no targets given (see --help)");
 	if (rt_setup(&m, argv + 1, nargs, err, sizeof(err)) < 0)
 		return rt_fail(&m, RT_EXIT_USAGE, "%s", err);

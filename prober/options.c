@@ -40,6 +40,7 @@ void rt_options_free(struct rt_options *o)
 	}
 	strlist_free(&o->sink_listen);
 	strlist_free(&o->exclude);
+	strlist_free(&o->input_list);
 	strlist_free(&o->receipts);
 }
 

@@ -22,6 +22,7 @@ struct rt_options {
 	char *fingerprints, *advisories, *advice;
 	char *notices, *notice_template; /* --notices DIR and its template */
 	struct strlist sink_listen, exclude, receipts;
+	struct strlist input_list; /* --input-list FILE, -iL FILE: targets as from @FILE */
 	long concurrency, per_net, seed;
 	long shard_index, shards; /* --shard-index I --shards N: part I of N from 0; -1 unset */
 	double rate, connect_timeout, timeout, host_timeout, wait;

@@ -321,6 +321,9 @@ static int load_targets(struct rt_main *m, char **specs, int nspecs, char *err, 
 		if (rc < 0 && !err[0])
 			snprintf(err, errlen, "'%s': too many names", specs[i]);
 	}
+	for (int i = 0; i < m->o.input_list.n && rc == 0; i++)
+		rc = load_list(&m->targets, m->o.input_list.v[i], TLIST_TARGETS, name_cb, &names,
+		               err, errlen);
 	if (rc == 0 && (names.hosts.n || names.mx.n) &&
 	    dns_resolve(&names.hosts, &names.mx, m->o.resolver, 60, add_resolved, warn_name, m, err,
 	                errlen) < 0)

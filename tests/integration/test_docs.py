@@ -67,7 +67,7 @@ def test_annotated_config_lists_every_option(prog, tmp_path):
     assert hl - {"config"} == listed
     # every default written there, uncommented, is accepted (mode switches and paths aside)
     skip = {"help", "version", "check-config", "list-tests", "selftest", "dry-run", "user",
-            "secret-file", "exclude", "resume", "report", "receipts", "domain"}
+            "secret-file", "exclude", "input-list", "resume", "report", "receipts", "domain"}
     lines = [m.group(1) for m in re.finditer(r"^# (([a-z0-9-]+) = \S.*)$", text, re.M)
              if m.group(2) not in skip]
     assert len(lines) > 15

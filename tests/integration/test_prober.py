@@ -847,6 +847,13 @@ def test_dry_run_shards_and_exclusions(tmp_path):
                        input="saddr,sport\n127.77.1.9,25\n", capture_output=True, text=True,
                        timeout=30)
     assert [l for l in p.stdout.splitlines() if l.startswith("== ")] == ["== 127.77.1.9 port 25"]
+    # nmap's -iL FILE (and --input-list FILE) is the same as @FILE, also with no other target
+    p = dry("-t", "plain", "-iL", str(lst), "--input-list", str(lst), "127.77.1.3:2525")
+    heads = sorted(l for l in p.stdout.splitlines() if l.startswith("== "))
+    assert heads == ["== 127.77.1.1 port 587", "== 127.77.1.2 port 25",
+                     "== 127.77.1.3 port 2525"], p.stderr
+    p = dry("-t", "plain", "-iL", str(lst))
+    assert p.returncode == 0 and p.stdout.count("\n== ") + p.stdout.startswith("== ") == 2
 
 
 def test_usage_errors(tmp_path):
