@@ -227,15 +227,25 @@ static int pidfile_lock(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* A path the daemon will write: an existing one must be writable, a new one's folder. */
+/* Makes and removes a file in folder dir: what access() cannot tell for root (a read-only
+ * filesystem, say). NULL when that worked, else why not. */
+static const char *can_create_in(const char *dir)
+{
+	char t[4200];
+	snprintf(t, sizeof(t), "%s/.relaytrap-check.XXXXXX", dir);
+	int fd = mkstemp(t);
+	if (fd < 0)
+		return strerror(errno);
+	close(fd);
+	unlink(t);
+	return NULL;
+}
+
+/* A path the daemon will write: an existing one must be of the right kind and writable, a new
+ * one's folder must exist and take a new file. */
 static const char *writable(const char *path, int dir)
 {
 	struct stat st;
-	if (stat(path, &st) == 0) {
-		if (dir != !!S_ISDIR(st.st_mode))
-			return dir ? "not a directory" : "a directory";
-		return access(path, W_OK) == 0 ? NULL : strerror(errno);
-	}
 	char parent[4096];
 	snprintf(parent, sizeof(parent), "%s", path);
 	char *slash = strrchr(parent, '/');
@@ -245,7 +255,20 @@ static const char *writable(const char *path, int dir)
 		*slash = '\0';
 	else
 		snprintf(parent, sizeof(parent), ".");
-	return access(parent, W_OK) == 0 ? NULL : "its folder is missing or not writable";
+	if (stat(path, &st) == 0) {
+		if (dir != !!S_ISDIR(st.st_mode))
+			return dir ? "not a directory" : "a directory";
+		if (access(path, W_OK) < 0)
+			return strerror(errno);
+		return can_create_in(dir ? path : parent);
+	}
+	if (errno != ENOENT) /* a path through a file: ENOTDIR */
+		return strerror(errno);
+	if (stat(parent, &st) < 0)
+		return errno == ENOENT ? "its folder is missing or not writable" : strerror(errno);
+	if (!S_ISDIR(st.st_mode))
+		return "Not a directory";
+	return can_create_in(parent);
 }
 
 /* What start-up would find wrong, before any port is bound (and all --check-config does). */

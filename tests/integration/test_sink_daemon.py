@@ -45,6 +45,23 @@ def test_check_config_ok_and_errors(tmp_path):
                       (["--receipts", str(tmp_path)], ": a directory")):
         out = run_sink(*args, "--check-config")
         assert out.returncode == 2 and msg in out.stderr, (args, out.stderr)
+    # paths through a file, and a read-only filesystem, fail at start-up: so here too (root
+    # passes every access() check, so the check makes and removes a file where the daemon will)
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], check=True)
+    try:
+        for args, msg in ((["--maildir", str(afile / "Maildir")], "Not a directory"),
+                          (["--receipts", str(afile / "r.jsonl")], "Not a directory"),
+                          (["--maildir", str(ro / "Maildir")], "Read-only file system"),
+                          (["--maildir", str(ro)], "Read-only file system")):
+            out = run_sink(*args, "--check-config")
+            assert out.returncode == 2 and msg in out.stderr, (args, out.stderr)
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "ro", "sink.conf"]
     out = run_sink("--bogus")
     assert out.returncode == 2 and "unknown option '--bogus'" in out.stderr
     out = run_sink("--secret-file", str(tmp_path / "missing"))
