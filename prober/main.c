@@ -1,5 +1,6 @@
 /* relaytrap: finds open mail relays, deciding by delivery (docs/design.md). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +64,37 @@ static int check_ports(void *cfg, const char *v, char *err, size_t errlen)
 	return rt_ports_parse(v, list, &n, err, errlen);
 }
 
+/* A file relaytrap will read must open now, so that a -C FILE line naming it is reported
+ * as FILE:LINE ("-", standard input, only where lists may be read from it). */
+static int check_input(const char *name, const char *v, int dash, char *err, size_t errlen)
+{
+	if (dash && !strcmp(v, "-"))
+		return 0;
+	int fd = open(v, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "--%s %s: %s", name, v, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+#define INPUT_CHECK(fn, name, dash)                                                                \
+	static int fn(void *cfg, const char *v, char *err, size_t errlen)                          \
+	{                                                                                          \
+		(void)cfg;                                                                         \
+		return check_input(name, v, dash, err, errlen);                                    \
+	}
+INPUT_CHECK(check_exclude, "exclude", 1)
+INPUT_CHECK(check_input_list, "input-list", 1)
+INPUT_CHECK(check_receipts, "receipts", 0)
+INPUT_CHECK(check_secret, "secret-file", 0)
+INPUT_CHECK(check_message, "message", 0)
+INPUT_CHECK(check_fingerprints, "fingerprints", 0)
+INPUT_CHECK(check_advisories, "advisories", 0)
+INPUT_CHECK(check_advice, "advice", 0)
+INPUT_CHECK(check_notice_template, "notice-template", 0)
+
 static int check_shard(void *cfg, const char *v, char *err, size_t errlen)
 {
 	uint64_t k, n;
@@ -124,14 +156,14 @@ static const struct opt options[] = {
     {"sink-dir", 0, OPT_STR, O(sink_dir), "DIR",
      "embedded sink's Maildir and receipts.jsonl (default: OUTPUT.sink)", 0, 0, NULL},
     {"secret-file", 0, OPT_STR, O(secret_file), "FILE",
-     "token key; required for split deployments (default: random per run)", 0, 0, NULL},
+     "token key; required for split deployments (default: random per run)", 0, 0, check_secret},
     {"port", 'p', OPT_STR, O(ports), "PORT[,PORT...]", "target ports (default 25)", 0, 0,
      check_ports},
     {"tests", 't', OPT_STR, O(tests), "NAMES|@FILE",
      "relay tests to run: names from the catalogue, or a catalogue file (default: all)", 0, 0,
      NULL},
     {"message", 0, OPT_STR, O(message), "FILE",
-     "test message template (default: the compiled-in conf/message.txt)", 0, 0, NULL},
+     "test message template (default: the compiled-in conf/message.txt)", 0, 0, check_message},
     {"concurrency", 'c', OPT_INT, O(concurrency), "N", "simultaneous sessions (default 1000)", 1,
      1e6, NULL},
     {"rate", 'r', OPT_DOUBLE, O(rate), "N", "new connections per second (default 500)", 0.01, 1e6,
@@ -154,13 +186,14 @@ static const struct opt options[] = {
      "render/merge earlier results (FILE and any further files given) instead of scanning", 0, 0,
      NULL},
     {"receipts", 0, OPT_LIST, O(receipts), "FILE",
-     "with --report: a standalone sink's receipts.jsonl to correlate (repeatable)", 0, 0, NULL},
+     "with --report: a standalone sink's receipts.jsonl to correlate (repeatable)", 0, 0,
+     check_receipts},
     {"exclude", 'x', OPT_LIST, O(exclude), "FILE", "addresses/networks never to touch (repeatable)",
-     0, 0, NULL},
+     0, 0, check_exclude},
     {"input-list", 0, OPT_LIST, O(input_list), "FILE",
      "targets from FILE, as @FILE (- for standard input); nmap's -iL FILE is the same "
      "(repeatable)",
-     0, 0, NULL},
+     0, 0, check_input_list},
     {"shard", 0, OPT_STR, O(shard), "K/N", "scan only part K of N (disjoint, together complete)", 0,
      0, check_shard},
     {"shard-index", 0, OPT_INT, O(shard_index), "I",
@@ -206,16 +239,18 @@ static const struct opt options[] = {
      NULL},
     {"list-tests", 0, OPT_FLAG, O(list_tests), NULL, "print the relay-test catalogue", 0, 0, NULL},
     {"fingerprints", 0, OPT_STR, O(fingerprints), "FILE",
-     "MTA fingerprint rules (default: the compiled-in conf/fingerprints.conf)", 0, 0, NULL},
+     "MTA fingerprint rules (default: the compiled-in conf/fingerprints.conf)", 0, 0,
+     check_fingerprints},
     {"advisories", 0, OPT_STR, O(advisories), "FILE",
      "known holes by product and version (default: the compiled-in conf/advisories.conf)", 0, 0,
-     NULL},
+     check_advisories},
     {"notices", 0, OPT_STR, O(notices), "DIR",
      "write a notice (an RFC 5322 message to review and send) per open relay into DIR", 0, 0, NULL},
     {"notice-template", 0, OPT_STR, O(notice_template), "FILE",
-     "the notices' text (default: the compiled-in conf/notice.txt)", 0, 0, NULL},
+     "the notices' text (default: the compiled-in conf/notice.txt)", 0, 0, check_notice_template},
     {"advice", 0, OPT_STR, O(advice), "FILE",
-     "how to close relaying, per MTA (default: the compiled-in conf/advice.conf)", 0, 0, NULL},
+     "how to close relaying, per MTA (default: the compiled-in conf/advice.conf)", 0, 0,
+     check_advice},
     {"check-config", 0, OPT_FLAG, O(check_config), NULL,
      "check the options and every file they name, then exit (0: configuration OK)", 0, 0, NULL},
     {"selftest", 0, OPT_FLAG, O(selftest), NULL,

@@ -1,4 +1,4 @@
-"""An independent implementation of the token format in DESIGN "Tokens", for cross-checking."""
+"""An independent implementation of the token format in docs/design.md "Tokens", for cross-checking."""
 import base64
 import hashlib
 import hmac

@@ -909,7 +909,11 @@ def test_usage_errors(tmp_path):
                       ("shard = 3/2", "--shard 3/2: expected K/N"),
                       ("source = here", "--source 'here': not an IP address"),
                       ("sink-listen = 127.0.0.1:99999", "--sink-listen '99999': port must be"),
-                      ("resolver = dns.example", "--resolver 'dns.example': not an IPv4")):
+                      ("resolver = dns.example", "--resolver 'dns.example': not an IPv4"),
+                      ("exclude = /nonexistent/x", "--exclude /nonexistent/x: No such file"),
+                      ("input-list = /nonexistent/t", "--input-list /nonexistent/t: No such"),
+                      ("secret-file = /nonexistent/k", "--secret-file /nonexistent/k: No such"),
+                      ("advice = /nonexistent/a", "--advice /nonexistent/a: No such")):
         conf.write_text("wait = 5\n" + line + "\n")
         p = run("-C", str(conf), "127.0.0.9")
         assert p.returncode == 2 and str(conf) + ":2: " + msg in p.stderr, (line, p.stderr)

@@ -1,4 +1,4 @@
-/* Verdict logic (DESIGN "Verdicts"), message templates and scan pacing: pure functions. */
+/* Verdict logic (docs/design.md "Verdicts"), message templates and scan pacing: pure functions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
