@@ -33,7 +33,7 @@
 struct conn {
 	ev_io rio, wio;
 	unsigned gen;
-	int alive, quitting;
+	int alive, quitting, dirty;
 	unsigned pending; /* replies made, not yet sent */
 	size_t inlen, wlen;
 	char in[LINE_MAX_LEN];
@@ -56,6 +56,8 @@ static ev_timer release;
 static double delay;
 static int pipelining;
 static double late_max, late_sum;
+static int dirty_fds[MAX_FDS];
+static size_t dirty_len;
 static unsigned long replies, sessions, round_trips;
 
 static void conn_close(struct ev_loop *loop, int fd)
@@ -146,8 +148,19 @@ static void release_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		memcpy(c->wbuf + c->wlen, d.text, len);
 		c->wlen += len;
 		c->quitting |= d.quit;
-		conn_flush(loop, d.fd);
+		if (!c->dirty) {
+			c->dirty = 1;
+			dirty_fds[dirty_len++] = d.fd;
+		}
 	}
+	/* one write for the replies due together, as Postfix writes when its input runs dry:
+	 * written one by one, Nagle would hold the second for the client's delayed ACK */
+	for (size_t i = 0; i < dirty_len; i++) {
+		conns[dirty_fds[i]]->dirty = 0;
+		if (conns[dirty_fds[i]]->alive)
+			conn_flush(loop, dirty_fds[i]);
+	}
+	dirty_len = 0;
 	if (fifo_len > 0) {
 		double wait = fifo[fifo_head].at - now;
 		ev_timer_set(w, wait > 0 ? wait : 0., 0.);
