@@ -29,7 +29,11 @@ command -v nmap >/dev/null || { echo "nmap is needed" >&2; exit 1; }
 . "$HERE/netns.sh"
 WORK=$(mktemp -d /tmp/relaytrap-bench-latency.XXXXXX)
 FARM=
-cleanup() { [ -n "$FARM" ] && kill "$FARM" 2>/dev/null; netns_down; rm -rf "$WORK"; }
+cleanup() { # set -e holds in a trap too: nothing here may fail before netns_down
+	if [ -n "$FARM" ]; then kill "$FARM" 2>/dev/null || true; fi
+	netns_down
+	rm -rf "$WORK"
+}
 trap cleanup EXIT
 cc -O2 -o "$WORK/delayfarm" "$HERE/delayfarm.c" -lev
 netns_farm_up
