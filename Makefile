@@ -110,6 +110,7 @@ bench: deps all
 	bash bench/sink.sh $(BUILD)
 	bash bench/probe.sh $(BUILD)
 	bash bench/scale.sh $(BUILD)
+	bash bench/latency.sh $(BUILD)
 
 # Real Postfix, Exim and OpenSMTPD on loopback, scanned by nmap and relaytrap: docs/lab-results.md
 lab-results: deps all
