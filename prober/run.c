@@ -315,6 +315,7 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	st.final += st.unresolved;
 	st.total += st.unresolved;
 	st.counts[V_ERROR] += st.unresolved;
+	st.pending = m->o.no_sink;
 	json_t *sum = scan_summary_json(&st);
 	report_run_summary(rep, sum);
 	if (st.interrupted)

@@ -1067,6 +1067,7 @@ json_t *scan_summary_json(const struct scan_stats *st)
 	json_object_set_new(o, "connections_per_second",
 	                    json_real(st->seconds > 0 ? (double)st->launched / st->seconds : 0));
 	json_object_set_new(o, "interrupted", json_boolean(st->interrupted));
+	json_object_set_new(o, "verdicts_pending", json_boolean(st->pending));
 	return o;
 }
 

@@ -41,6 +41,7 @@ struct scan_stats {
 	uint64_t parked; /* connects closed because their network was full (--per-net) */
 	double started, seconds;
 	int interrupted;
+	int pending; /* --no-sink: the verdicts wait for --report --receipts */
 };
 
 struct client_params;

@@ -307,7 +307,9 @@ def test_split_deployment_equals_embedded(tmp_path, sink_factory):
         assert ("no verdict on relaying yet: this scan ran without a sink (--no-sink); decide "
                 "them with relaytrap --report %s --receipts RECEIPTS" % split) in p.stdout
         assert "no open relay found" not in p.stdout
-        raw = verdicts(json.loads(l) for l in split.read_text().splitlines())
+        lines = [json.loads(l) for l in split.read_text().splitlines()]
+        assert lines[-1]["type"] == "summary" and lines[-1]["verdicts_pending"] is True
+        raw = verdicts(lines)
         assert raw["2"][0] == "accepted" and raw["5"][0] == "closed"
         assert len(sink.wait_receipts(24)) == 24  # 21 relayed, a DSN, an auto-reply
     finally:
