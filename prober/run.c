@@ -222,14 +222,10 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	                     : m->o.output ? m->o.output
 	                                   : "results.jsonl";
 	raise_fd_limit(m);
-	/* Every output is checked before any is touched: the sink's port and store, the
-	 * report files (written to PATH.tmp), then the results file, truncated last. */
+	/* Every output is checked before any is touched: the report files (written to
+	 * PATH.tmp, removed again on failure), the sink's port and store, then the results
+	 * file, truncated last. */
 	struct run r = {.loop = loop};
-	if (!m->o.no_sink && !(r.sink = start_sink(m, loop, output, err, sizeof(err)))) {
-		fprintf(stderr, "relaytrap: embedded sink: %s (use --sink-listen, or --no-sink)\n",
-		        err);
-		return RT_EXIT_FAILURE;
-	}
 	int to_stdout = strcmp(output, "-") == 0; /* -o -: the text summary goes to stderr */
 	struct report_opts ro = {.html = m->o.html,
 	                         .csv = m->o.csv,
@@ -243,12 +239,19 @@ int rt_scan_in(struct rt_main *m, struct io_loop *loop, int argc, char **argv,
 	                         .contact = m->o.contact,
 	                         .prober_host = m->hostname};
 	struct report *rep = report_new(&ro, err, sizeof(err));
-	FILE *f = !rep ? NULL : to_stdout ? stdout : fopen(output, m->o.resume ? "a+" : "w");
+	if (!rep) {
+		fprintf(stderr, "relaytrap: %s\n", err);
+		return RT_EXIT_FAILURE;
+	}
+	if (!m->o.no_sink && !(r.sink = start_sink(m, loop, output, err, sizeof(err)))) {
+		fprintf(stderr, "relaytrap: embedded sink: %s (use --sink-listen, or --no-sink)\n",
+		        err);
+		report_free(rep);
+		return RT_EXIT_FAILURE;
+	}
+	FILE *f = to_stdout ? stdout : fopen(output, m->o.resume ? "a+" : "w");
 	if (!f) {
-		if (rep)
-			fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
-		else
-			fprintf(stderr, "relaytrap: %s\n", err);
+		fprintf(stderr, "relaytrap: --output %s: %s\n", output, strerror(errno));
 		report_free(rep);
 		if (r.sink)
 			sink_free(r.sink);

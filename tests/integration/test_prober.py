@@ -749,6 +749,7 @@ def test_outputs_checked_before_any_is_touched(tmp_path):
                            timeout=30)
         assert p.returncode == 3 and "No such file or directory" in p.stderr
         assert out.read_text() == "an earlier scan\n"
+        assert not (tmp_path / "r.sink").exists()  # nor the embedded sink's store
     with socket.socket() as busy:  # the embedded sink cannot bind
         busy.bind(("127.0.0.1", sp))
         busy.listen(1)
