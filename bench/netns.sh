@@ -3,18 +3,23 @@
 # every packet for it without a word (no RST, no ICMP): a silent /16. Nothing leaves them.
 # Needs root. netns_up sets NS (run things with: ip netns exec "$NS" ...); netns_down removes the
 # namespaces of either function.
+# netns_pair A B IF NET24: namespaces A and B joined by a veth pair (IF0 in A at NET24.1, IF1 in
+# B at NET24.2), loopback up in both.
+netns_pair() {
+	ip netns add "$1"
+	ip netns add "$2"
+	ip -n "$1" link set lo up
+	ip -n "$2" link set lo up
+	ip -n "$1" link add "${3}0" type veth peer name "${3}1" netns "$2"
+	ip -n "$1" addr add "$4.1/24" dev "${3}0"
+	ip -n "$2" addr add "$4.2/24" dev "${3}1"
+	ip -n "$1" link set "${3}0" up
+	ip -n "$2" link set "${3}1" up
+}
 netns_up() {
 	NS=rtbench-$$-a
 	NS_HOLE=rtbench-$$-b
-	ip netns add "$NS"
-	ip netns add "$NS_HOLE"
-	ip -n "$NS" link set lo up
-	ip -n "$NS_HOLE" link set lo up
-	ip -n "$NS" link add rtb0 type veth peer name rtb1 netns "$NS_HOLE"
-	ip -n "$NS" addr add 10.199.0.1/24 dev rtb0
-	ip -n "$NS_HOLE" addr add 10.199.0.2/24 dev rtb1
-	ip -n "$NS" link set rtb0 up
-	ip -n "$NS_HOLE" link set rtb1 up
+	netns_pair "$NS" "$NS_HOLE" rtb 10.199.0
 	ip netns exec "$NS_HOLE" sysctl -q -w net.ipv4.ip_forward=0
 	ip -n "$NS" route add 10.200.0.0/16 via 10.199.0.2
 	SILENT=10.200.0.0/16
@@ -30,15 +35,7 @@ netns_down() {
 netns_farm_up() {
 	NS=rtbench-$$-p
 	NS_FARM=rtbench-$$-f
-	ip netns add "$NS"
-	ip netns add "$NS_FARM"
-	ip -n "$NS" link set lo up
-	ip -n "$NS_FARM" link set lo up
-	ip -n "$NS" link add rtl0 type veth peer name rtl1 netns "$NS_FARM"
-	ip -n "$NS" addr add 10.198.0.1/24 dev rtl0
-	ip -n "$NS_FARM" addr add 10.198.0.2/24 dev rtl1
-	ip -n "$NS" link set rtl0 up
-	ip -n "$NS_FARM" link set rtl1 up
+	netns_pair "$NS" "$NS_FARM" rtl 10.198.0
 	FARM_NET=10.201.0.0/20
 	ip -n "$NS" route add "$FARM_NET" via 10.198.0.2
 	ip -n "$NS_FARM" route add local "$FARM_NET" dev lo

@@ -49,8 +49,11 @@ n=$(wc -l < "$OUT/receipts.jsonl")
 [ "$n" = 2 ] || { echo "sink: $n receipts, want 2"; exit 1; }
 grep -q '"tls":{"version":"TLSv1' "$OUT/receipts.jsonl" || { echo "sink: no TLS receipt"; exit 1; }
 echo "== valgrind: relaytrap-sink --store spool, a message, a restart"
-$VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
-  --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl" &
+spool_sink() { # run with &: exec, so that $! is the sink itself
+  exec $VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
+    --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl"
+}
+spool_sink &
 SINK=$!
 send_when_up "vg spool"
 kill -TERM $SINK
@@ -58,8 +61,7 @@ wait $SINK
 # a rotated (emptied) receipts file: start-up reads the spool (the recovery code under
 # valgrind too), appends nothing for the old record, and the next message goes after it
 : > "$OUT/spool-receipts.jsonl"
-$VG "$BUILD/relaytrap-sink" -f -q -l "127.0.0.1:$PORT" -d sink.lab --store spool \
-  --spool "$OUT/messages.spool" --receipts "$OUT/spool-receipts.jsonl" &
+spool_sink &
 SINK=$!
 send_when_up "vg spool 2"
 kill -TERM $SINK

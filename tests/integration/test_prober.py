@@ -1154,6 +1154,12 @@ def test_ptr_answered_from_hosts_file(tmp_path):
     assert "- (PTR: no usable name)\n> MAIL FROM:<relaytest@[127.0.0.1]>" in h["transcript"]
 
 
+def per_net_scan(tmp_path, addrs, port):
+    """The per-net tests' scan: the whole run of addresses, --per-net 1, room for all else."""
+    return scan(tmp_path, [addrs[0] + "-" + addrs[-1]], "--per-net", "1", "-c", "100", "-r",
+                "1000", "-t", "plain", "-w", "0", port=port, sink_port=free_port())
+
+
 def test_per_net_holds_back_sessions_not_pending_connects(tmp_path):
     """--per-net counts sessions with servers that answered: connects nobody answers are all
     in flight at once, even with --per-net 1. Each target's listener has a full accept queue
@@ -1172,8 +1178,7 @@ def test_per_net_holds_back_sessions_not_pending_connects(tmp_path):
             ls.listen(0)
             filler = socket.create_connection((a, port), timeout=5)
             socks += [ls, filler]
-        r = scan(tmp_path, [addrs[0] + "-" + addrs[-1]], "--per-net", "1", "-c", "100", "-r",
-                 "1000", "-t", "plain", "-w", "0", port=port, sink_port=free_port())
+        r = per_net_scan(tmp_path, addrs, port)
     finally:
         for s in socks:
             s.close()
@@ -1223,8 +1228,7 @@ def test_per_net_bounds_sessions_with_servers_that_answered(tmp_path):
     port = free_port(addrs[0])
     servers = [relays.ScriptedServer(a, port, hold) for a in addrs]
     try:
-        r = scan(tmp_path, [addrs[0] + "-" + addrs[-1]], "--per-net", "1", "-c", "100", "-r",
-                 "1000", "-t", "plain", "-w", "0", port=port, sink_port=free_port())
+        r = per_net_scan(tmp_path, addrs, port)
     finally:
         for s in servers:
             s.stop()
