@@ -10,9 +10,12 @@
 #   (b) RSS per pending connect at -c 1000, 10000 and 50000 (lowered to the descriptor limit)
 #   (c) RSS per SMTP session in progress: 1,024 sessions with a server that answers every
 #       command 0.2 s late, 16 tests and the default catalogue
+#   PARTS=c bash bench/scale.sh build runs only the parts named (default abc)
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 ROUNDS=${2:-3}
+PARTS=${PARTS:-abc}
+part() { case $PARTS in *"$1"*) return 0 ;; esac; return 1; }
 RT="$BUILD/relaytrap"
 HERE=$(dirname "$(realpath "$0")")
 . "$HERE/common.sh" # PY, median; measure is replaced below (inside the namespace, rss.py)
@@ -33,6 +36,8 @@ INFLIGHT=$((FDS - 64)) # run.c keeps 64 descriptors back
 echo "descriptor limit $FDS (hard): at most $INFLIGHT connections in flight; $(nproc) cores, shared"
 
 # (a) silent /16
+base=
+if part a; then
 : > "$WORK/a.rt"; : > "$WORK/a.nmap"; : > "$WORK/base"
 for r in $(seq "$ROUNDS"); do
 	measure "$RT" "${RTA[@]}" -c 20000 -r 20000 --connect-timeout 3 10.200.0.1 >> "$WORK/base"
@@ -56,8 +61,17 @@ print("    nmap      %6.2f s  peak RSS %6.1f MB   relaytrap/nmap: time %.2fx, RS
 print("    RSS per pending connect: %.0f bytes ((peak - 1-target run %.1f MB) / %d)"
       % ((rss - base) * 1024 / min(fl, 20000), base / 1024, min(fl, 20000)))
 PY
+fi
 
 # (b) RSS per pending connect against concurrency
+if part b; then
+if [ -z "$base" ]; then # the 1-target run that (a) measures
+	: > "$WORK/base"
+	for r in $(seq "$ROUNDS"); do
+		measure "$RT" "${RTA[@]}" -c 20000 -r 20000 --connect-timeout 3 10.200.0.1 >> "$WORK/base"
+	done
+	base=$(col 2 "$WORK/base")
+fi
 for c in 1000 10000 50000; do
 	: > "$WORK/b.$c"
 	range=$SILENT
@@ -75,8 +89,10 @@ print("(b) -c %-6d %5d pending at once: peak RSS %6.1f MB, %4.0f bytes per pendi
 PY
 done
 grep -h "lowered" "$WORK/stderr" | head -1 | sed 's/^/    relaytrap said: /' || true
+fi
 
 # (c) SMTP sessions in progress
+if part c; then
 # started directly (ip netns exec and nice exec it), so that $! is the server itself
 ip netns exec "$NS" nice -n 5 $PY "$HERE/slowsmtp.py" 0.0.0.0 25 0.2 900 >/dev/null 2>&1 &
 SRV=$!
@@ -98,3 +114,4 @@ print("(c) 1,024 SMTP sessions in progress, %s tests, 0.2 s per reply: %.1f s, p
       % (name, t, n / 1024, (n - one) * 1024 / 1024))
 PY
 done
+fi

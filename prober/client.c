@@ -101,30 +101,72 @@ static void set_state(struct client *c, enum client_state s)
 	c->state = s;
 }
 
-static char *reply_text(const struct smtp_reply *r)
+/* The reply's lines joined by '\n', bounded (tmp[REPLY_TEXT_MAX]); returns its length. */
+static size_t reply_join(const struct smtp_reply *r, char *tmp)
 {
-	char tmp[REPLY_TEXT_MAX];
 	size_t o = 0;
-	for (int i = 0; i < r->nlines && o + 1 < sizeof(tmp); i++) {
+	for (int i = 0; i < r->nlines && o + 1 < REPLY_TEXT_MAX; i++) {
 		if (i)
 			tmp[o++] = '\n';
 		size_t n = r->lines[i].len;
 		if (n && r->lines[i].text[n - 1] == '\r')
 			n--;
-		if (n > sizeof(tmp) - 1 - o)
-			n = sizeof(tmp) - 1 - o;
+		if (n > REPLY_TEXT_MAX - 1 - o)
+			n = REPLY_TEXT_MAX - 1 - o;
 		memcpy(tmp + o, r->lines[i].text, n);
 		o += n;
 	}
 	tmp[o] = '\0';
+	return o;
+}
+
+static char *reply_text(const struct smtp_reply *r)
+{
+	char tmp[REPLY_TEXT_MAX];
+	reply_join(r, tmp);
 	return strdup(tmp);
 }
 
-static void keep(struct kept_reply *k, const struct smtp_reply *r)
+/* What the expansion of every test is computed from: our address on the first connection
+ * that ran a test and the server's name then, fixed from that moment so that the arguments
+ * computed again for the results are the ones sent. */
+static struct expand expansion(struct client *c)
 {
-	free(k->text);
-	k->code = r->code;
-	k->text = reply_text(r);
+	if (!c->names_fixed) {
+		c->names_fixed = 1;
+		c->exp_local = c->local;
+	}
+	return (struct expand){&c->p, &c->exp_local, client_host(c)};
+}
+
+void client_test_args(const struct client *c, int i, char *token, char *mail, char *rcpt,
+                      char *helo, size_t len)
+{
+	struct expand x = {&c->p, c->names_fixed ? &c->exp_local : &c->local, client_host(c)};
+	expand_test(&x, c->t[i].test, token, mail, rcpt, helo, len);
+}
+
+size_t client_reply_text(const struct client *c, int i, enum stage s, char *out, size_t outlen)
+{
+	char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+	    helo[CATALOG_FIELD * 2];
+	client_test_args(c, i, tok, mail, rcpt, helo, sizeof(mail));
+	return texts_get(&c->texts, c->t[i].text[s], rcpt, tok, out, outlen);
+}
+
+/* Keeps reply r as stage s of test tr (its text in the host's store, marked); its joined
+ * text in txt[REPLY_TEXT_MAX] for the caller. */
+static void keep(struct client *c, struct test_result *tr, enum stage s, const struct smtp_reply *r,
+                 char *txt)
+{
+	char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+	    helo[CATALOG_FIELD * 2];
+	size_t n = reply_join(r, txt);
+	expansion(c);
+	client_test_args(c, (int)(tr - c->t), tok, mail, rcpt, helo, sizeof(mail));
+	tr->code[s] = (uint16_t)(r->code > 0 && r->code < 1000 ? r->code : 0);
+	tr->text[s] = texts_put(&c->texts, txt, n, rcpt, tok);
+	tr->syntax = reply_syntax_only(r->code, txt);
 }
 
 /* ---- sending ---- */
@@ -156,7 +198,7 @@ static void finish(struct client *c, enum session_end end, const char *why)
 		buf_consume(&c->out, buf_len(&c->out));
 	int sent = 0;
 	for (int i = 0; i < c->nt && !sent; i++)
-		sent = c->t[i].mail != NULL;
+		sent = c->t[i].prepared;
 	if (c->end == END_TESTS && !sent && !c->reason)
 		c->reason = strdup("none of the selected tests applies to this server (their paths "
 		                   "are not offered)");
@@ -183,22 +225,34 @@ static void next_test(struct client *c)
 	start_test(c);
 }
 
-/* Expands test i into its MAIL, RCPT and HELO; -1 when it expands to nothing. */
+/* Test i's arguments (args.h "" when the test has none); -1 when it expands to nothing. */
+struct args {
+	char token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+	    helo[CATALOG_FIELD * 2];
+};
+static int test_args(struct client *c, int i, struct args *a)
+{
+	struct expand x = expansion(c);
+	expand_test(&x, c->t[i].test, a->token, a->mail, a->rcpt, a->helo, sizeof(a->mail));
+	return !a->mail[0] && !a->rcpt[0] ? -1 : 0;
+}
+
+/* Test i is about to run: its arguments expand (-1 when they expand to nothing). */
 static int prepare_test(struct client *c, int i)
 {
-	struct test_result *tr = &c->t[i];
-	char mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2], helo[CATALOG_FIELD * 2];
-	struct expand x = {&c->p, &c->local, c->target_host};
-	expand_test(&x, tr, mail, rcpt, helo, sizeof(mail));
-	if (!mail[0] && !rcpt[0])
+	struct args a;
+	if (test_args(c, i, &a) < 0)
 		return -1;
-	free(tr->mail);
-	free(tr->rcpt);
-	free(tr->helo);
-	tr->mail = strdup(mail);
-	tr->rcpt = strdup(rcpt);
-	tr->helo = helo[0] ? strdup(helo) : NULL;
-	return tr->mail && tr->rcpt ? 0 : -1;
+	c->t[i].prepared = 1;
+	return 0;
+}
+
+/* Sends MAIL (what = 0) or RCPT (1) with test i's argument. */
+static void send_arg(struct client *c, int i, int what)
+{
+	struct args a;
+	test_args(c, i, &a);
+	send_cmd(c, what ? "RCPT TO:%s" : "MAIL FROM:%s", what ? a.rcpt : a.mail);
 }
 
 /* The name announced on this connection ("" before any). Held by size, not in a field sized
@@ -214,9 +268,11 @@ static void set_helo(struct client *c, const char *name)
 	c->cur_helo = name ? strdup(name) : NULL;
 }
 
-static const char *test_helo(const struct client *c, int i)
+/* The name test i announces (its own HELO, or --helo), in a. */
+static const char *test_helo(struct client *c, int i, struct args *a)
 {
-	return c->t[i].helo ? c->t[i].helo : c->p.helo;
+	test_args(c, i, a);
+	return a->helo[0] ? a->helo : c->p.helo;
 }
 
 /* With PIPELINING (RFC 2920) a test's MAIL and RCPT travel in one write, and the RSET that
@@ -234,12 +290,12 @@ static int pipelined(const struct client *c)
 static void send_mail(struct client *c)
 {
 	struct test_result *tr = &c->t[c->cur];
-	tr->transport = c->transport;
-	send_cmd(c, "MAIL FROM:%s", tr->mail);
+	tr->transport = transport_of(c->transport);
+	send_arg(c, c->cur, 0);
 	set_state(c, CS_MAIL);
 	c->rcpt_queued = pipelined(c);
 	if (c->rcpt_queued)
-		send_cmd(c, "RCPT TO:%s", tr->rcpt);
+		send_arg(c, c->cur, 1);
 }
 
 /* Whether the test's path is open on this connection (catalog.h enum via); a test whose path
@@ -374,7 +430,8 @@ static void start_test(struct client *c)
 /* The test itself, its path (if any) open: its own HELO if it has one, then MAIL. */
 static void run_test(struct client *c)
 {
-	const char *want = test_helo(c, c->cur);
+	struct args a;
+	const char *want = test_helo(c, c->cur, &a);
 	if (strcmp(want, helo_sent(c)) != 0) {
 		set_helo(c, want);
 		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
@@ -400,12 +457,13 @@ static void end_test(struct client *c)
 	set_state(c, CS_RSET);
 	c->next_queued = 0;
 	int j = c->cur + 1;
+	struct args a;
 	if (!pipelined(c) || c->tls_530 || j >= c->nt || c->t[j].via != VIA_NONE ||
-	    prepare_test(c, j) < 0 || strcmp(test_helo(c, j), helo_sent(c)) != 0)
+	    prepare_test(c, j) < 0 || strcmp(test_helo(c, j, &a), helo_sent(c)) != 0)
 		return;
-	c->t[j].transport = c->transport;
-	send_cmd(c, "MAIL FROM:%s", c->t[j].mail);
-	send_cmd(c, "RCPT TO:%s", c->t[j].rcpt);
+	c->t[j].transport = transport_of(c->transport);
+	send_arg(c, j, 0);
+	send_arg(c, j, 1);
 	c->next_queued = 1;
 }
 
@@ -417,18 +475,18 @@ static int send_smuggled(struct client *c, const struct expand *x)
 	int in = c->cur + 1;
 	if (in >= c->nt || c->t[in].via != VIA_SMUGGLED || prepare_test(c, in) < 0)
 		return -1;
-	c->t[in].transport = c->transport;
+	c->t[in].transport = transport_of(c->transport);
 	c->inner_stage = 0;
 	c->pending += 4; /* replies that may come to the smuggled MAIL, RCPT, DATA and data */
-	return smuggle_message(x, tr, &c->t[in], c->p.cat->t[tr->test].variant, &c->out);
+	return smuggle_message(x, tr->test, c->t[in].test, c->p.cat->t[tr->test].variant, &c->out);
 }
 
 static void send_message(struct client *c)
 {
-	struct expand x = {&c->p, &c->local, c->target_host};
+	struct expand x = expansion(c);
 	size_t before = buf_len(&c->out);
 	int r = c->t[c->cur].via == VIA_SMUGGLE ? send_smuggled(c, &x)
-	                                        : expand_message(&x, &c->t[c->cur], &c->out);
+	                                        : expand_message(&x, c->t[c->cur].test, &c->out);
 	if (r < 0) {
 		/* Cannot happen with a checked template; end the data cleanly anyway. */
 		buf_append(&c->out, "\r\n.\r\n", 5);
@@ -463,20 +521,14 @@ int client_init(struct client *c, const struct client_params *p)
 
 void client_free(struct client *c)
 {
-	for (int i = 0; i < c->nt; i++) {
-		free(c->t[i].mail);
-		free(c->t[i].rcpt);
-		free(c->t[i].helo);
-		for (int s = 0; s < ST_COUNT; s++)
-			free(c->t[i].r[s].text);
-	}
 	free(c->t);
+	texts_free(&c->texts);
 	free(c->banner);
 	free(c->tls);
 	free(c->reason);
 	free(c->cur_helo);
-	for (int i = 0; i < c->n_ext; i++)
-		free(c->ehlo_ext[i]);
+	free(c->ehlo_ext);
+	free(c->target_host);
 	buf_free(&c->out);
 	buf_free(&c->transcript);
 	memset(c, 0, sizeof(*c));
@@ -567,13 +619,23 @@ static enum client_status lost(struct client *c, const char *why)
 	return CL_RECONNECT;
 }
 
+/* Names the server after text's first word when nothing named it yet and no test has been
+ * expanded with the name it had (expansion()); 1 when it did. */
+static int name_host(struct client *c, const char *text)
+{
+	char name[256];
+	if (c->target_host || c->names_fixed || host_name_of(text, name, sizeof(name)) != 0)
+		return 0;
+	c->target_host = strdup(name);
+	return c->target_host != NULL;
+}
+
 static void set_greeting(struct client *c, const struct smtp_reply *r)
 {
 	char *t = reply_text(r);
 	if (!c->banner) {
 		c->banner = t;
-		if (!c->target_host[0] &&
-		    host_name_of(t ? t : "", c->target_host, sizeof(c->target_host)) == 0)
+		if (name_host(c, t ? t : ""))
 			c->host_from = "banner";
 	} else {
 		free(t);
@@ -647,21 +709,28 @@ static void set_ehlo(struct client *c, const struct smtp_reply *r)
 	first[n] = '\0';
 	if (n && first[n - 1] == '\r')
 		first[n - 1] = '\0';
-	if (!c->target_host[0] && host_name_of(first, c->target_host, sizeof(c->target_host)) == 0)
+	if (name_host(c, first))
 		c->host_from = "ehlo";
 	const char *hello = strcasestr(first, "hello");
 	if (reported_addr(hello ? hello : first, &c->ehlo_reported) < 0)
 		c->ehlo_reported.family = 0;
-	for (int i = 1; i < r->nlines && c->n_ext < EHLO_EXT_MAX; i++) {
-		size_t l = r->lines[i].len;
+	char ext[EHLO_EXT_MAX * (EHLO_EXT_LEN + 1) + 1];
+	size_t o = 0;
+	int n_ext = 0;
+	for (int i = 1; i < r->nlines && n_ext < EHLO_EXT_MAX; i++) {
+		size_t l = strnlen(r->lines[i].text, r->lines[i].len);
 		if (l && r->lines[i].text[l - 1] == '\r')
 			l--;
 		if (l > EHLO_EXT_LEN)
 			l = EHLO_EXT_LEN;
-		c->ehlo_ext[c->n_ext] = strndup(r->lines[i].text, l);
-		if (c->ehlo_ext[c->n_ext])
-			c->n_ext++;
+		memcpy(ext + o, r->lines[i].text, l);
+		o += l;
+		ext[o++] = '\n';
+		n_ext++;
 	}
+	ext[o] = '\0';
+	if (n_ext && (c->ehlo_ext = strdup(ext)) != NULL)
+		c->n_ext = n_ext;
 }
 
 /* STARTTLS when offered, once a connection, as a spammer's MTA would (--starttls auto). */
@@ -673,7 +742,7 @@ static int want_starttls(const struct client *c)
 /* After EHLO or HELO: the tests, or first the PTR name when nothing named the host. */
 static enum client_status begin_tests(struct client *c)
 {
-	if (!c->target_host[0] && c->p.want_name && !c->name_asked) {
+	if (!c->target_host && c->p.want_name && !c->name_asked) {
 		c->name_asked = 1;
 		set_state(c, CS_NAME);
 		return CL_NAME;
@@ -693,13 +762,11 @@ static void path_refused(struct test_result *tr, const struct smtp_reply *r)
 static void reset_test(struct client *c, int i)
 {
 	struct test_result *tr = &c->t[i];
-	for (int s = 0; s < ST_COUNT; s++) {
-		free(tr->r[s].text);
-		tr->r[s].text = NULL;
-		tr->r[s].code = 0;
-	}
+	memset(tr->code, 0, sizeof(tr->code));
+	memset(tr->text, 0, sizeof(tr->text)); /* the texts stay in the store, kept once */
 	tr->outcome = OUT_NOTRUN;
-	tr->transport = NULL;
+	tr->transport = TR_NONE;
+	tr->syntax = 0;
 	tr->accepted_at = 0;
 }
 
@@ -741,10 +808,11 @@ static enum client_status inner_reply(struct client *c, struct test_result *in,
 	static const enum stage stages[] = {ST_MAIL, ST_RCPT, ST_DATA, ST_END};
 	static const int ok[] = {250, 250, 354, 250};
 	int k = c->inner_stage++;
-	keep(&in->r[stages[k]], r);
+	char txt[REPLY_TEXT_MAX];
+	keep(c, in, stages[k], r, txt);
 	int good = r->code == ok[k] || (k == 1 && r->code == 251);
 	if (!good && in->outcome == OUT_NOTRUN) {
-		in->outcome = reply_outcome(r->code, in->r[stages[k]].text);
+		in->outcome = reply_outcome(r->code, txt);
 		if (in->outcome == OUT_ACCEPTED)
 			in->outcome = OUT_REJECTED;
 		c->inner_stage = 4; /* the rest is not the smuggled message's */
@@ -762,7 +830,8 @@ static enum client_status on_auth_reply(struct client *c, struct test_result *tr
 {
 	if (r->code == 421)
 		return lost(c, "421 after AUTH");
-	keep(&tr->r[ST_PATH], r);
+	char txtbuf[REPLY_TEXT_MAX];
+	keep(c, tr, ST_PATH, r, txtbuf);
 	if (c->auth_cancelled) { /* the answer to "*", whatever it is: the path is refused */
 		c->auth_cancelled = 0;
 		path_refused(tr, r);
@@ -802,7 +871,7 @@ static enum client_status on_auth_reply(struct client *c, struct test_result *tr
 static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 {
 	struct test_result *tr = c->cur < c->nt ? &c->t[c->cur] : NULL;
-	char *txt = NULL;
+	char *txt = NULL, txtbuf[REPLY_TEXT_MAX];
 	switch (c->state) {
 	case CS_GREETING:
 		if (r->code != 220) {
@@ -832,7 +901,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			return lost(c, "421 after NOOP");
 		if (r->code >= 400 && !c->proxy_answered && tr && tr->via == VIA_PROXY) {
 			c->proxy_answered = 1; /* the header's answer; the NOOP's comes next */
-			keep(&tr->r[ST_PATH], r);
+			keep(c, tr, ST_PATH, r, txtbuf);
 			path_refused(tr, r);
 			return CL_CONTINUE;
 		}
@@ -888,10 +957,10 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		                : c->state == CS_RCPT ? ST_RCPT
 		                : c->state == CS_DATA ? ST_DATA
 		                                      : ST_END;
-		keep(&tr->r[st], r);
+		keep(c, tr, st, r, txtbuf);
 		if (st == ST_END &&
 		    tr->via == VIA_SMUGGLE) { /* whatever comes next: a new session */
-			tr->outcome = reply_outcome(r->code, tr->r[st].text);
+			tr->outcome = reply_outcome(r->code, txtbuf);
 			if (tr->outcome == OUT_ACCEPTED && r->code != 250)
 				tr->outcome = OUT_REJECTED; /* an odd 2xx/3xx: not a yes */
 			if (tr->outcome == OUT_ACCEPTED)
@@ -904,7 +973,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		         : st == ST_RCPT ? r->code == 250 || r->code == 251
 		                         : r->code == 250;
 		if (!ok) {
-			tr->outcome = reply_outcome(r->code, tr->r[st].text);
+			tr->outcome = reply_outcome(r->code, txtbuf);
 			if (tr->outcome == OUT_ACCEPTED) /* an odd 2xx/3xx: not a yes */
 				tr->outcome = OUT_REJECTED;
 			if (r->code == 421) { /* closing the connection: not a relay answer */
@@ -913,8 +982,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 			}
 			/* "530 Must issue a STARTTLS command first" where none was announced asks
 			 * for TLS, not for AUTH */
-			int wants_tls = r->code == 530 && tr->r[st].text &&
-			                strcasestr(tr->r[st].text, "STARTTLS");
+			int wants_tls = r->code == 530 && strcasestr(txtbuf, "STARTTLS");
 			c->saw_530 |= tr->outcome == OUT_AUTH && !wants_tls;
 			if (wants_tls && st <= ST_RCPT && want_starttls(c))
 				c->tls_530 = 1;
@@ -929,7 +997,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		if (st == ST_MAIL) {
 			c->mail_refused = 0;
 			if (!c->rcpt_queued)
-				send_cmd(c, "RCPT TO:%s", tr->rcpt);
+				send_arg(c, c->cur, 1);
 			c->rcpt_queued = 0;
 			set_state(c, CS_RCPT);
 		} else if (st == ST_RCPT) {
@@ -976,7 +1044,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		if (r->code == 421)
 			return lost(c, "421 after STARTTLS");
 		if (tr && tr->via == VIA_STARTTLS && !c->tls_530)
-			keep(&tr->r[ST_PATH], r);
+			keep(c, tr, ST_PATH, r, txtbuf);
 		if (r->code == 220) {
 			if (c->tls_530) /* the test that met the 530 runs again over TLS */
 				reset_test(c, c->cur);
@@ -1001,7 +1069,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 	case CS_XCLIENT:
 		if (r->code == 421)
 			return lost(c, "421 after XCLIENT");
-		keep(&tr->r[ST_PATH], r);
+		keep(c, tr, ST_PATH, r, txtbuf);
 		if (r->code != 220) {
 			path_refused(tr, r);
 			next_test(c);
@@ -1009,7 +1077,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		/* a new session as the address given: EHLO again, then the test */
 		c->path_done = c->fresh_needed = 1;
-		set_helo(c, test_helo(c, c->cur));
+		struct args a;
+		set_helo(c, test_helo(c, c->cur, &a));
 		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
 		set_state(c, CS_TESTHELO);
 		return CL_CONTINUE;
@@ -1170,11 +1239,11 @@ enum client_status client_named(struct client *c, const char *name, double now)
 	if (c->state != CS_NAME)
 		return c->state == CS_DONE ? CL_DONE : CL_CONTINUE;
 	c->now = now;
-	int named = name && host_name_of(name, c->target_host, sizeof(c->target_host)) == 0;
+	int named = name && name_host(c, name);
 	if (named)
 		c->host_from = "ptr";
 	char m[300];
-	int n = snprintf(m, sizeof(m), "(PTR: %s)", named ? c->target_host : "no usable name");
+	int n = snprintf(m, sizeof(m), "(PTR: %s)", named ? client_host(c) : "no usable name");
 	note(c, "- ", m, (size_t)n);
 	start_test(c);
 	return c->state == CS_QUIT ? quit_done(c) : CL_CONTINUE;

@@ -15,6 +15,7 @@
 #include "io.h"
 #include "outcome.h"
 #include "replies.h"
+#include "texts.h"
 #include "token.h"
 
 #define EHLO_EXT_MAX 32  /* extension lines kept */
@@ -92,10 +93,14 @@ struct client {
 	struct buf out;          /* commands to send */
 	struct test_result *t;
 	int nt;
+	struct texts texts;      /* the tests' reply texts, each kept once */
+	struct ipaddr exp_local; /* our address the tests' arguments name (expansion()) */
+	int names_fixed;         /* exp_local and target_host are fixed: a test was expanded */
 	enum session_end end;
 	char *reason; /* why it ended, when not by the tests; NULL: none */
 	char *banner;
-	char *ehlo_ext[EHLO_EXT_MAX];
+	char *ehlo_ext; /* the first EHLO reply's extension lines, n_ext of them, each ended by '\n'
+	                 */
 	int n_ext;
 	int esmtp;
 	int pipelining;   /* the server announced PIPELINING: MAIL+RCPT and RSET+next go together */
@@ -104,7 +109,7 @@ struct client {
 	int next_queued;  /* the next test's MAIL and RCPT went with this RSET */
 	int mail_refused; /* MAIL refusals in a row */
 	int lockstep;     /* MAIL refused as such: no more pipelining for this host */
-	char target_host[256];
+	char *target_host;     /* the server's name; NULL: none yet (client_host) */
 	const char *host_from; /* where target_host came from: "banner", "ehlo", "ptr"; NULL none */
 	int name_asked;        /* CL_NAME was returned once; never again for this host */
 	struct ipaddr local;   /* our address on the (last) connection */
@@ -132,8 +137,20 @@ struct client {
 	double now;
 };
 
+/* The server's name, "" when nothing named it. */
+static inline const char *client_host(const struct client *c)
+{
+	return c->target_host ? c->target_host : "";
+}
+
 /* Returns -1 on allocation failure. */
 int client_init(struct client *c, const struct client_params *p);
+/* Test i's token and its MAIL, RCPT and HELO arguments as sent ("" when none), each at most
+ * len bytes (token TOKEN_MAX + 1): computed again, not kept (outcome.h). */
+void client_test_args(const struct client *c, int i, char *token, char *mail, char *rcpt,
+                      char *helo, size_t len);
+/* Test i's reply text at stage s as the server sent it (bounded, lines joined by '\n'). */
+size_t client_reply_text(const struct client *c, int i, enum stage s, char *out, size_t outlen);
 void client_free(struct client *c);
 /* A connection is up; local is our end of it. */
 void client_connected(struct client *c, const struct ipaddr *local, double now);

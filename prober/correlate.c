@@ -148,8 +148,8 @@ static json_t *bounded(json_t *v, int *cut)
 }
 
 /* Evidence for the host line: the receipt's facts that say what arrived, from whom. */
-static json_t *evidence_json(const json_t *r, const char *test_name, const struct test_result *t,
-                             const char *const *keys)
+static json_t *evidence_json(const json_t *r, const char *test_name, const char *token,
+                             const struct test_result *t, const char *const *keys)
 {
 	json_t *e = json_object();
 	int cut = 0;
@@ -175,7 +175,7 @@ static json_t *evidence_json(const json_t *r, const char *test_name, const struc
 	const json_t *tk;
 	json_array_foreach(json_object_get(r, "tokens"), i, tk)
 	{
-		if (strcmp(str(tk, "token"), t->token) == 0)
+		if (strcmp(str(tk, "token"), token) == 0)
 			json_object_set(e, "found_in", json_object_get(tk, "found_in"));
 	}
 	if (t->accepted_at > 0)
@@ -205,7 +205,8 @@ static int delivery_room(struct correl *c)
 }
 
 static void add_delivered(struct correl *c, const json_t *r, const struct test_result *t,
-                          const char *name, const struct ipaddr *prober, int nprober)
+                          const char *name, const char *token, const struct ipaddr *prober,
+                          int nprober)
 {
 	static const char *const keys[] = {"peer_addr",      "mail_from",    "rcpt",    "received",
 	                                   "received_count", "trace_ips",    "subject", "unix_time",
@@ -214,7 +215,7 @@ static void add_delivered(struct correl *c, const json_t *r, const struct test_r
 	delivery_from_json(r, t->test, d);
 	if (t->via == VIA_SMUGGLE) /* it carries its inner message's token by design */
 		d->tokens_disagree = 0;
-	json_t *e = evidence_json(r, name, t, keys);
+	json_t *e = evidence_json(r, name, token, t, keys);
 	json_object_set_new(e, "tokens_disagree", json_boolean(d->tokens_disagree));
 	json_object_set_new(e, "prober_visible",
 	                    json_boolean(delivery_shows_prober(d, prober, nprober)));
@@ -236,12 +237,12 @@ static int returned(const json_t *bounces, int test)
 }
 
 static void add_returned(struct correl *c, const json_t *r, const struct test_result *t,
-                         const char *name, json_t *arr)
+                         const char *name, const char *token, json_t *arr)
 {
 	static const char *const keys[] = {
 	    "peer_addr",    "mail_from",    "rcpt", "subject",    "unix_time", "class_why",
 	    "maildir_file", "spool_offset", "dsn",  "auto_reply", NULL};
-	json_t *e = evidence_json(r, name, t, keys);
+	json_t *e = evidence_json(r, name, token, t, keys);
 	json_array_append_new(arr, e);
 	if (arr != c->bounces)
 		return;
@@ -267,7 +268,8 @@ static int in_envelope(const json_t *r, int test)
 }
 
 enum arrival correl_add(struct correl *c, const json_t *r, const struct test_result *t,
-                        const char *test_name, const struct ipaddr *prober, int nprober)
+                        const char *test_name, const char *token, const struct ipaddr *prober,
+                        int nprober)
 {
 	const char *cls = str(r, "class");
 	if (!strcmp(cls, "bounce")) {
@@ -276,13 +278,13 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 		    json_string_value(json_object_get(json_object_get(r, "dsn"), "action")));
 		if (returned(c->bounces, t->test) || (!failure && has_test(c->bounces, t->test)))
 			return ARRIVAL_IGNORED;
-		add_returned(c, r, t, test_name, c->bounces);
+		add_returned(c, r, t, test_name, token, c->bounces);
 		return ARRIVAL_BOUNCED;
 	}
 	if (!strcmp(cls, "auto-reply")) {
 		if (has_test(c->auto_replies, t->test))
 			return ARRIVAL_IGNORED;
-		add_returned(c, r, t, test_name, c->auto_replies);
+		add_returned(c, r, t, test_name, token, c->auto_replies);
 		return ARRIVAL_AUTO_REPLY;
 	}
 	/* relayed (or a receipt from before the classifier that correl_refs let through) */
@@ -291,7 +293,7 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 	if (has_test(c->deliveries, t->test) || !delivery_room(c))
 		return ARRIVAL_IGNORED; /* the same test twice (a relay retried): first one counts
 		                         */
-	add_delivered(c, r, t, test_name, prober, nprober);
+	add_delivered(c, r, t, test_name, token, prober, nprober);
 	return ARRIVAL_DELIVERED;
 }
 

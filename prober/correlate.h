@@ -48,11 +48,12 @@ void correl_free(struct correl *c);
  * bounces and auto-replies. Its tests' "bounced" outcomes become accepted again, for
  * correl_verdict to decide anew. */
 void correl_load(struct correl *c, const json_t *host, struct test_result *t, int nt);
-/* Adds receipt r about test t (that test's result). A second arrival of the same kind for
- * the same test is ignored. Arrival order does not matter: a bounce may come before the 250
- * that accepted its test. */
+/* Adds receipt r about test t (that test's result; its name and token). A second arrival of
+ * the same kind for the same test is ignored. Arrival order does not matter: a bounce may
+ * come before the 250 that accepted its test. */
 enum arrival correl_add(struct correl *c, const json_t *r, const struct test_result *t,
-                        const char *test_name, const struct ipaddr *prober, int nprober);
+                        const char *test_name, const char *token, const struct ipaddr *prober,
+                        int nprober);
 /* 1 when every accepted test was delivered or bounced: nothing more to wait for. */
 int correl_settled(const struct correl *c, const struct test_result *t, int nt);
 /* Until when arrivals count: --wait after the last acceptance, or the session's end,

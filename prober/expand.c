@@ -14,9 +14,18 @@ struct test_names {
 	const char *sink, *host, *domain;
 };
 
-static void test_names(const struct expand *x, const struct test_result *tr, struct test_names *n)
+void expand_token(const struct expand *x, int test, char *token)
 {
-	snprintf(n->user, sizeof(n->user), TOKEN_PREFIX "%s", tr->token);
+	const struct client_params *p = x->p;
+	struct token_fields f = {
+	    .scan_id = p->scan_id, .target = p->target, .port = p->port, .test = (uint8_t)test};
+	if (token_encode(p->key, p->keylen, &f, token) < 0)
+		token[0] = '\0';
+}
+
+static void test_names(const struct expand *x, const char *token, struct test_names *n)
+{
+	snprintf(n->user, sizeof(n->user), TOKEN_PREFIX "%s", token);
 	const struct client_params *p = x->p;
 	ipaddr_literal(p->sink_addr.family ? &p->sink_addr : x->local, n->sinklit,
 	               sizeof(n->sinklit));
@@ -26,17 +35,14 @@ static void test_names(const struct expand *x, const struct test_result *tr, str
 	n->domain = catalog_domain_of(n->host);
 }
 
-void expand_test(const struct expand *x, struct test_result *tr, char *mail, char *rcpt, char *helo,
+void expand_test(const struct expand *x, int test, char *token, char *mail, char *rcpt, char *helo,
                  size_t len)
 {
 	const struct client_params *p = x->p;
-	const struct rtest *rt = &p->cat->t[tr->test];
-	struct token_fields f = {
-	    .scan_id = p->scan_id, .target = p->target, .port = p->port, .test = (uint8_t)tr->test};
-	if (token_encode(p->key, p->keylen, &f, tr->token) < 0)
-		tr->token[0] = '\0';
+	const struct rtest *rt = &p->cat->t[test];
+	expand_token(x, test, token);
 	struct test_names n;
-	test_names(x, tr, &n);
+	test_names(x, token, &n);
 	struct macros m = {
 	    .user = n.user,
 	    .sink = n.sink,
@@ -56,18 +62,19 @@ void expand_test(const struct expand *x, struct test_result *tr, char *mail, cha
 		helo[0] = '\0';
 }
 
-int expand_message(const struct expand *x, const struct test_result *tr, struct buf *out)
+int expand_message(const struct expand *x, int test, struct buf *out)
 {
 	const struct client_params *p = x->p;
-	const struct rtest *rt = &p->cat->t[tr->test];
-	char port[8], prober[ADDR_TEXT_MAX];
+	const struct rtest *rt = &p->cat->t[test];
+	char port[8], prober[ADDR_TEXT_MAX], token[TOKEN_MAX + 1];
+	expand_token(x, test, token);
 	struct test_names n;
-	test_names(x, tr, &n);
+	test_names(x, token, &n);
 	ipaddr_str(x->local, prober, sizeof(prober));
 	snprintf(port, sizeof(port), "%u", p->port);
 	struct kv vars[] = {
 	    {"user", n.user},
-	    {"token", tr->token},
+	    {"token", token},
 	    {"sink", n.sink},
 	    {"sink_literal", n.sinklit},
 	    {"target_literal", n.tlit},

@@ -11,6 +11,7 @@
 #include "jsonx.h"
 #include "knowledge.h"
 #include "prober.h"
+#include "replies.h"
 #include "report.h"
 
 #define RECEIPT_BUCKETS 16384
@@ -36,6 +37,7 @@ struct merge {
 	double wait;
 	/* scratch for one host */
 	struct test_result t[CATALOG_MAX];
+	const char *token[CATALOG_MAX]; /* each test's, in the host line */
 	struct ipaddr prober[8];
 };
 
@@ -191,20 +193,25 @@ static int load_tests(struct merge *mg, const json_t *tests)
 	{
 		if (nt >= CATALOG_MAX)
 			break;
+		mg->token[nt] = str(j, "token");
 		struct test_result *t = &mg->t[nt++];
 		memset(t, 0, sizeof(*t));
-		t->test = (int)json_integer_value(json_object_get(j, "test_number"));
+		json_int_t num = json_integer_value(json_object_get(j, "test_number"));
+		t->test = (uint8_t)(num >= 0 && num < CATALOG_MAX ? num : CATALOG_MAX);
 		t->outcome = (enum outcome)outcome_of(str(j, "outcome"));
-		snprintf(t->token, sizeof(t->token), "%s", str(j, "token"));
 		t->accepted_at = json_number_value(json_object_get(j, "accepted_at"));
 		const char *via = json_string_value(json_object_get(j, "via"));
 		int v = via ? via_from_name(via) : VIA_NONE;
 		t->via = v > 0 ? (enum via)v : VIA_NONE;
+		t->transport = transport_of(json_string_value(json_object_get(j, "transport")));
 		const json_t *rep = json_object_get(j, "replies");
 		for (int s = 0; s < ST_COUNT; s++) {
 			const json_t *r = json_object_get(rep, stage_names[s]);
-			t->r[s].code = (int)json_integer_value(json_object_get(r, "code"));
-			t->r[s].text = (char *)(uintptr_t)str(r, "text");
+			json_int_t code = json_integer_value(json_object_get(r, "code"));
+			if (code > 0 && code < 1000) { /* the last kept decides, as in the client */
+				t->code[s] = (uint16_t)code;
+				t->syntax = reply_syntax_only((int)code, str(r, "text"));
+			}
 		}
 	}
 	return nt;
@@ -317,8 +324,8 @@ static int on_host(struct merge *mg, json_t *h)
 			mg->late++;
 			continue;
 		}
-		if (correl_add(&c, e->receipt, t, test_name(h, e->test), mg->prober, np) !=
-		    ARRIVAL_IGNORED)
+		if (correl_add(&c, e->receipt, t, test_name(h, e->test), mg->token[t - mg->t],
+		               mg->prober, np) != ARRIVAL_IGNORED)
 			mg->used++;
 	}
 	struct verdict_out vo;

@@ -4,6 +4,8 @@
 #ifndef RT_OUTCOME_H
 #define RT_OUTCOME_H
 
+#include <stdint.h>
+
 #include "token.h"
 
 /* What a test does before its MAIL (the relay paths of today, docs/design.md "Relay tests").
@@ -72,32 +74,36 @@ extern const char *const session_end_names[];
 
 #define REPLY_TEXT_MAX 512
 
-/* One reply as kept for the report: code and text (lines joined by '\n', bounded). */
-struct kept_reply {
-	int code; /* 0: command not sent */
-	char *text;
-};
-
 /* ST_PATH: the reply to the test's path (AUTH, XCLIENT, STARTTLS; catalog.h enum via). */
 enum stage { ST_PATH, ST_MAIL, ST_RCPT, ST_DATA, ST_END, ST_COUNT };
 extern const char *const stage_names[];
 
+/* How a test's MAIL went (its connection's transport); TR_NONE: not sent. */
+enum transport { TR_NONE, TR_PLAIN, TR_STARTTLS, TR_TLS };
+extern const char *const transport_names[];    /* NULL, "plain", "starttls", "tls" */
+enum transport transport_of(const char *name); /* TR_NONE for NULL or an unknown name */
+
+/* One test as kept while its host is in flight: 32 bytes (issue 18: a session's memory is
+ * mostly its tests). What can be computed again is not kept: the token, the MAIL, RCPT and
+ * HELO arguments come from the client's parameters (client_test_args), and the reply texts
+ * live once per host in the client's text store (prober/texts.h), text[] being offsets. */
 struct test_result {
-	int test; /* index in the selected catalogue = the token's test number */
-	enum outcome outcome;
-	char token[TOKEN_MAX + 1];
-	char *mail, *rcpt, *helo; /* expanded arguments; helo only when the test overrides it */
-	struct kept_reply r[ST_COUNT];
-	double accepted_at;
-	const char *transport; /* "plain", "starttls", "tls": how its MAIL went; NULL not sent */
-	enum via via;          /* its path */
+	double accepted_at;      /* when the server said 250 after the data; 0 never */
+	uint16_t code[ST_COUNT]; /* each stage's reply code; 0: command not sent */
+	uint16_t text[ST_COUNT]; /* its text in the host's text store (prober/texts.h) */
+	uint8_t test;            /* index in the selected catalogue = the token's test number */
+	unsigned outcome : 3;    /* enum outcome */
+	unsigned transport : 2;  /* enum transport */
+	unsigned prepared : 1;   /* its arguments were expanded (it was about to run) */
+	unsigned syntax : 1;     /* its last reply refused syntax (reply_syntax_only) */
+	unsigned via : 4;        /* enum via: its path */
 };
 
 /* The test went no further than its path (AUTH, XCLIENT refused): its outcome says nothing
  * about the relay policy. */
 static inline int outcome_path_only(const struct test_result *t)
 {
-	return t->r[ST_PATH].code && !t->r[ST_MAIL].code;
+	return t->code[ST_PATH] && !t->code[ST_MAIL];
 }
 
 #endif

@@ -36,6 +36,17 @@ enum outcome reply_outcome(int code, const char *text)
 	return code >= 400 && code < 500 ? OUT_DEFERRED : OUT_REJECTED;
 }
 
+int reply_syntax_only(int code, const char *text)
+{
+	static const char *const enh[] = {"5.1.3", "5.1.7", "5.5.2", "5.5.4", NULL};
+	if ((code >= 500 && code <= 504) || code == 555)
+		return 1;
+	for (int i = 0; text && enh[i]; i++)
+		if (strncmp(text, enh[i], 5) == 0 && (text[5] == ' ' || !text[5]))
+			return 1;
+	return 0;
+}
+
 int reported_addr(const char *text, struct ipaddr *out)
 {
 	for (const char *p = text; p && *p; p++) {

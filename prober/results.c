@@ -13,11 +13,13 @@ static json_t *or_null(const char *s)
 	return s && *s ? jsonx_str(s) : json_null();
 }
 
-static json_t *reply_json(const struct kept_reply *r)
+static json_t *reply_json(const struct client *c, int i, enum stage s)
 {
+	char text[REPLY_TEXT_MAX + 2 * CATALOG_FIELD];
+	client_reply_text(c, i, s, text, sizeof(text));
 	json_t *o = json_object();
-	json_object_set_new(o, "code", json_integer(r->code));
-	json_object_set_new(o, "text", jsonx_str(r->text ? r->text : ""));
+	json_object_set_new(o, "code", json_integer(c->t[i].code[s]));
+	json_object_set_new(o, "text", jsonx_str(text));
 	return o;
 }
 
@@ -38,18 +40,21 @@ static json_t *tests_json(const struct host_facts *h)
 	json_t *arr = json_array();
 	for (int i = 0; i < h->c->nt; i++) {
 		const struct test_result *t = &h->c->t[i];
-		if (t->outcome == OUT_NOTRUN && !t->mail)
+		if (t->outcome == OUT_NOTRUN && !t->prepared)
 			continue;
+		char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+		    helo[CATALOG_FIELD * 2];
+		client_test_args(h->c, i, tok, mail, rcpt, helo, sizeof(mail));
 		json_t *o = json_object();
 		json_object_set_new(o, "name", json_string(h->cat->t[t->test].name));
 		json_object_set_new(o, "test_number", json_integer(t->test));
-		json_object_set_new(o, "token", json_string(t->token));
-		json_object_set_new(o, "mail_from", or_null(t->mail));
-		json_object_set_new(o, "rcpt_to", or_null(t->rcpt));
-		if (t->helo)
-			json_object_set_new(o, "helo", jsonx_str(t->helo));
+		json_object_set_new(o, "token", json_string(tok));
+		json_object_set_new(o, "mail_from", or_null(t->prepared ? mail : NULL));
+		json_object_set_new(o, "rcpt_to", or_null(t->prepared ? rcpt : NULL));
+		if (t->prepared && helo[0])
+			json_object_set_new(o, "helo", jsonx_str(helo));
 		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
-		json_object_set_new(o, "transport", or_null(t->transport));
+		json_object_set_new(o, "transport", or_null(transport_names[t->transport]));
 		json_object_set_new(o, "via",
 		                    t->via ? json_string(via_names[t->via]) : json_null());
 		if (t->accepted_at > 0)
@@ -58,8 +63,8 @@ static json_t *tests_json(const struct host_facts *h)
 		                    json_boolean(test_delivered(h->deliveries, t->test)));
 		json_t *rep = json_object();
 		for (int s = 0; s < ST_COUNT; s++)
-			if (t->r[s].code)
-				json_object_set_new(rep, stage_names[s], reply_json(&t->r[s]));
+			if (t->code[s])
+				json_object_set_new(rep, stage_names[s], reply_json(h->c, i, s));
 		json_object_set_new(o, "replies", rep);
 		json_array_append_new(arr, o);
 	}
@@ -138,8 +143,8 @@ json_t *host_json(const struct host_facts *h)
 	json_object_set_new(o, "target_host_from", or_null(c->host_from));
 	json_object_set_new(o, "esmtp", json_boolean(c->esmtp));
 	json_t *ext = json_array();
-	for (int i = 0; i < c->n_ext; i++)
-		json_array_append_new(ext, jsonx_str(c->ehlo_ext[i]));
+	for (const char *e = c->ehlo_ext, *nl; e && (nl = strchr(e, '\n')) != NULL; e = nl + 1)
+		json_array_append_new(ext, jsonx_bytes(e, (size_t)(nl - e)));
 	json_object_set_new(o, "ehlo", ext);
 	json_t *pa = json_array();
 	for (int i = 0; i < h->nprober; i++)

@@ -516,7 +516,7 @@ static void start_tls(struct host *h)
 {
 	struct buf *rb = io_rbuf(h->io);
 	buf_consume(rb, buf_len(rb)); /* plaintext behind the 220 is never read as TLS */
-	if (io_tls_start(h->io, h->s->tls, 0, h->ss->c.target_host) < 0) {
+	if (io_tls_start(h->io, h->s->tls, 0, client_host(&h->ss->c)) < 0) {
 		handle(h, client_tls_failed(&h->ss->c, "TLS could not start"));
 		return;
 	}
@@ -877,7 +877,10 @@ void scan_receipt(const json_t *r, void *arg)
 		}
 		if (test >= h->ss->c.nt)
 			continue;
-		correl_add(&h->ss->corr, r, &h->ss->c.t[test], s->in.cat->t[test].name,
+		char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+		    helo[CATALOG_FIELD * 2];
+		client_test_args(&h->ss->c, test, tok, mail, rcpt, helo, sizeof(mail));
+		correl_add(&h->ss->corr, r, &h->ss->c.t[test], s->in.cat->t[test].name, tok,
 		           h->ss->prober, h->ss->nprober);
 		smuggle_later(h);
 		if (h->session_done && !h->smuggle_wanted &&

@@ -17,8 +17,7 @@ const struct smuggle_variant smuggle_variants[SMUGGLE_VARIANTS] = {
     V("crlf-dot-cr", "\r\n.\r"), V("crlf-dot-lf", "\r\n.\n"), V("crlf-nul-dot", "\r\n\0.\r\n"),
 };
 
-int smuggle_message(const struct expand *x, const struct test_result *outer,
-                    const struct test_result *inner, int variant, struct buf *out)
+int smuggle_message(const struct expand *x, int outer, int inner, int variant, struct buf *out)
 {
 	static const char end[] = "\r\n.\r\n";
 	size_t before = buf_len(out);
@@ -29,9 +28,11 @@ int smuggle_message(const struct expand *x, const struct test_result *outer,
 		return -1;
 	buf_unappend(out, sizeof(end) - 1); /* the outer message's own end goes */
 	const struct smuggle_variant *v = &smuggle_variants[variant];
-	char cmds[1200];
+	char cmds[1200], token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+	    helo[CATALOG_FIELD * 2];
+	expand_test(x, inner, token, mail, rcpt, helo, sizeof(mail));
 	int cl = snprintf(cmds, sizeof(cmds), "MAIL FROM:%s\r\nRCPT TO:%s\r\nDATA\r\n",
-	                  inner->mail ? inner->mail : "<>", inner->rcpt ? inner->rcpt : "<>");
+	                  mail[0] ? mail : "<>", rcpt[0] ? rcpt : "<>");
 	if (cl < 0 || (size_t)cl >= sizeof(cmds))
 		return -1;
 	if (buf_append(out, v->eod, v->len) < 0 || buf_append(out, cmds, (size_t)cl) < 0)

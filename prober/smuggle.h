@@ -10,7 +10,6 @@
 #include "buf.h"
 
 struct expand;
-struct test_result;
 
 struct smuggle_variant {
 	const char *name; /* the test is "smuggle-NAME", its smuggled twin "smuggle-NAME-inner" */
@@ -23,9 +22,8 @@ extern const struct smuggle_variant smuggle_variants[SMUGGLE_VARIANTS];
 
 /* The outer test's message without its CRLF.CRLF, the variant's end-of-data, the inner
  * test's MAIL, RCPT and DATA, and the inner test's message ended by CRLF.CRLF (the end for
- * a strict receiver). inner's mail and rcpt must be expanded. -1 when a template does not
+ * a strict receiver); outer and inner are test numbers. -1 when a template does not
  * render. */
-int smuggle_message(const struct expand *x, const struct test_result *outer,
-                    const struct test_result *inner, int variant, struct buf *out);
+int smuggle_message(const struct expand *x, int outer, int inner, int variant, struct buf *out);
 
 #endif

@@ -27,23 +27,11 @@ int delivery_shows_prober(const struct delivery *d, const struct ipaddr *prober,
 	return 0;
 }
 
-/* Refused as bad syntax (500-504, 555, or enhanced status 5.1.3, 5.1.7, 5.5.2, 5.5.4): says
+/* Its last reply refused syntax (reply_syntax_only, set where the reply was kept): says
  * nothing about the relay policy. */
 static int syntax_only(const struct test_result *t)
 {
-	static const char *const enh[] = {"5.1.3", "5.1.7", "5.5.2", "5.5.4", NULL};
-	const struct kept_reply *r = NULL;
-	for (int s = 0; s < ST_COUNT; s++)
-		if (t->r[s].code)
-			r = &t->r[s];
-	if (!r)
-		return 0;
-	if ((r->code >= 500 && r->code <= 504) || r->code == 555)
-		return 1;
-	for (int i = 0; r->text && enh[i]; i++)
-		if (strncmp(r->text, enh[i], 5) == 0 && (r->text[5] == ' ' || !r->text[5]))
-			return 1;
-	return 0;
+	return t->syntax;
 }
 
 /* "accepted 24 relay tests, then returned 2 of them as undeliverable (5.7.1)" */

@@ -10,6 +10,7 @@
 
 #include "message.h"
 #include "pace.h"
+#include "replies.h"
 #include "verdict.h"
 
 static struct ipaddr ip(const char *s)
@@ -29,7 +30,8 @@ static enum verdict decide(enum session_end end, const enum outcome *o, int nt,
 	for (int i = 0; i < nt; i++) {
 		t[i].test = i;
 		t[i].outcome = o[i];
-		t[i].r[ST_RCPT].code = rcpt_codes ? rcpt_codes[i] : 0;
+		t[i].code[ST_RCPT] = (uint16_t)(rcpt_codes ? rcpt_codes[i] : 0);
+		t[i].syntax = reply_syntax_only(t[i].code[ST_RCPT], "");
 	}
 	struct ipaddr prober[2] = {ip("198.51.100.7"), ip("203.0.113.9")};
 	struct verdict_in in = {.end = end,
@@ -127,18 +129,18 @@ static void test_paths(void **st)
 	for (int i = 0; i < 4; i++)
 		t[i].test = i;
 	t[0].outcome = OUT_DEFERRED; /* the plain test: 450 */
-	t[0].r[ST_RCPT].code = 450;
+	t[0].code[ST_RCPT] = 450;
 	t[1].via = VIA_AUTH_PLAIN; /* AUTH refused 535 */
 	t[1].outcome = OUT_REJECTED;
-	t[1].r[ST_PATH].code = 535;
+	t[1].code[ST_PATH] = 535;
 	t[2].via = VIA_XCLIENT; /* XCLIENT refused 550 */
 	t[2].outcome = OUT_REJECTED;
-	t[2].r[ST_PATH].code = 550;
+	t[2].code[ST_PATH] = 550;
 	t[3].via = VIA_AUTH_LOGIN; /* AUTH accepted, then the test deferred at RCPT */
 	t[3].outcome = OUT_DEFERRED;
-	t[3].r[ST_PATH].code = 235;
-	t[3].r[ST_MAIL].code = 250;
-	t[3].r[ST_RCPT].code = 451;
+	t[3].code[ST_PATH] = 235;
+	t[3].code[ST_MAIL] = 250;
+	t[3].code[ST_RCPT] = 451;
 	struct ipaddr prober = ip("198.51.100.7");
 	struct verdict_in in = {.end = END_TESTS,
 	                        .t = t,
@@ -152,7 +154,7 @@ static void test_paths(void **st)
 	assert_int_equal(v.auth_bypass, 0);
 	/* AUTH LOGIN relayed: open, auth_bypass, not xclient_spoof */
 	t[3].outcome = OUT_ACCEPTED;
-	t[3].r[ST_RCPT].code = 250;
+	t[3].code[ST_RCPT] = 250;
 	struct delivery d;
 	memset(&d, 0, sizeof(d));
 	d.test = 3;
