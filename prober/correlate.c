@@ -1,5 +1,6 @@
 #include "correlate.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,14 +64,21 @@ int correl_init(struct correl *c, int ntests)
 {
 	memset(c, 0, sizeof(*c));
 	c->cap = ntests > 0 ? ntests : 1;
-	c->deliveries = json_array();
-	c->bounces = json_array();
-	c->auto_replies = json_array();
-	if (!c->deliveries || !c->bounces || !c->auto_replies) {
-		correl_free(c);
-		return -1;
-	}
-	return 0;
+	return 0; /* the evidence arrays come with their first entry (list_append) */
+}
+
+/* Appends e to the evidence array in *slot, made on first use: most hosts get none (issue
+ * 18: three empty arrays were a tenth of a session). Steals e. */
+static void list_append(json_t **slot, json_t *e)
+{
+	if (!*slot)
+		*slot = json_array();
+	json_array_append_new(*slot, e); /* on failure it drops e */
+}
+
+json_t *correl_list(const json_t *a)
+{
+	return a ? json_incref((json_t *)(uintptr_t)a) : json_array();
 }
 
 void correl_free(struct correl *c)
@@ -219,7 +227,7 @@ static void add_delivered(struct correl *c, const json_t *r, const struct test_r
 	json_object_set_new(e, "tokens_disagree", json_boolean(d->tokens_disagree));
 	json_object_set_new(e, "prober_visible",
 	                    json_boolean(delivery_shows_prober(d, prober, nprober)));
-	json_array_append_new(c->deliveries, e);
+	list_append(&c->deliveries, e);
 }
 
 /* A bounce whose test was returned undelivered (not a "delayed" or "relayed" notice). */
@@ -237,14 +245,14 @@ static int returned(const json_t *bounces, int test)
 }
 
 static void add_returned(struct correl *c, const json_t *r, const struct test_result *t,
-                         const char *name, const char *token, json_t *arr)
+                         const char *name, const char *token, json_t **slot)
 {
 	static const char *const keys[] = {
 	    "peer_addr",    "mail_from",    "rcpt", "subject",    "unix_time", "class_why",
 	    "maildir_file", "spool_offset", "dsn",  "auto_reply", NULL};
 	json_t *e = evidence_json(r, name, token, t, keys);
-	json_array_append_new(arr, e);
-	if (arr != c->bounces)
+	list_append(slot, e);
+	if (slot != &c->bounces || !*slot)
 		return;
 	const json_t *dsn = json_object_get(r, "dsn");
 	int ret = mailclass_returned(json_string_value(json_object_get(dsn, "action")));
@@ -278,13 +286,13 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 		    json_string_value(json_object_get(json_object_get(r, "dsn"), "action")));
 		if (returned(c->bounces, t->test) || (!failure && has_test(c->bounces, t->test)))
 			return ARRIVAL_IGNORED;
-		add_returned(c, r, t, test_name, token, c->bounces);
+		add_returned(c, r, t, test_name, token, &c->bounces);
 		return ARRIVAL_BOUNCED;
 	}
 	if (!strcmp(cls, "auto-reply")) {
 		if (has_test(c->auto_replies, t->test))
 			return ARRIVAL_IGNORED;
-		add_returned(c, r, t, test_name, token, c->auto_replies);
+		add_returned(c, r, t, test_name, token, &c->auto_replies);
 		return ARRIVAL_AUTO_REPLY;
 	}
 	/* relayed (or a receipt from before the classifier that correl_refs let through) */
@@ -300,20 +308,20 @@ enum arrival correl_add(struct correl *c, const json_t *r, const struct test_res
 void correl_load(struct correl *c, const json_t *host, struct test_result *t, int nt)
 {
 	static const char *const arrays[] = {"deliveries", "bounces", "auto_replies"};
-	json_t *mine[] = {c->deliveries, c->bounces, c->auto_replies};
+	json_t **mine[] = {&c->deliveries, &c->bounces, &c->auto_replies};
 	for (int a = 0; a < 3; a++) {
 		size_t i;
 		json_t *e;
 		json_array_foreach(json_object_get(host, arrays[a]), i, e)
 		{
 			int tn = (int)json_integer_value(json_object_get(e, "test_number"));
-			int dup = a == 1 ? returned(mine[a], tn) ||
+			int dup = a == 1 ? returned(*mine[a], tn) ||
 			                       (!json_is_true(json_object_get(e, "returned")) &&
-			                        has_test(mine[a], tn))
-			                 : has_test(mine[a], tn);
+			                        has_test(*mine[a], tn))
+			                 : has_test(*mine[a], tn);
 			if (dup || (a == 0 && !delivery_room(c)))
 				continue;
-			json_array_append(mine[a], e);
+			list_append(mine[a], json_incref(e));
 			if (a == 0)
 				delivery_from_json(e, tn, &c->d[c->nd++]);
 			const char *status =

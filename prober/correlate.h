@@ -34,15 +34,18 @@ int correl_refs(const json_t *receipt, struct receipt_ref *out, int max);
 
 /* One host's arrivals. */
 struct correl {
-	struct delivery *d;     /* relayed deliveries, the first per test; grown as they arrive */
-	int nd, nalloc, cap;    /* cap: one per test */
-	json_t *deliveries;     /* evidence for the host line, one per delivered test */
+	struct delivery *d;  /* relayed deliveries, the first per test; grown as they arrive */
+	int nd, nalloc, cap; /* cap: one per test */
+	/* evidence for the host line, each NULL until its first entry (correl_list) */
+	json_t *deliveries;     /* one per delivered test */
 	json_t *bounces;        /* one per bounced test: who returned it, the DSN's fields */
 	json_t *auto_replies;   /* recorded, never counted */
 	char bounce_status[16]; /* the first bounce's DSN status */
 };
 
 int correl_init(struct correl *c, int ntests);
+/* One of the evidence arrays for a host line: a new reference, an empty array for NULL. */
+json_t *correl_list(const json_t *a);
 void correl_free(struct correl *c);
 /* What an earlier host line already holds (--report of a results file): its deliveries,
  * bounces and auto-replies. Its tests' "bounced" outcomes become accepted again, for

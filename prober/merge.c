@@ -266,9 +266,9 @@ static void update_host(json_t *h, const struct verdict_out *vo, const struct co
 		json_object_set_new(jt, "delivered", json_boolean(got));
 		json_object_set_new(jt, "outcome", json_string(outcome_names[t[i].outcome]));
 	}
-	json_object_set(h, "deliveries", c->deliveries);
-	json_object_set(h, "bounces", c->bounces);
-	json_object_set(h, "auto_replies", c->auto_replies);
+	json_object_set_new(h, "deliveries", correl_list(c->deliveries));
+	json_object_set_new(h, "bounces", correl_list(c->bounces));
+	json_object_set_new(h, "auto_replies", correl_list(c->auto_replies));
 }
 
 static int on_host(struct merge *mg, json_t *h)

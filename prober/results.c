@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "correlate.h"
 #include "jsonx.h"
 #include "knowledge.h"
 
@@ -160,9 +161,9 @@ json_t *host_json(const struct host_facts *h)
 	json_object_set_new(o, "tests_delivered", json_integer(h->v->delivered));
 	json_object_set_new(o, "tests_bounced", json_integer(h->v->bounced));
 	json_object_set_new(o, "tests", tests_json(h));
-	json_object_set_new(o, "deliveries", json_incref(h->deliveries));
-	json_object_set_new(o, "bounces", json_incref(h->bounces));
-	json_object_set_new(o, "auto_replies", json_incref(h->auto_replies));
+	json_object_set_new(o, "deliveries", correl_list(h->deliveries));
+	json_object_set_new(o, "bounces", correl_list(h->bounces));
+	json_object_set_new(o, "auto_replies", correl_list(h->auto_replies));
 	json_object_set_new(o, "started", json_real(h->started));
 	json_object_set_new(o, "seconds", json_real(h->ended - h->started));
 	if (c->p.transcript) {

@@ -555,6 +555,31 @@ static void test_echoed_replies_kept_once(void **st)
 	client_free(&c);
 }
 
+/* The arguments are computed again for the results, so the name they use is fixed once the
+ * first test expanded: the EHLO of a later connection that names the host does not rename
+ * it, and the test run on that connection says what the first one did. */
+static void test_name_fixed_by_the_first_test(void **st)
+{
+	(void)st;
+	struct client_params p;
+	struct client c;
+	struct ipaddr local = {0};
+	char log[512];
+	start(&c, &p);
+	const char *const s1[] = {"220 ESMTP\r\n", "250 ok\r\n", "250 2.1.0 Ok\r\n",
+	                          "554 5.7.1 no\r\n", "421 4.3.2 bye\r\n"};
+	assert_int_equal(drive(&c, s1, 5, 0, log, sizeof(log), NULL), CL_RECONNECT);
+	assert_string_equal(log, "EHLO|MAIL|RCPT|RSET");
+	client_connected(&c, &local, 5);
+	const char *const s2[] = {"220 ESMTP\r\n", "250 mx.later.example\r\n", "250 2.1.0 Ok\r\n"};
+	assert_int_equal(drive(&c, s2, 3, 0, log, sizeof(log), NULL), CL_CONTINUE);
+	assert_string_equal(log, "EHLO|MAIL|RCPT");
+	assert_string_equal(client_host(&c), "");
+	assert_null(c.host_from);
+	assert_string_equal(args_of(&c, 1)->mail, "<relaytest@[192.0.2.25]>");
+	client_free(&c);
+}
+
 static void test_helpers(void **st)
 {
 	(void)st;
@@ -1240,6 +1265,7 @@ int main(void)
 	    cmocka_unit_test(test_message_sent),
 	    cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_echoed_replies_kept_once),
+	    cmocka_unit_test(test_name_fixed_by_the_first_test),
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_auth_paths),
 	    cmocka_unit_test(test_xclient_paths),
