@@ -146,24 +146,25 @@ void client_test_args(const struct client *c, int i, char *token, char *mail, ch
 	expand_test(&x, c->t[i].test, token, mail, rcpt, helo, len);
 }
 
-size_t client_reply_text(const struct client *c, int i, enum stage s, char *out, size_t outlen)
+size_t client_reply_text(const struct client *c, int i, enum stage s, const char *rcpt,
+                         const char *token, char *out, size_t outlen)
 {
-	char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-	    helo[CATALOG_FIELD * 2];
-	client_test_args(c, i, tok, mail, rcpt, helo, sizeof(mail));
-	return texts_get(&c->texts, c->t[i].text[s], rcpt, tok, out, outlen);
+	return texts_get(&c->texts, c->t[i].text[s], rcpt, token, out, outlen);
 }
 
 /* Keeps reply r as stage s of test tr (its text in the host's store, marked); its joined
- * text in txt[REPLY_TEXT_MAX] for the caller. */
+ * text in txt[REPLY_TEXT_MAX] for the caller. Only a text with the token's prefix in it can
+ * repeat the recipient or the token: the others are kept without expanding the test. */
 static void keep(struct client *c, struct test_result *tr, enum stage s, const struct smtp_reply *r,
                  char *txt)
 {
-	char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-	    helo[CATALOG_FIELD * 2];
+	char tok[TOKEN_MAX + 1] = "", mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2] = "",
+	                     helo[CATALOG_FIELD * 2];
 	size_t n = reply_join(r, txt);
-	expansion(c);
-	client_test_args(c, (int)(tr - c->t), tok, mail, rcpt, helo, sizeof(mail));
+	if (strcasestr(txt, TOKEN_PREFIX)) {
+		expansion(c);
+		client_test_args(c, (int)(tr - c->t), tok, mail, rcpt, helo, sizeof(mail));
+	}
 	tr->code[s] = (uint16_t)(r->code > 0 && r->code < 1000 ? r->code : 0);
 	tr->text[s] = texts_put(&c->texts, txt, n, rcpt, tok);
 	tr->syntax = reply_syntax_only(r->code, txt);
@@ -237,22 +238,13 @@ static int test_args(struct client *c, int i, struct args *a)
 	return !a->mail[0] && !a->rcpt[0] ? -1 : 0;
 }
 
-/* Test i is about to run: its arguments expand (-1 when they expand to nothing). */
-static int prepare_test(struct client *c, int i)
+/* Test i is about to run: its arguments expand, into a (-1 when they expand to nothing). */
+static int prepare_test(struct client *c, int i, struct args *a)
 {
-	struct args a;
-	if (test_args(c, i, &a) < 0)
+	if (test_args(c, i, a) < 0)
 		return -1;
 	c->t[i].prepared = 1;
 	return 0;
-}
-
-/* Sends MAIL (what = 0) or RCPT (1) with test i's argument. */
-static void send_arg(struct client *c, int i, int what)
-{
-	struct args a;
-	test_args(c, i, &a);
-	send_cmd(c, what ? "RCPT TO:%s" : "MAIL FROM:%s", what ? a.rcpt : a.mail);
 }
 
 /* The name announced on this connection ("" before any). Held by size, not in a field sized
@@ -268,10 +260,9 @@ static void set_helo(struct client *c, const char *name)
 	c->cur_helo = name ? strdup(name) : NULL;
 }
 
-/* The name test i announces (its own HELO, or --helo), in a. */
-static const char *test_helo(struct client *c, int i, struct args *a)
+/* The name a test announces (its own HELO, or --helo), from its arguments a. */
+static const char *test_helo(const struct client *c, const struct args *a)
 {
-	test_args(c, i, a);
 	return a->helo[0] ? a->helo : c->p.helo;
 }
 
@@ -287,15 +278,21 @@ static int pipelined(const struct client *c)
 	return c->pipelining && !c->lockstep;
 }
 
-static void send_mail(struct client *c)
+/* The current test's MAIL, and its RCPT with it when pipelining; a: its arguments, or NULL
+ * to expand them here. */
+static void send_mail(struct client *c, const struct args *a)
 {
-	struct test_result *tr = &c->t[c->cur];
-	tr->transport = transport_of(c->transport);
-	send_arg(c, c->cur, 0);
+	struct args own;
+	if (!a) {
+		test_args(c, c->cur, &own);
+		a = &own;
+	}
+	c->t[c->cur].transport = transport_of(c->transport);
+	send_cmd(c, "MAIL FROM:%s", a->mail);
 	set_state(c, CS_MAIL);
 	c->rcpt_queued = pipelined(c);
 	if (c->rcpt_queued)
-		send_arg(c, c->cur, 1);
+		send_cmd(c, "RCPT TO:%s", a->rcpt);
 }
 
 /* Whether the test's path is open on this connection (catalog.h enum via); a test whose path
@@ -387,10 +384,11 @@ static void send_path(struct client *c)
 	set_state(c, CS_AUTH);
 }
 
-static void run_test(struct client *c);
+static void run_test(struct client *c, const struct args *a);
 
 static void start_test(struct client *c)
 {
+	struct args a;
 	for (;;) {
 		if (c->cur >= c->nt) {
 			send_quit(c);
@@ -401,7 +399,7 @@ static void start_test(struct client *c)
 			c->cur++; /* not this phase's, or its path is not offered */
 			continue;
 		}
-		if (prepare_test(c, c->cur) == 0)
+		if (prepare_test(c, c->cur, &a) == 0)
 			break;
 		c->t[c->cur].outcome = OUT_ERROR;
 		c->cur++;
@@ -424,21 +422,26 @@ static void start_test(struct client *c)
 		send_path(c);
 		return;
 	}
-	run_test(c);
+	run_test(c, &a);
 }
 
-/* The test itself, its path (if any) open: its own HELO if it has one, then MAIL. */
-static void run_test(struct client *c)
+/* The test itself, its path (if any) open: its own HELO if it has one, then MAIL; a: its
+ * arguments, or NULL to expand them here. */
+static void run_test(struct client *c, const struct args *a)
 {
-	struct args a;
-	const char *want = test_helo(c, c->cur, &a);
+	struct args own;
+	if (!a) {
+		test_args(c, c->cur, &own);
+		a = &own;
+	}
+	const char *want = test_helo(c, a);
 	if (strcmp(want, helo_sent(c)) != 0) {
 		set_helo(c, want);
 		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
 		set_state(c, CS_TESTHELO);
 		return;
 	}
-	send_mail(c);
+	send_mail(c, a);
 }
 
 /* RSET after a test; pipelined with the next test's MAIL and RCPT when allowed. */
@@ -459,11 +462,11 @@ static void end_test(struct client *c)
 	int j = c->cur + 1;
 	struct args a;
 	if (!pipelined(c) || c->tls_530 || j >= c->nt || c->t[j].via != VIA_NONE ||
-	    prepare_test(c, j) < 0 || strcmp(test_helo(c, j, &a), helo_sent(c)) != 0)
+	    prepare_test(c, j, &a) < 0 || strcmp(test_helo(c, &a), helo_sent(c)) != 0)
 		return;
 	c->t[j].transport = transport_of(c->transport);
-	send_arg(c, j, 0);
-	send_arg(c, j, 1);
+	send_cmd(c, "MAIL FROM:%s", a.mail);
+	send_cmd(c, "RCPT TO:%s", a.rcpt);
 	c->next_queued = 1;
 }
 
@@ -473,7 +476,8 @@ static int send_smuggled(struct client *c, const struct expand *x)
 {
 	struct test_result *tr = &c->t[c->cur];
 	int in = c->cur + 1;
-	if (in >= c->nt || c->t[in].via != VIA_SMUGGLED || prepare_test(c, in) < 0)
+	struct args a;
+	if (in >= c->nt || c->t[in].via != VIA_SMUGGLED || prepare_test(c, in, &a) < 0)
 		return -1;
 	c->t[in].transport = transport_of(c->transport);
 	c->inner_stage = 0;
@@ -840,7 +844,7 @@ static enum client_status on_auth_reply(struct client *c, struct test_result *tr
 	}
 	if (r->code == 235) {
 		c->path_done = c->fresh_needed = 1;
-		run_test(c);
+		run_test(c, NULL);
 		return CL_CONTINUE;
 	}
 	if (r->code == 334 && c->state != CS_AUTH_PASS) {
@@ -947,7 +951,7 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		/* a new EHLO's reply says again what may be pipelined */
 		if (c->esmtp)
 			set_offers(c, r);
-		send_mail(c);
+		send_mail(c, NULL);
 		return CL_CONTINUE;
 	case CS_MAIL:
 	case CS_RCPT:
@@ -996,8 +1000,11 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		if (st == ST_MAIL) {
 			c->mail_refused = 0;
-			if (!c->rcpt_queued)
-				send_arg(c, c->cur, 1);
+			if (!c->rcpt_queued) {
+				struct args a;
+				test_args(c, c->cur, &a);
+				send_cmd(c, "RCPT TO:%s", a.rcpt);
+			}
 			c->rcpt_queued = 0;
 			set_state(c, CS_RCPT);
 		} else if (st == ST_RCPT) {
@@ -1078,7 +1085,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		/* a new session as the address given: EHLO again, then the test */
 		c->path_done = c->fresh_needed = 1;
 		struct args a;
-		set_helo(c, test_helo(c, c->cur, &a));
+		test_args(c, c->cur, &a);
+		set_helo(c, test_helo(c, &a));
 		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
 		set_state(c, CS_TESTHELO);
 		return CL_CONTINUE;

@@ -149,8 +149,10 @@ int client_init(struct client *c, const struct client_params *p);
  * len bytes (token TOKEN_MAX + 1): computed again, not kept (outcome.h). */
 void client_test_args(const struct client *c, int i, char *token, char *mail, char *rcpt,
                       char *helo, size_t len);
-/* Test i's reply text at stage s as the server sent it (bounded, lines joined by '\n'). */
-size_t client_reply_text(const struct client *c, int i, enum stage s, char *out, size_t outlen);
+/* Test i's reply text at stage s as the server sent it (bounded, lines joined by '\n'), given
+ * the test's rcpt and token (client_test_args). */
+size_t client_reply_text(const struct client *c, int i, enum stage s, const char *rcpt,
+                         const char *token, char *out, size_t outlen);
 void client_free(struct client *c);
 /* A connection is up; local is our end of it. */
 void client_connected(struct client *c, const struct ipaddr *local, double now);

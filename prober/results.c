@@ -14,10 +14,11 @@ static json_t *or_null(const char *s)
 	return s && *s ? jsonx_str(s) : json_null();
 }
 
-static json_t *reply_json(const struct client *c, int i, enum stage s)
+static json_t *reply_json(const struct client *c, int i, enum stage s, const char *rcpt,
+                          const char *token)
 {
 	char text[REPLY_TEXT_MAX + 2 * CATALOG_FIELD];
-	client_reply_text(c, i, s, text, sizeof(text));
+	client_reply_text(c, i, s, rcpt, token, text, sizeof(text));
 	json_t *o = json_object();
 	json_object_set_new(o, "code", json_integer(c->t[i].code[s]));
 	json_object_set_new(o, "text", jsonx_str(text));
@@ -65,7 +66,8 @@ static json_t *tests_json(const struct host_facts *h)
 		json_t *rep = json_object();
 		for (int s = 0; s < ST_COUNT; s++)
 			if (t->code[s])
-				json_object_set_new(rep, stage_names[s], reply_json(h->c, i, s));
+				json_object_set_new(rep, stage_names[s],
+				                    reply_json(h->c, i, s, rcpt, tok));
 		json_object_set_new(o, "replies", rep);
 		json_array_append_new(arr, o);
 	}

@@ -34,8 +34,8 @@ static const char *token_of(const struct client *c, int i)
 }
 static const char *text_of(const struct client *c, int i, enum stage s)
 {
-	struct targs *a = &ta[tai++ % 4];
-	client_reply_text(c, i, s, a->text, sizeof(a->text));
+	struct targs *a = args_of(c, i);
+	client_reply_text(c, i, s, a->rcpt, a->token, a->text, sizeof(a->text));
 	return a->text;
 }
 
