@@ -519,7 +519,7 @@ static void test_echoed_replies_kept_once(void **st)
 	(void)st;
 	struct client_params p;
 	struct client c;
-	char log[512], refusal[3][200];
+	char log[512], refusal[3][CATALOG_FIELD * 2 + 64];
 	start(&c, &p);
 	for (int i = 0; i < 3; i++)
 		snprintf(refusal[i], sizeof(refusal[i]), "554 5.7.1 %s: Relay access denied\r\n",
