@@ -226,11 +226,14 @@ static void next_test(struct client *c)
 	start_test(c);
 }
 
-/* Test i's arguments (args.h "" when the test has none); -1 when it expands to nothing. */
+/* A test's token and arguments (a field is "" when the test has none). */
 struct args {
 	char token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
 	    helo[CATALOG_FIELD * 2];
 };
+
+/* Expands test i into a (fixing the names it uses, expansion()); -1 when it expands to
+ * nothing. */
 static int test_args(struct client *c, int i, struct args *a)
 {
 	struct expand x = expansion(c);

@@ -251,15 +251,15 @@ static void add_returned(struct correl *c, const json_t *r, const struct test_re
 	    "peer_addr",    "mail_from",    "rcpt", "subject",    "unix_time", "class_why",
 	    "maildir_file", "spool_offset", "dsn",  "auto_reply", NULL};
 	json_t *e = evidence_json(r, name, token, t, keys);
-	list_append(slot, e);
-	if (slot != &c->bounces || !*slot)
-		return;
-	const json_t *dsn = json_object_get(r, "dsn");
-	int ret = mailclass_returned(json_string_value(json_object_get(dsn, "action")));
-	json_object_set_new(e, "returned", json_boolean(ret));
-	const char *status = json_string_value(json_object_get(dsn, "status"));
-	if (ret && status && !c->bounce_status[0])
-		snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
+	if (slot == &c->bounces) {
+		const json_t *dsn = json_object_get(r, "dsn");
+		int ret = mailclass_returned(json_string_value(json_object_get(dsn, "action")));
+		json_object_set_new(e, "returned", json_boolean(ret));
+		const char *status = json_string_value(json_object_get(dsn, "status"));
+		if (ret && status && !c->bounce_status[0])
+			snprintf(c->bounce_status, sizeof(c->bounce_status), "%.15s", status);
+	}
+	list_append(slot, e); /* last: it may drop e */
 }
 
 /* A smuggled message counts only as a message of its own: its token in the envelope. */
