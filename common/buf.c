@@ -77,6 +77,19 @@ void buf_unappend(struct buf *b, size_t n)
 	b->len -= n < b->len ? n : b->len;
 }
 
+char *buf_take(struct buf *b, size_t *len)
+{
+	char *d = b->data;
+	*len = b->len;
+	if (!d)
+		return malloc(1);
+	if (b->off)
+		memmove(d, d + b->off, b->len);
+	b->data = NULL;
+	b->off = b->len = b->cap = 0;
+	return d;
+}
+
 enum line_status line_frame(const char *p, size_t len, size_t max, size_t *linelen,
                             size_t *consumed, int *flags)
 {

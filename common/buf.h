@@ -24,6 +24,9 @@ void buf_commit(struct buf *b, size_t n);
 void buf_consume(struct buf *b, size_t n);
 /* Takes back the last n bytes appended (all of them when n exceeds the length). */
 void buf_unappend(struct buf *b, size_t n);
+/* Hands the unread bytes over as one malloc'd block the caller frees (*len of them) and
+ * leaves the buffer empty: no copy when nothing was consumed. NULL when out of memory. */
+char *buf_take(struct buf *b, size_t *len);
 static inline const char *buf_head(const struct buf *b)
 {
 	return b->data ? b->data + b->off : "";

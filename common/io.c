@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define IO_READ_CHUNK 16384
 #define IO_ACCEPT_BURST 64
 
 const char *const io_event_names[] = {"CONNECTED",    "DATAIN", "LOWAT", "TIMEOUT",
@@ -35,6 +34,13 @@ struct io_timer {
 
 struct io_async {
 	ev_async a;
+	struct io_loop *loop;
+	io_fn cb;
+	void *arg;
+};
+
+struct io_prepare {
+	ev_prepare p;
 	struct io_loop *loop;
 	io_fn cb;
 	void *arg;
@@ -128,11 +134,7 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 		io->tls_write_blocked = 0;
 		ev_feed_event(io->loop->ev, &io->ww, EV_WRITE);
 	}
-	char *p = buf_reserve(&io->rbuf, want);
-	if (!p) {
-		io_fail(io, "read", ENOMEM);
-		return;
-	}
+	char *p = io->loop->rscratch;
 	ssize_t n = io->ssl ? iotls_read(io, p, want) : read(io->fd, p, want);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -147,7 +149,10 @@ static void io_on_read(struct ev_loop *ev, ev_io *w, int revents)
 		io->cb(io, IO_DISCONNECTED, io->arg);
 		return;
 	}
-	buf_commit(&io->rbuf, (size_t)n);
+	if (buf_append(&io->rbuf, p, (size_t)n) < 0) {
+		io_fail(io, "read", ENOMEM);
+		return;
+	}
 	io->cb(io, IO_DATAIN, io->arg); /* may free io: nothing after this */
 }
 
@@ -573,6 +578,36 @@ void io_async_free(struct io_async *a)
 		return;
 	ev_async_stop(a->loop->ev, &a->a);
 	free(a);
+}
+
+static void io_on_prepare(struct ev_loop *ev, ev_prepare *w, int revents)
+{
+	(void)ev;
+	(void)revents;
+	struct io_prepare *p = w->data;
+	p->cb(p->arg);
+}
+
+struct io_prepare *io_prepare_new(struct io_loop *l, io_fn cb, void *arg)
+{
+	struct io_prepare *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->loop = l;
+	p->cb = cb;
+	p->arg = arg;
+	ev_prepare_init(&p->p, io_on_prepare);
+	p->p.data = p;
+	ev_prepare_start(l->ev, &p->p);
+	return p;
+}
+
+void io_prepare_free(struct io_prepare *p)
+{
+	if (!p)
+		return;
+	ev_prepare_stop(p->loop->ev, &p->p);
+	free(p);
 }
 
 static void io_on_signal(struct ev_loop *ev, ev_signal *w, int revents)

@@ -80,6 +80,12 @@ struct io_async *io_async_new(struct io_loop *l, io_fn cb, void *arg);
 void io_async_send(struct io_async *a);
 void io_async_free(struct io_async *a);
 
+/* cb runs once per loop iteration, after the events' callbacks and just before the loop waits
+ * for more: work those callbacks produced can be handed on in one piece. */
+struct io_prepare;
+struct io_prepare *io_prepare_new(struct io_loop *l, io_fn cb, void *arg);
+void io_prepare_free(struct io_prepare *p);
+
 struct io_signal *io_signal_new(struct io_loop *l, int signum, io_fn cb, void *arg);
 void io_signal_free(struct io_signal *s);
 

@@ -8,9 +8,14 @@
 #include "buf.h"
 #include "io.h"
 
+#define IO_READ_CHUNK 16384
+
 struct io_loop {
 	struct ev_loop *ev;
 	int broken; /* io_loop_break before io_loop_run: the run returns at once */
+	/* every read lands here first; a connection's buffer then grows by what came, not by a
+	 * whole chunk allocated and freed per read */
+	char rscratch[IO_READ_CHUNK];
 };
 
 struct ssl_st;

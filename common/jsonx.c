@@ -39,10 +39,22 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	return len;
 }
 
+/* The length of the valid UTF-8 (without NUL) prefix of p[0..n). */
+static size_t utf8_valid_prefix(const unsigned char *p, size_t n)
+{
+	size_t i = 0, l;
+	while (i < n && (l = utf8_seq(p + i, n - i)))
+		i += l;
+	return i;
+}
+
 json_t *jsonx_bytes(const char *p, size_t n)
 {
 	if (!p)
 		return json_null();
+	/* the common case, valid text: checked once here, not copied nor checked again */
+	if (utf8_valid_prefix((const unsigned char *)p, n) == n)
+		return json_stringn_nocheck(p, n);
 	char *out = malloc(n * 3 + 1);
 	if (!out)
 		return NULL;
@@ -60,7 +72,7 @@ json_t *jsonx_bytes(const char *p, size_t n)
 			i++;
 		}
 	}
-	json_t *j = json_stringn(out, o);
+	json_t *j = json_stringn_nocheck(out, o);
 	free(out);
 	return j;
 }
@@ -91,6 +103,30 @@ char *jsonx_line(const json_t *obj, size_t *len)
 	if (len)
 		*len = n + 1;
 	return line;
+}
+
+int jsonx_line_append(const json_t *obj, char **buf, size_t *len, size_t *cap)
+{
+	const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
+	for (;;) {
+		size_t room = *cap - *len;
+		size_t n = json_dumpb(obj, room ? *buf + *len : NULL, room, flags);
+		if (n == 0)
+			return -1;
+		if (n < room) { /* room for the newline too */
+			(*buf)[*len + n] = '\n';
+			*len += n + 1;
+			return 0;
+		}
+		size_t ncap = *cap ? *cap : 4096;
+		while (ncap - *len <= n)
+			ncap *= 2;
+		char *b = realloc(*buf, ncap);
+		if (!b)
+			return -1;
+		*buf = b;
+		*cap = ncap;
+	}
 }
 
 int jsonx_array_has(const json_t *arr, const char *s)

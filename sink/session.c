@@ -23,6 +23,7 @@
 #define WBUF_HIGH (64 * 1024) /* stop reading while this much is unsent (pipelining floods) */
 #define RBUF_MAX (64 * 1024)
 #define CMD_RFC_MAX 512
+#define MSG_FIRST 4096 /* the message buffer's first size: most messages fit, no regrowing */
 
 enum sess_state {
 	ST_INIT,
@@ -355,6 +356,7 @@ static void cmd_data(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	buf_init(&s->msg, s->sk->cfg.max_size);
+	buf_reserve(&s->msg, MSG_FIRST < s->sk->cfg.max_size ? MSG_FIRST : s->sk->cfg.max_size);
 	dotdata_init(&s->dd, s->sk->cfg.max_size);
 	s->st = ST_DATA;
 	s->data_started = io_now(s->sk->loop);
@@ -532,18 +534,15 @@ static void data_end(struct session *s)
 		return;
 	}
 	json_t *receipt = receipt_build(s);
-	size_t len = buf_len(&s->msg);
-	char *msg = malloc(len ? len : 1);
-	if (!receipt || !msg) {
+	size_t len;
+	char *msg = receipt ? buf_take(&s->msg, &len) : NULL;
+	if (!msg) {
 		json_decref(receipt);
-		free(msg);
 		reply(s, "451 4.3.0 Error: out of memory");
 		txn_reset(s);
 		arm_idle(s);
 		return;
 	}
-	memcpy(msg, buf_head(&s->msg), len);
-	buf_free(&s->msg);
 	s->st = ST_STORING; /* input that follows waits in the bounded read buffer */
 	s->job = store_submit(s->sk->store, msg, len, receipt, on_stored, s);
 	if (!s->job) { /* the next message starts a transaction of its own */

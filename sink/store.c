@@ -109,27 +109,13 @@ void store_batch_fail(struct store_job *batch, const char *stage, int err)
 		store_job_fail(j, stage, err);
 }
 
-static int append_line(char **buf, size_t *len, size_t *cap, struct store_job *j)
+int store_line(struct store *st, struct store_job *j)
 {
-	size_t n = j->linelen;
-	char *line = j->line ? j->line : jsonx_line(j->receipt, &n);
-	if (!line)
+	size_t at = st->lines_len;
+	if (jsonx_line_append(j->receipt, &st->lines, &st->lines_len, &st->lines_cap) < 0)
 		return -1;
-	if (*len + n > *cap) {
-		size_t ncap = (*len + n) * 2;
-		char *b = realloc(*buf, ncap);
-		if (!b) {
-			if (line != j->line)
-				free(line);
-			return -1;
-		}
-		*buf = b;
-		*cap = ncap;
-	}
-	memcpy(*buf + *len, line, n);
-	*len += n;
-	if (line != j->line)
-		free(line);
+	j->lineoff = at;
+	j->linelen = st->lines_len - at;
 	return 0;
 }
 
@@ -150,34 +136,49 @@ static int receipts_cut(struct store *st)
 
 int store_append_receipts(struct store *st, struct store_job *batch, int sync)
 {
-	size_t rlen = 0, rcap = 0;
-	char *lines = NULL;
-	int rc = 0;
-	for (struct store_job *j = batch; j && rc == 0; j = j->next)
-		if (j->ok)
-			rc = append_line(&lines, &rlen, &rcap, j);
-	if (rc < 0 || !rlen) {
-		free(lines);
-		errno = ENOMEM;
-		return rc;
+	st->lines_len = 0;
+	for (struct store_job *j = batch; j; j = j->next)
+		if (j->ok && store_line(st, j) < 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+	return st->lines_len ? store_write_receipts(st, st->lines, st->lines_len, sync) : 0;
+}
+
+/* Like store_write_all, counting what was written before a failure. */
+static int write_counted(int fd, const char *p, size_t n, size_t *done)
+{
+	*done = 0;
+	while (*done < n) {
+		ssize_t w = write(fd, p + *done, n - *done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		*done += (size_t)w;
 	}
+	return 0;
+}
+
+int store_write_receipts(struct store *st, const char *lines, size_t n, int sync)
+{
+	size_t done;
 	if (st->rfd < 0 || (st->rtorn && receipts_cut(st) < 0)) {
-		free(lines);
 		errno = st->rfd < 0 ? EBADF : EIO;
 		return -1;
 	}
-	struct stat sb; /* whole lines up to its end, even if cut meanwhile (copytruncate) */
-	if (fstat(st->rfd, &sb) == 0)
-		st->rgood = sb.st_size;
-	if (store_write_all(st->rfd, lines, rlen) < 0 || (sync && fdatasync(st->rfd) < 0)) {
+	if (write_counted(st->rfd, lines, n, &done) < 0 || (sync && fdatasync(st->rfd) < 0)) {
 		int err = errno;
+		struct stat sb;
+		/* the lines began where the file now ends less what went out of them: right even
+		 * if the file was cut meanwhile (copytruncate), and no fstat on the good path */
+		if (fstat(st->rfd, &sb) == 0)
+			st->rgood = sb.st_size > (off_t)done ? sb.st_size - (off_t)done : 0;
 		receipts_cut(st);
-		free(lines);
 		errno = err;
 		return -1;
 	}
-	st->rgood += (off_t)rlen;
-	free(lines);
+	st->rgood += (off_t)n;
 	return 0;
 }
 
@@ -216,8 +217,7 @@ static void *store_thread(void *arg)
 		st->layout->write_batch(st, batch);
 		for (struct store_job *j = batch; j; j = j->next) {
 			free(j->msg);
-			free(j->line);
-			j->msg = j->line = NULL;
+			j->msg = NULL;
 		}
 
 		pthread_mutex_lock(&st->mu);
@@ -251,6 +251,23 @@ static void store_on_done(void *arg)
 	}
 }
 
+/* In the loop thread, once per iteration: everything its callbacks submitted goes to the
+ * writer as one group, with one wake-up, instead of the writer being woken (and the loop
+ * preempted) for each message. */
+static void store_handoff(void *arg)
+{
+	struct store *st = arg;
+	if (!st->queued)
+		return;
+	pthread_mutex_lock(&st->mu);
+	*st->pending_tail = st->queued;
+	st->pending_tail = st->queued_tail;
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	st->queued = NULL;
+	st->queued_tail = &st->queued;
+}
+
 static void store_free(struct store *st)
 {
 	if (st->layout)
@@ -258,6 +275,8 @@ static void store_free(struct store *st)
 	if (st->rfd >= 0)
 		close(st->rfd);
 	io_async_free(st->wake);
+	io_prepare_free(st->handoff);
+	free(st->lines);
 	free(st->receipts_path);
 	free(st);
 }
@@ -273,6 +292,7 @@ struct store *store_open(struct io_loop *loop, const struct sink_config *c, char
 	}
 	st->tmpfd = st->newfd = st->rfd = st->spfd = -1;
 	st->do_fsync = !c->no_fsync;
+	st->queued_tail = &st->queued;
 	st->pending_tail = &st->pending;
 	st->done_tail = &st->done;
 	const struct store_layout *l = layout_find(c->store);
@@ -296,7 +316,8 @@ struct store *store_open(struct io_loop *loop, const struct sink_config *c, char
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	st->wake = io_async_new(loop, store_on_done, st);
-	if (!st->wake || pthread_create(&st->thread, NULL, store_thread, st) != 0) {
+	st->handoff = io_prepare_new(loop, store_handoff, st);
+	if (!st->wake || !st->handoff || pthread_create(&st->thread, NULL, store_thread, st) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		goto fail;
 	}
@@ -320,11 +341,8 @@ struct store_job *store_submit(struct store *st, char *msg, size_t len, json_t *
 	j->receipt = receipt;
 	j->cb = cb;
 	j->arg = arg;
-	pthread_mutex_lock(&st->mu);
-	*st->pending_tail = j;
-	st->pending_tail = &j->next;
-	pthread_cond_signal(&st->cv);
-	pthread_mutex_unlock(&st->mu);
+	*st->queued_tail = j;
+	st->queued_tail = &j->next;
 	return j;
 }
 
@@ -344,6 +362,7 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	store_handoff(st);
 	pthread_mutex_lock(&st->mu);
 	st->stop = 1;
 	pthread_cond_signal(&st->cv);

@@ -15,8 +15,7 @@ struct store_job {
 	char *msg;
 	size_t len;
 	json_t *receipt;
-	char *line; /* the receipt line, when the layout serialised it already */
-	size_t linelen;
+	size_t lineoff, linelen; /* the receipt line, once serialised into store.lines */
 	store_done_cb cb;
 	void *arg;
 	int ok;
@@ -43,6 +42,8 @@ struct store {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	struct store_job *queued, **queued_tail;   /* the loop's, until its iteration ends */
+	struct io_prepare *handoff;                /* ...when they go to pending at once */
 	struct store_job *pending, **pending_tail; /* loop -> writer */
 	struct store_job *done, **done_tail;       /* writer -> loop */
 	int stop, reopen;
@@ -53,6 +54,8 @@ struct store {
 	int rfd;
 	int rtorn;   /* a failed append could not be cut back: write nothing until it is */
 	off_t rgood; /* the receipts file's length after its last whole line */
+	char *lines; /* the writer's: a batch's receipt lines, serialised one after another */
+	size_t lines_len, lines_cap;
 	/* maildir */
 	char *maildir;
 	int tmpfd, newfd;
@@ -68,8 +71,14 @@ struct store {
 /* Refuses the job (451) and logs why, once: its first failure is the one that counts. */
 void store_job_fail(struct store_job *j, const char *stage, int err);
 void store_batch_fail(struct store_job *batch, const char *stage, int err);
+/* Serialises j's receipt line at the end of st->lines (j->lineoff, j->linelen); -1 when out
+ * of memory. */
+int store_line(struct store *st, struct store_job *j);
 /* Appends the receipt lines of the batch's jobs still ok, all or none; flushed when sync. */
 int store_append_receipts(struct store *st, struct store_job *batch, int sync);
+/* Appends n bytes of whole receipt lines, all or none (a failure cuts the file back); flushed
+ * when sync. */
+int store_write_receipts(struct store *st, const char *lines, size_t n, int sync);
 int store_write_all(int fd, const char *p, size_t n);
 
 #endif

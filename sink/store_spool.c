@@ -59,26 +59,29 @@ static int spool_cut(struct store *st)
 	return -1;
 }
 
-/* Numbers the batch's records from spgood, serialises each receipt once (the same line goes
- * into receipts.jsonl) and points three iovecs at header, message and line. Returns the
- * spool's length after the batch, -1 when out of memory. */
+/* Numbers the batch's records from spgood, serialises each receipt once into st->lines (the
+ * same lines then go to receipts.jsonl in one write) and points three iovecs at header,
+ * message and line. Returns the spool's length after the batch, -1 when out of memory. */
 static off_t frame_batch(struct store *st, struct store_job *batch, struct iovec *iov,
                          char (*hdr)[SPOOL_HEADER_MAX])
 {
 	off_t off = st->spgood;
 	size_t i = 0;
+	st->lines_len = 0;
 	for (struct store_job *j = batch; j; j = j->next, i++) {
 		j->ok = 1;
 		snprintf(j->name, sizeof(j->name), "spool:%lld", (long long)off);
 		json_object_set_new(j->receipt, "spool_offset", json_integer((json_int_t)off));
-		if (!(j->line = jsonx_line(j->receipt, &j->linelen)))
+		if (store_line(st, j) < 0)
 			return -1;
 		size_t hl = spool_header(hdr[i], j->len, j->linelen);
 		iov[3 * i] = (struct iovec){hdr[i], hl};
 		iov[3 * i + 1] = (struct iovec){j->msg, j->len};
-		iov[3 * i + 2] = (struct iovec){j->line, j->linelen};
 		off += (off_t)(hl + j->len + j->linelen);
 	}
+	i = 0; /* st->lines is final now: it may have moved while growing */
+	for (struct store_job *j = batch; j; j = j->next, i++)
+		iov[3 * i + 2] = (struct iovec){st->lines + j->lineoff, j->linelen};
 	return off;
 }
 
@@ -101,7 +104,7 @@ static void spool_write_batch(struct store *st, struct store_job *batch)
 	           (st->do_fsync && fdatasync(st->spfd) < 0)) {
 		store_batch_fail(batch, "spool", errno);
 		spool_cut(st);
-	} else if (store_append_receipts(st, batch, 0) < 0) {
+	} else if (store_write_receipts(st, st->lines, st->lines_len, 0) < 0) {
 		store_batch_fail(batch, "receipts", errno);
 		spool_cut(st);
 	} else {

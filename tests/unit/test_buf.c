@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -33,6 +34,29 @@ static void test_buf_append_consume(void **st)
 	buf_unappend(&b, 99);
 	assert_int_equal(buf_len(&b), 0);
 	buf_free(&b);
+}
+
+static void test_buf_take(void **st)
+{
+	(void)st;
+	struct buf b;
+	size_t n;
+	buf_init(&b, 64);
+	buf_append(&b, "xxhello", 7);
+	buf_consume(&b, 2); /* what was consumed is not handed over */
+	char *p = buf_take(&b, &n);
+	assert_non_null(p);
+	assert_int_equal(n, 5);
+	assert_memory_equal(p, "hello", 5);
+	assert_null(b.data); /* empty and reusable: the block is the caller's now */
+	assert_int_equal(buf_len(&b), 0);
+	assert_int_equal(buf_append(&b, "again", 5), 0);
+	free(p);
+	buf_free(&b);
+	p = buf_take(&b, &n); /* nothing there: still a block to free */
+	assert_non_null(p);
+	assert_int_equal(n, 0);
+	free(p);
 }
 
 static void test_line_frame_whole(void **st)
@@ -95,9 +119,8 @@ static void test_line_frame_bytewise(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_append_consume),
-	    cmocka_unit_test(test_line_frame_whole),
-	    cmocka_unit_test(test_line_frame_limits),
+	    cmocka_unit_test(test_buf_append_consume),  cmocka_unit_test(test_buf_take),
+	    cmocka_unit_test(test_line_frame_whole),    cmocka_unit_test(test_line_frame_limits),
 	    cmocka_unit_test(test_line_frame_bytewise),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
