@@ -139,11 +139,10 @@ static struct expand expansion(struct client *c)
 	return (struct expand){&c->p, &c->exp_local, client_host(c)};
 }
 
-void client_test_args(const struct client *c, int i, char *token, char *mail, char *rcpt,
-                      char *helo, size_t len)
+void client_test_args(const struct client *c, int i, struct test_args *a)
 {
 	struct expand x = {&c->p, c->names_fixed ? &c->exp_local : &c->local, client_host(c)};
-	expand_test(&x, c->t[i].test, token, mail, rcpt, helo, len);
+	expand_test(&x, c->t[i].test, a);
 }
 
 size_t client_reply_text(const struct client *c, int i, enum stage s, const char *rcpt,
@@ -158,15 +157,14 @@ size_t client_reply_text(const struct client *c, int i, enum stage s, const char
 static void keep(struct client *c, struct test_result *tr, enum stage s, const struct smtp_reply *r,
                  char *txt)
 {
-	char tok[TOKEN_MAX + 1] = "", mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2] = "",
-	                     helo[CATALOG_FIELD * 2];
+	struct test_args a = {.token = "", .rcpt = ""};
 	size_t n = reply_join(r, txt);
 	if (strcasestr(txt, TOKEN_PREFIX)) {
 		expansion(c);
-		client_test_args(c, (int)(tr - c->t), tok, mail, rcpt, helo, sizeof(mail));
+		client_test_args(c, (int)(tr - c->t), &a);
 	}
 	tr->code[s] = (uint16_t)(r->code > 0 && r->code < 1000 ? r->code : 0);
-	tr->text[s] = texts_put(&c->texts, txt, n, rcpt, tok);
+	tr->text[s] = texts_put(&c->texts, txt, n, a.rcpt, a.token);
 	tr->syntax = reply_syntax_only(r->code, txt);
 }
 
@@ -226,25 +224,19 @@ static void next_test(struct client *c)
 	start_test(c);
 }
 
-/* A test's token and arguments (a field is "" when the test has none). */
-struct args {
-	char token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-	    helo[CATALOG_FIELD * 2];
-};
-
 /* Expands test i into a (fixing the names it uses, expansion()); -1 when it expands to
  * nothing. */
-static int test_args(struct client *c, int i, struct args *a)
+static int expand_args(struct client *c, int i, struct test_args *a)
 {
 	struct expand x = expansion(c);
-	expand_test(&x, c->t[i].test, a->token, a->mail, a->rcpt, a->helo, sizeof(a->mail));
+	expand_test(&x, c->t[i].test, a);
 	return !a->mail[0] && !a->rcpt[0] ? -1 : 0;
 }
 
 /* Test i is about to run: its arguments expand, into a (-1 when they expand to nothing). */
-static int prepare_test(struct client *c, int i, struct args *a)
+static int prepare_test(struct client *c, int i, struct test_args *a)
 {
-	if (test_args(c, i, a) < 0)
+	if (expand_args(c, i, a) < 0)
 		return -1;
 	c->t[i].prepared = 1;
 	return 0;
@@ -264,7 +256,7 @@ static void set_helo(struct client *c, const char *name)
 }
 
 /* The name a test announces (its own HELO, or --helo), from its arguments a. */
-static const char *test_helo(const struct client *c, const struct args *a)
+static const char *test_helo(const struct client *c, const struct test_args *a)
 {
 	return a->helo[0] ? a->helo : c->p.helo;
 }
@@ -283,11 +275,11 @@ static int pipelined(const struct client *c)
 
 /* The current test's MAIL, and its RCPT with it when pipelining; a: its arguments, or NULL
  * to expand them here. */
-static void send_mail(struct client *c, const struct args *a)
+static void send_mail(struct client *c, const struct test_args *a)
 {
-	struct args own;
+	struct test_args own;
 	if (!a) {
-		test_args(c, c->cur, &own);
+		expand_args(c, c->cur, &own);
 		a = &own;
 	}
 	c->t[c->cur].transport = transport_of(c->transport);
@@ -387,11 +379,11 @@ static void send_path(struct client *c)
 	set_state(c, CS_AUTH);
 }
 
-static void run_test(struct client *c, const struct args *a);
+static void run_test(struct client *c, const struct test_args *a);
 
 static void start_test(struct client *c)
 {
-	struct args a;
+	struct test_args a;
 	for (;;) {
 		if (c->cur >= c->nt) {
 			send_quit(c);
@@ -430,11 +422,11 @@ static void start_test(struct client *c)
 
 /* The test itself, its path (if any) open: its own HELO if it has one, then MAIL; a: its
  * arguments, or NULL to expand them here. */
-static void run_test(struct client *c, const struct args *a)
+static void run_test(struct client *c, const struct test_args *a)
 {
-	struct args own;
+	struct test_args own;
 	if (!a) {
-		test_args(c, c->cur, &own);
+		expand_args(c, c->cur, &own);
 		a = &own;
 	}
 	const char *want = test_helo(c, a);
@@ -463,7 +455,7 @@ static void end_test(struct client *c)
 	set_state(c, CS_RSET);
 	c->next_queued = 0;
 	int j = c->cur + 1;
-	struct args a;
+	struct test_args a;
 	if (!pipelined(c) || c->tls_530 || j >= c->nt || c->t[j].via != VIA_NONE ||
 	    prepare_test(c, j, &a) < 0 || strcmp(test_helo(c, &a), helo_sent(c)) != 0)
 		return;
@@ -479,7 +471,7 @@ static int send_smuggled(struct client *c, const struct expand *x)
 {
 	struct test_result *tr = &c->t[c->cur];
 	int in = c->cur + 1;
-	struct args a;
+	struct test_args a;
 	if (in >= c->nt || c->t[in].via != VIA_SMUGGLED || prepare_test(c, in, &a) < 0)
 		return -1;
 	c->t[in].transport = transport_of(c->transport);
@@ -1004,8 +996,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		if (st == ST_MAIL) {
 			c->mail_refused = 0;
 			if (!c->rcpt_queued) {
-				struct args a;
-				test_args(c, c->cur, &a);
+				struct test_args a;
+				expand_args(c, c->cur, &a);
 				send_cmd(c, "RCPT TO:%s", a.rcpt);
 			}
 			c->rcpt_queued = 0;
@@ -1087,8 +1079,8 @@ static enum client_status on_reply(struct client *c, const struct smtp_reply *r)
 		}
 		/* a new session as the address given: EHLO again, then the test */
 		c->path_done = c->fresh_needed = 1;
-		struct args a;
-		test_args(c, c->cur, &a);
+		struct test_args a;
+		expand_args(c, c->cur, &a);
 		set_helo(c, test_helo(c, &a));
 		send_cmd(c, c->esmtp ? "EHLO %s" : "HELO %s", helo_sent(c));
 		set_state(c, CS_TESTHELO);

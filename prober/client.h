@@ -45,6 +45,13 @@ struct client_params {
 	int implicit_tls; /* each connection is TLS from the start (port 465, --tls) */
 };
 
+/* A test's token and its MAIL, RCPT and HELO arguments (each "" when the test has none), as
+ * expand_test writes them. */
+struct test_args {
+	char token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
+	    helo[CATALOG_FIELD * 2];
+};
+
 /* On CL_RECONNECT and CL_DONE, out holds nothing or a parting QUIT: the engine sends it and
  * closes the connection without waiting for the 221. */
 enum client_status {
@@ -145,10 +152,9 @@ static inline const char *client_host(const struct client *c)
 
 /* Returns -1 on allocation failure. */
 int client_init(struct client *c, const struct client_params *p);
-/* Test i's token and its MAIL, RCPT and HELO arguments as sent ("" when none), each at most
- * len bytes (token TOKEN_MAX + 1): computed again, not kept (outcome.h). */
-void client_test_args(const struct client *c, int i, char *token, char *mail, char *rcpt,
-                      char *helo, size_t len);
+/* Test i's token and its MAIL, RCPT and HELO arguments as sent: computed again, not kept
+ * (outcome.h). */
+void client_test_args(const struct client *c, int i, struct test_args *a);
 /* Test i's reply text at stage s as the server sent it (bounded, lines joined by '\n'), given
  * the test's rcpt and token (client_test_args). */
 size_t client_reply_text(const struct client *c, int i, enum stage s, const char *rcpt,

@@ -35,14 +35,15 @@ static void test_names(const struct expand *x, const char *token, struct test_na
 	n->domain = catalog_domain_of(n->host);
 }
 
-void expand_test(const struct expand *x, int test, char *token, char *mail, char *rcpt, char *helo,
-                 size_t len)
+void expand_test(const struct expand *x, int test, struct test_args *a)
 {
 	const struct client_params *p = x->p;
 	const struct rtest *rt = &p->cat->t[test];
-	expand_token(x, test, token);
+	const size_t len = sizeof(a->mail);
+	char *mail = a->mail, *rcpt = a->rcpt, *helo = a->helo;
+	expand_token(x, test, a->token);
 	struct test_names n;
-	test_names(x, token, &n);
+	test_names(x, a->token, &n);
 	struct macros m = {
 	    .user = n.user,
 	    .sink = n.sink,

@@ -18,10 +18,9 @@ struct expand {
 /* Test number test's token (token[TOKEN_MAX + 1], "" when it cannot be made). */
 void expand_token(const struct expand *x, int test, char *token);
 /* Writes test number test's token (as expand_token) and its MAIL, RCPT and HELO arguments
- * ("" when a field expands to nothing or has none), each at most len bytes. The same x gives
- * the same arguments: they are computed again, not kept (outcome.h). */
-void expand_test(const struct expand *x, int test, char *token, char *mail, char *rcpt, char *helo,
-                 size_t len);
+ * ("" when a field expands to nothing or has none). The same x gives the same arguments: they
+ * are computed again, not kept (outcome.h). */
+void expand_test(const struct expand *x, int test, struct test_args *a);
 /* Appends the test's message, dot-stuffed and ended by CRLF.CRLF; -1 when the template does
  * not render. */
 int expand_message(const struct expand *x, int test, struct buf *out);

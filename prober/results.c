@@ -44,17 +44,16 @@ static json_t *tests_json(const struct host_facts *h)
 		const struct test_result *t = &h->c->t[i];
 		if (t->outcome == OUT_NOTRUN && !t->prepared)
 			continue;
-		char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-		    helo[CATALOG_FIELD * 2];
-		client_test_args(h->c, i, tok, mail, rcpt, helo, sizeof(mail));
+		struct test_args a;
+		client_test_args(h->c, i, &a);
 		json_t *o = json_object();
 		json_object_set_new(o, "name", json_string(h->cat->t[t->test].name));
 		json_object_set_new(o, "test_number", json_integer(t->test));
-		json_object_set_new(o, "token", json_string(tok));
-		json_object_set_new(o, "mail_from", or_null(t->prepared ? mail : NULL));
-		json_object_set_new(o, "rcpt_to", or_null(t->prepared ? rcpt : NULL));
-		if (t->prepared && helo[0])
-			json_object_set_new(o, "helo", jsonx_str(helo));
+		json_object_set_new(o, "token", json_string(a.token));
+		json_object_set_new(o, "mail_from", or_null(t->prepared ? a.mail : NULL));
+		json_object_set_new(o, "rcpt_to", or_null(t->prepared ? a.rcpt : NULL));
+		if (t->prepared && a.helo[0])
+			json_object_set_new(o, "helo", jsonx_str(a.helo));
 		json_object_set_new(o, "outcome", json_string(outcome_names[t->outcome]));
 		json_object_set_new(o, "transport", or_null(transport_names[t->transport]));
 		json_object_set_new(o, "via",
@@ -67,7 +66,7 @@ static json_t *tests_json(const struct host_facts *h)
 		for (int s = 0; s < ST_COUNT; s++)
 			if (t->code[s])
 				json_object_set_new(rep, stage_names[s],
-				                    reply_json(h->c, i, s, rcpt, tok));
+				                    reply_json(h->c, i, s, a.rcpt, a.token));
 		json_object_set_new(o, "replies", rep);
 		json_array_append_new(arr, o);
 	}

@@ -877,10 +877,9 @@ void scan_receipt(const json_t *r, void *arg)
 		}
 		if (test >= h->ss->c.nt)
 			continue;
-		char tok[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-		    helo[CATALOG_FIELD * 2];
-		client_test_args(&h->ss->c, test, tok, mail, rcpt, helo, sizeof(mail));
-		correl_add(&h->ss->corr, r, &h->ss->c.t[test], s->in.cat->t[test].name, tok,
+		struct test_args ta;
+		client_test_args(&h->ss->c, test, &ta);
+		correl_add(&h->ss->corr, r, &h->ss->c.t[test], s->in.cat->t[test].name, ta.token,
 		           h->ss->prober, h->ss->nprober);
 		smuggle_later(h);
 		if (h->session_done && !h->smuggle_wanted &&

@@ -28,11 +28,11 @@ int smuggle_message(const struct expand *x, int outer, int inner, int variant, s
 		return -1;
 	buf_unappend(out, sizeof(end) - 1); /* the outer message's own end goes */
 	const struct smuggle_variant *v = &smuggle_variants[variant];
-	char cmds[1200], token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-	    helo[CATALOG_FIELD * 2];
-	expand_test(x, inner, token, mail, rcpt, helo, sizeof(mail));
+	char cmds[1200];
+	struct test_args a;
+	expand_test(x, inner, &a);
 	int cl = snprintf(cmds, sizeof(cmds), "MAIL FROM:%s\r\nRCPT TO:%s\r\nDATA\r\n",
-	                  mail[0] ? mail : "<>", rcpt[0] ? rcpt : "<>");
+	                  a.mail[0] ? a.mail : "<>", a.rcpt[0] ? a.rcpt : "<>");
 	if (cl < 0 || (size_t)cl >= sizeof(cmds))
 		return -1;
 	if (buf_append(out, v->eod, v->len) < 0 || buf_append(out, cmds, (size_t)cl) < 0)

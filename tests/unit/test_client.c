@@ -17,16 +17,20 @@ static const uint8_t key[32] = {1, 2, 3};
 
 /* A kept test's parts as the results file shows them (computed again, outcome.h). */
 struct targs {
-	char token[TOKEN_MAX + 1], mail[CATALOG_FIELD * 2], rcpt[CATALOG_FIELD * 2],
-	    helo[CATALOG_FIELD * 2], text[REPLY_TEXT_MAX + 2 * CATALOG_FIELD];
+	struct test_args a;
+	char text[REPLY_TEXT_MAX + 2 * CATALOG_FIELD];
 };
 static struct targs ta[4]; /* a few at once in one assertion */
 static int tai;
-static struct targs *args_of(const struct client *c, int i)
+static struct targs *slot_of(const struct client *c, int i)
 {
-	struct targs *a = &ta[tai++ % 4];
-	client_test_args(c, i, a->token, a->mail, a->rcpt, a->helo, sizeof(a->mail));
-	return a;
+	struct targs *t = &ta[tai++ % 4];
+	client_test_args(c, i, &t->a);
+	return t;
+}
+static const struct test_args *args_of(const struct client *c, int i)
+{
+	return &slot_of(c, i)->a;
 }
 static const char *token_of(const struct client *c, int i)
 {
@@ -34,9 +38,9 @@ static const char *token_of(const struct client *c, int i)
 }
 static const char *text_of(const struct client *c, int i, enum stage s)
 {
-	struct targs *a = args_of(c, i);
-	client_reply_text(c, i, s, a->rcpt, a->token, a->text, sizeof(a->text));
-	return a->text;
+	struct targs *t = slot_of(c, i);
+	client_reply_text(c, i, s, t->a.rcpt, t->a.token, t->text, sizeof(t->text));
+	return t->text;
 }
 
 static void params(struct client_params *p)
